@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_CLI_CLI_H
+#define MERAK_CLI_CLI_H
+
+#include "../util/err.h"
+#include "../vm/config.h"
+
+/* Exit statuses of the merak binary. */
+#define EXIT_USAGE 2	/* unknown or malformed option */
+
+int cli_main(int argc, char **argv);
+
+/* `merak [run] OPTIONS`: parses into cfg; -EINVAL with the message on bad input. */
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e);
+void vm_config_free(struct vm_config *cfg);
+
+/* Subcommands, each in its own file; argv[0] is the subcommand name. */
+int cmd_measure(int argc, char **argv);
+int cmd_tdx_caps(int argc, char **argv);
+
+#endif

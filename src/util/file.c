@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
+		  struct err *e)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd, ret;
+
+	out->data = NULL;
+	out->len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf_sys(e, -errno, "%s '%s': cannot open", what, path);
+	if (fstat(fd, &st) < 0) {
+		ret = errf_sys(e, -errno, "%s '%s': cannot stat", what, path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = errf(e, -EINVAL, "%s '%s': not a regular file", what, path);
+		goto out;
+	}
+	if ((u64)st.st_size > max_len) {
+		ret = errf(e, -EFBIG, "%s '%s': %lld bytes, larger than the %zu-byte limit", what,
+			   path, (long long)st.st_size, max_len);
+		goto out;
+	}
+	out->data = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!out->data) {
+		ret = errf(e, -ENOMEM, "%s '%s': out of memory", what, path);
+		goto out;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, out->data + done, (size_t)st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = errf_sys(e, -errno, "%s '%s': read failed", what, path);
+			goto fail;
+		}
+		if (n == 0) {
+			ret = errf(e, -EIO, "%s '%s': file shrank while reading", what, path);
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	out->len = done;
+	ret = 0;
+	goto out;
+fail:
+	free(out->data);
+	out->data = NULL;
+out:
+	close(fd);
+	return ret;
+}
+
+void file_buf_free(struct file_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+int parse_u64(const char *s, u64 *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, u64 *out)
+{
+	char *end;
+	unsigned long long v;
+	u64 mult = 1;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end == 'i' && mult > 1)
+		end++;
+	if (*end == 'B' && mult > 1)
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (__builtin_mul_overflow((u64)v, mult, out))
+		return -ERANGE;
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_UTIL_FILE_H
+#define MERAK_UTIL_FILE_H
+
+#include "err.h"
+#include "types.h"
+
+struct file_buf {
+	u8 *data;
+	size_t len;
+};
+
+/*
+ * Reads a whole regular file of at most max_len bytes. `what` names the file's
+ * role in error messages ("kernel", "firmware", ...).
+ */
+int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
+		  struct err *e);
+void file_buf_free(struct file_buf *b);
+
+/* Parses "256M", "1G", "4096", "2K" into bytes; rejects overflow and junk. */
+int parse_size(const char *s, u64 *out);
+/* Parses a decimal or 0x-prefixed unsigned integer, whole string. */
+int parse_u64(const char *s, u64 *out);
+
+#endif

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util/file.h"
+#include "vm/bus.h"
+#include "vm/mem.h"
+
+static void test_mem_add_and_lookup(void **state)
+{
+	struct guest_mem gm;
+	struct err e;
+	u8 *p;
+
+	guest_mem_init(&gm);
+	assert_int_equal(guest_mem_add_anon(&gm, 0, 2 * MiB, MEM_RAM, &e), 0);
+	assert_int_equal(guest_mem_add_anon(&gm, 4 * GiB, 1 * MiB, MEM_RAM, &e), 0);
+	assert_int_equal(guest_mem_add_anon(&gm, 1 * MiB, 2 * MiB, MEM_RAM, &e), -EEXIST);
+	assert_non_null(strstr(e.msg, "overlaps"));
+	assert_int_equal(guest_mem_add_anon(&gm, 123, 4096, MEM_RAM, &e), -EINVAL);
+
+	p = guest_mem_ptr(&gm, 0x1000, 16);
+	assert_non_null(p);
+	assert_ptr_equal(guest_mem_ptr(&gm, 2 * MiB - 8, 8), p - 0x1000 + 2 * MiB - 8);
+	/* Ranges that cross a region end, or lie in a hole, are refused. */
+	assert_null(guest_mem_ptr(&gm, 2 * MiB - 8, 9));
+	assert_null(guest_mem_ptr(&gm, 3 * MiB, 1));
+	assert_null(guest_mem_ptr(&gm, UINT64_MAX - 2, 8));
+	assert_int_equal(guest_mem_write(&gm, 3 * GiB, "x", 1, &e), -EFAULT);
+	assert_int_equal(guest_mem_write(&gm, 4 * GiB + 10, "abc", 3, &e), 0);
+	char buf[3];
+	assert_int_equal(guest_mem_read(&gm, 4 * GiB + 10, buf, 3, &e), 0);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(guest_mem_ram_size(&gm), 3 * MiB);
+	guest_mem_free(&gm);
+}
+
+struct counter {
+	u64 last_off;
+	u32 writes;
+};
+
+static void ctr_read(void *opaque, u64 off, void *data, u32 len)
+{
+	memset(data, (int)off, len);
+}
+
+static void ctr_write(void *opaque, u64 off, const void *data, u32 len)
+{
+	struct counter *c = opaque;
+	c->last_off = off;
+	c->writes++;
+}
+
+static const struct bus_ops ctr_ops = {ctr_read, ctr_write};
+
+static void test_bus_dispatch(void **state)
+{
+	struct bus bus;
+	struct counter a = {0}, b = {0};
+	struct err e;
+	u8 v[4];
+
+	bus_init(&bus, "pio");
+	assert_int_equal(bus_register(&bus, 0x3f8, 8, &ctr_ops, &a, "uart", &e), 0);
+	assert_int_equal(bus_register(&bus, 0x60, 1, &ctr_ops, &b, "kbd", &e), 0);
+	assert_int_equal(bus_register(&bus, 0x3fc, 8, &ctr_ops, &b, "dup", &e), -EEXIST);
+	assert_non_null(strstr(e.msg, "overlaps uart"));
+	assert_int_equal(bus_register(&bus, 0x3f0, 9, &ctr_ops, &b, "dup2", &e), -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x10, 0, &ctr_ops, &b, "empty", &e), -EINVAL);
+
+	assert_true(bus_write(&bus, 0x3fd, v, 1));
+	assert_int_equal(a.last_off, 5);
+	assert_true(bus_read(&bus, 0x3fa, v, 2));
+	assert_int_equal(v[0], 2);
+	/* An access running off the end of a range is not claimed. */
+	assert_false(bus_read(&bus, 0x3fe, v, 4));
+	assert_int_equal(v[0], 0xff);
+	assert_false(bus_write(&bus, 0x61, v, 1));
+	assert_int_equal(bus_unregister(&bus, 0x60, &b), 0);
+	assert_int_equal(bus_unregister(&bus, 0x60, &b), -ENOENT);
+	assert_false(bus_write(&bus, 0x60, v, 1));
+	assert_int_equal(b.writes, 0);
+	bus_destroy(&bus);
+}
+
+static void test_parse_size(void **state)
+{
+	u64 v;
+	assert_int_equal(parse_size("256M", &v), 0);
+	assert_int_equal(v, 256 * MiB);
+	assert_int_equal(parse_size("1G", &v), 0);
+	assert_int_equal(v, GiB);
+	assert_int_equal(parse_size("2GiB", &v), 0);
+	assert_int_equal(v, 2 * GiB);
+	assert_int_equal(parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_not_equal(parse_size("", &v), 0);
+	assert_int_not_equal(parse_size("12Q", &v), 0);
+	assert_int_not_equal(parse_size("-1M", &v), 0);
+	assert_int_equal(parse_size("99999999999T", &v), -ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mem_add_and_lookup),
+		cmocka_unit_test(test_bus_dispatch),
+		cmocka_unit_test(test_parse_size),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
