@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_VM_VM_H
+#define MERAK_VM_VM_H
+
+/*
+ * One virtual machine: everything it owns lives here (memory map, buses,
+ * vCPU threads, devices, lifecycle). Board assembly for merak's PC-like x86
+ * board is in board.c; TD-specific assembly in board_tdx.c, PCI and virtio
+ * devices in board_pci.c.
+ */
+#include <pthread.h>
+#include <signal.h>
+
+#include "../arch/x86/e820.h"
+#include "../arch/x86/ioapic.h"
+#include "../boot/boot.h"
+#include "../hv/hv.h"
+#include "../util/err.h"
+#include "bus.h"
+#include "config.h"
+#include "irq.h"
+#include "mem.h"
+
+struct vm;
+struct serial;
+struct acpi_pm;
+struct tdx_vm;
+struct pci_bus;
+struct console_io;
+
+struct vcpu {
+	struct vm *vm;
+	struct hv_vcpu hv;
+	u32 index;
+	pthread_t thread;
+	bool thread_started;
+	u64 exits;
+};
+
+/* Lifecycle: the first stop request wins and decides merak's exit status. */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING };
+
+/*
+ * Services the board offers devices without exposing KVM: an ioeventfd or
+ * irqfd is an optimisation, so a device falls back to exits when these fail.
+ */
+struct vm_services {
+	int (*ioeventfd)(struct vm *vm, int fd, u64 addr, u32 len, bool pio, bool deassign);
+	int (*irqfd_msi)(struct vm *vm, int fd, u64 msi_addr, u32 msi_data, int *gsi_inout,
+			 bool deassign);
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct hv_vm hv;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+
+	/* Interrupts: lines go to the in-kernel irqchip or to merak's IOAPIC. */
+	struct irq_ops irq_ops;
+	struct ioapic ioapic;	/* used with the split irqchip */
+	u32 next_gsi;		/* first GSI free for MSI routes */
+	struct vm_services services;
+
+	u32 ncpus;
+	struct vcpu vcpus[MAX_VCPUS];
+
+	struct e820_entry e820[E820_MAX];
+	unsigned n_e820;
+	u64 rsdp_gpa;
+	struct boot_entry boot;
+	u64 mmio64_base, mmio64_size;	/* 64-bit PCI window above RAM */
+
+	/* Devices of the board. */
+	struct serial *serial;
+	struct acpi_pm *pm;
+	struct pci_bus *pci;
+	struct tdx_vm *tdx;
+	struct console_io *stdio;	/* the terminal, shared by serial and virtio-console */
+
+	/* Lifecycle. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vm_state state;
+	int exit_status;
+	char exit_reason[256];
+	int kick_signal;	/* real-time signal used to kick vCPUs out of KVM_RUN */
+	u32 paused_vcpus;
+};
+
+int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e);
+/* Starts the vCPUs and waits until the VM stops; returns merak's exit status. */
+int vm_run(struct vm *vm, struct err *e);
+void vm_destroy(struct vm *vm);
+
+/* Asks the VM to stop with this status; the first request wins. Thread-safe. */
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool vm_stopping(struct vm *vm);
+int vm_pause(struct vm *vm, struct err *e);
+int vm_resume(struct vm *vm, struct err *e);
+
+/* An interrupt line of the board's interrupt model for a GSI. */
+struct irq_line vm_irq_line(struct vm *vm, u32 gsi);
+
+/* Board pieces, each in its own file. */
+int board_tdx_setup(struct vm *vm, struct err *e);	/* board_tdx.c */
+int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
+/* Exits the TD layer handles (TDX, MAP_GPA, MEMORY_FAULT, TDX fatal); 1 if handled. */
+int board_tdx_handle_exit(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x, struct err *e);
+void board_tdx_destroy(struct vm *vm);
+void board_pci_destroy(struct vm *vm);
+
+#endif
