@@ -104,7 +104,23 @@ int vm_resume(struct vm *vm, struct err *e);
 /* An interrupt line of the board's interrupt model for a GSI. */
 struct irq_line vm_irq_line(struct vm *vm, u32 gsi);
 
-/* Board pieces, each in its own file. */
+/*
+ * Steps of board assembly that the plain and the TD paths share (board.c).
+ * vm_setup_interrupts: in-kernel irqchip + PIT, or split irqchip + merak's
+ * IOAPIC, per cfg->irqchip (a TD is always split). vm_setup_devices: serial,
+ * ACPI PM, i8042, debug-exit port, then board_pci_setup. vm_create_vcpus:
+ * KVM_CREATE_VCPU and KVM_SET_CPUID2 for every vCPU, the table built by
+ * x86_cpuid_build from `base` (NULL: KVM_GET_SUPPORTED_CPUID).
+ */
+int vm_setup_interrupts(struct vm *vm, struct err *e);
+int vm_setup_devices(struct vm *vm, struct err *e);
+int vm_create_vcpus(struct vm *vm, const struct kvm_cpuid2 *base, struct err *e);
+
+/*
+ * Board pieces, each in its own file. board_tdx_setup builds a whole TD, from
+ * the host capability check and KVM_CREATE_VM to KVM_TDX_FINALIZE_VM, calling
+ * the shared steps above where it needs them; vm->hv has /dev/kvm open.
+ */
 int board_tdx_setup(struct vm *vm, struct err *e);	/* board_tdx.c */
 int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
 /* Exits the TD layer handles (TDX, MAP_GPA, MEMORY_FAULT, TDX fatal); 1 if handled. */
