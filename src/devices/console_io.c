@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#include "console_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct console_io {
+	enum chardev_mode mode;
+	int out_fd;
+	int in_fd;		/* -1 without input */
+	bool own_out_fd;
+	bool termios_saved;
+	struct termios saved;
+	int stop_fd;		/* eventfd that ends the reader */
+	pthread_t reader;
+	bool reader_started;
+	console_input_fn fn;
+	void *ctx;
+	u64 write_errors;
+};
+
+int console_io_open(const struct chardev_config *cfg, struct console_io **out, struct err *e)
+{
+	struct console_io *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return errf(e, -ENOMEM, "console: out of memory");
+	c->mode = cfg->mode;
+	c->out_fd = -1;
+	c->in_fd = -1;
+	c->stop_fd = -1;
+	switch (cfg->mode) {
+	case CHARDEV_TTY:
+		c->out_fd = STDOUT_FILENO;
+		c->in_fd = STDIN_FILENO;
+		break;
+	case CHARDEV_FILE:
+		c->out_fd = open(cfg->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (c->out_fd < 0) {
+			int r = -errno;
+			free(c);
+			return errf_sys(e, r, "console output file '%s'", cfg->path);
+		}
+		c->own_out_fd = true;
+		break;
+	case CHARDEV_NULL:
+	case CHARDEV_OFF:
+		break;
+	}
+	*out = c;
+	return 0;
+}
+
+void console_io_write(struct console_io *c, const void *buf, size_t len)
+{
+	const u8 *p = buf;
+
+	if (!c || c->out_fd < 0)
+		return;
+	while (len) {
+		ssize_t n = write(c->out_fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = {.fd = c->out_fd, .events = POLLOUT};
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		if (n <= 0) {
+			/* A closed or full output loses guest output, never the VM. */
+			__atomic_add_fetch(&c->write_errors, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct console_io *c = arg;
+	u8 buf[256];
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{.fd = c->in_fd, .events = POLLIN},
+			{.fd = c->stop_fd, .events = POLLIN},
+		};
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(c->in_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;	/* end of input: the guest simply gets no more bytes */
+		c->fn(c->ctx, buf, (size_t)n);
+	}
+	return NULL;
+}
+
+int console_io_start_input(struct console_io *c, console_input_fn fn, void *ctx, struct err *e)
+{
+	int r;
+
+	if (c->in_fd < 0)
+		return 0;
+	c->fn = fn;
+	c->ctx = ctx;
+	if (isatty(c->in_fd) && tcgetattr(c->in_fd, &c->saved) == 0) {
+		struct termios raw = c->saved;
+
+		/* Raw input so that the guest sees every key, but keep ISIG so
+		 * that Ctrl-C still reaches merak. */
+		raw.c_iflag &= ~(unsigned)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
+					   ICRNL | IXON);
+		raw.c_lflag &= ~(unsigned)(ECHO | ECHONL | ICANON | IEXTEN);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(c->in_fd, TCSANOW, &raw) == 0)
+			c->termios_saved = true;
+	}
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0)
+		return errf_sys(e, -errno, "console: eventfd");
+	r = pthread_create(&c->reader, NULL, reader_main, c);
+	if (r)
+		return errf_sys(e, -r, "console: cannot start the input thread");
+	c->reader_started = true;
+	return 0;
+}
+
+void console_io_close(struct console_io *c)
+{
+	if (!c)
+		return;
+	if (c->reader_started) {
+		u64 one = 1;
+		if (write(c->stop_fd, &one, sizeof(one)) < 0) {
+			/* The reader then ends at end of input or process exit. */
+		}
+		pthread_join(c->reader, NULL);
+	}
+	if (c->termios_saved)
+		tcsetattr(c->in_fd, TCSANOW, &c->saved);
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	if (c->own_out_fd)
+		close(c->out_fd);
+	free(c);
+}
