@@ -8,6 +8,7 @@
  * board is in board.c; TD-specific assembly in board_tdx.c, PCI and virtio
  * devices in board_pci.c.
  */
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -27,6 +28,8 @@ struct acpi_pm;
 struct tdx_vm;
 struct pci_bus;
 struct console_io;
+struct i8042;
+struct debug_exit;
 
 struct vcpu {
 	struct vm *vm;
@@ -87,6 +90,17 @@ struct vm {
 	char exit_reason[256];
 	int kick_signal;	/* real-time signal used to kick vCPUs out of KVM_RUN */
 	u32 paused_vcpus;
+	int stop_fd;		/* eventfd: the main thread wakes when the VM must stop */
+
+	/* GSI routing as last given to KVM (split IOAPIC pins and MSI routes). */
+	pthread_mutex_t routes_lock;
+	struct kvm_irq_routing_entry *routes;
+	u32 n_routes, cap_routes;
+
+	/* Devices owned by board.c. */
+	struct i8042 *i8042;
+	struct debug_exit *debug_exit;
+	struct console_io *serial_io;
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e);
@@ -103,6 +117,8 @@ int vm_resume(struct vm *vm, struct err *e);
 
 /* An interrupt line of the board's interrupt model for a GSI. */
 struct irq_line vm_irq_line(struct vm *vm, u32 gsi);
+/* Sets (or with masked, removes) the MSI route of a GSI and commits the table. */
+int vm_set_msi_route(struct vm *vm, u32 gsi, u64 addr, u32 data, bool masked, struct err *e);
 
 /*
  * Steps of board assembly that the plain and the TD paths share (board.c).

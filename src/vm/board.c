@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Assembly of merak's PC-like x86 board for ordinary VMs, and the steps a TD
+ * shares with it: interrupt model, legacy devices, vCPU creation.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../arch/x86/acpi.h"
+#include "../arch/x86/cpuid.h"
+#include "../arch/x86/layout.h"
+#include "../arch/x86/regs.h"
+#include "../devices/acpi_pm.h"
+#include "../devices/console_io.h"
+#include "../devices/debug_exit.h"
+#include "../devices/i8042.h"
+#include "../devices/serial.h"
+#include "../util/file.h"
+#include "../util/log.h"
+#include "vm.h"
+
+#define KERNEL_MAX_SIZE	   (512ULL << 20)
+#define INITRD_MAX_SIZE	   (2ULL << 30)
+
+/* ---- interrupts ---------------------------------------------------------- */
+
+static void kernel_irq_set_level(void *ctx, u32 gsi, bool level)
+{
+	struct vm *vm = ctx;
+
+	if (hv_irq_line(&vm->hv, gsi, level) < 0)
+		log_debug("KVM_IRQ_LINE gsi %u failed", gsi);
+}
+
+static void vm_send_msi(void *ctx, u64 addr, u32 data)
+{
+	struct vm *vm = ctx;
+
+	if (hv_signal_msi(&vm->hv, addr, data) < 0)
+		log_debug("KVM_SIGNAL_MSI 0x%llx/0x%x failed", (unsigned long long)addr, data);
+}
+
+static void split_irq_set_level(void *ctx, u32 gsi, bool level)
+{
+	struct vm *vm = ctx;
+
+	if (gsi < IOAPIC_PINS)
+		ioapic_set_irq(&vm->ioapic, gsi, level);
+}
+
+static const struct irq_ops kernel_irq_ops = {kernel_irq_set_level, vm_send_msi};
+static const struct irq_ops split_irq_ops = {split_irq_set_level, vm_send_msi};
+
+struct irq_line vm_irq_line(struct vm *vm, u32 gsi)
+{
+	return (struct irq_line){.ops = &vm->irq_ops, .ctx = vm, .gsi = gsi};
+}
+
+static struct kvm_irq_routing_entry *route_slot(struct vm *vm, u32 gsi, u32 type, u32 chip,
+						bool create)
+{
+	for (u32 i = 0; i < vm->n_routes; i++) {
+		struct kvm_irq_routing_entry *r = &vm->routes[i];
+		if (r->gsi == gsi && r->type == type &&
+		    (type != KVM_IRQ_ROUTING_IRQCHIP || r->u.irqchip.irqchip == chip))
+			return r;
+	}
+	if (!create)
+		return NULL;
+	if (vm->n_routes == vm->cap_routes) {
+		u32 cap = vm->cap_routes ? vm->cap_routes * 2 : 64;
+		struct kvm_irq_routing_entry *n = realloc(vm->routes, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		vm->routes = n;
+		vm->cap_routes = cap;
+	}
+	memset(&vm->routes[vm->n_routes], 0, sizeof(vm->routes[0]));
+	vm->routes[vm->n_routes].gsi = gsi;
+	vm->routes[vm->n_routes].type = type;
+	return &vm->routes[vm->n_routes++];
+}
+
+/* Called with routes_lock held. */
+static int routes_commit(struct vm *vm, struct err *e)
+{
+	size_t sz = sizeof(struct kvm_irq_routing) + vm->n_routes * sizeof(*vm->routes);
+	struct kvm_irq_routing *t = calloc(1, sz);
+	int r;
+
+	if (!t)
+		return errf(e, -ENOMEM, "GSI routing: out of memory");
+	t->nr = vm->n_routes;
+	memcpy(t->entries, vm->routes, vm->n_routes * sizeof(*vm->routes));
+	r = hv_set_gsi_routing(&vm->hv, t, e);
+	free(t);
+	return r;
+}
+
+int vm_set_msi_route(struct vm *vm, u32 gsi, u64 addr, u32 data, bool masked, struct err *e)
+{
+	struct kvm_irq_routing_entry *r;
+	int ret;
+
+	pthread_mutex_lock(&vm->routes_lock);
+	r = route_slot(vm, gsi, KVM_IRQ_ROUTING_MSI, 0, !masked);
+	if (masked) {
+		if (r) {
+			*r = vm->routes[--vm->n_routes];
+		}
+	} else if (!r) {
+		pthread_mutex_unlock(&vm->routes_lock);
+		return errf(e, -ENOMEM, "GSI routing: out of memory");
+	} else {
+		r->u.msi.address_lo = (u32)addr;
+		r->u.msi.address_hi = (u32)(addr >> 32);
+		r->u.msi.data = data;
+	}
+	ret = routes_commit(vm, e);
+	pthread_mutex_unlock(&vm->routes_lock);
+	return ret;
+}
+
+/*
+ * With the split irqchip KVM learns which vectors need an EOI exit from the
+ * MSI routes of the IOAPIC's GSIs, so every RTE change is mirrored there.
+ */
+static void ioapic_route_changed(void *ctx, unsigned pin, u64 addr, u32 data, bool masked)
+{
+	struct vm *vm = ctx;
+	struct err e;
+
+	if (vm_set_msi_route(vm, pin, addr, data, masked, &e) < 0)
+		log_warn("IOAPIC pin %u: %s", pin, e.msg);
+}
+
+/*
+ * In-kernel irqchip: KVM's default routing is replaced as soon as an MSI
+ * route is added, so install the PC routing explicitly, with ISA IRQ 0 on
+ * IOAPIC pin 2 as the MADT's interrupt source override says.
+ */
+static int kernel_default_routes(struct vm *vm, struct err *e)
+{
+	for (u32 gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+		struct kvm_irq_routing_entry *r;
+
+		if (gsi < 16) {
+			r = route_slot(vm, gsi, KVM_IRQ_ROUTING_IRQCHIP,
+				       gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				       true);
+			if (!r)
+				return errf(e, -ENOMEM, "GSI routing: out of memory");
+			r->u.irqchip.irqchip =
+				gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+			r->u.irqchip.pin = gsi % 8;
+		}
+		if (gsi == 2)
+			continue;
+		r = route_slot(vm, gsi, KVM_IRQ_ROUTING_IRQCHIP, KVM_IRQCHIP_IOAPIC, true);
+		if (!r)
+			return errf(e, -ENOMEM, "GSI routing: out of memory");
+		r->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		r->u.irqchip.pin = gsi == 0 ? 2 : gsi;
+	}
+	return routes_commit(vm, e);
+}
+
+int vm_setup_interrupts(struct vm *vm, struct err *e)
+{
+	bool split = vm->cfg->irqchip == IRQCHIP_SPLIT || vm->cfg->tdx.enabled;
+	int r;
+
+	r = hv_create_irqchip(&vm->hv, split, IOAPIC_PINS, e);
+	if (r < 0)
+		return r;
+	vm->next_gsi = IOAPIC_PINS;
+	if (split) {
+		vm->irq_ops = split_irq_ops;
+		ioapic_init(&vm->ioapic, vm_send_msi, ioapic_route_changed, vm);
+		r = bus_register(&vm->mmio, LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_SIZE,
+				 &ioapic_mmio_ops, &vm->ioapic, "ioapic", e);
+		if (r < 0)
+			return r;
+		/* x2APIC IDs above 255 and broadcast semantics as on hardware. */
+		if (hv_check_extension(&vm->hv, true, KVM_CAP_X2APIC_API))
+			hv_enable_cap(&vm->hv, KVM_CAP_X2APIC_API,
+				      KVM_X2APIC_API_USE_32BIT_IDS |
+					      KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+				      0, NULL);
+		return 0;
+	}
+	vm->irq_ops = kernel_irq_ops;
+	pthread_mutex_lock(&vm->routes_lock);
+	r = kernel_default_routes(vm, e);
+	pthread_mutex_unlock(&vm->routes_lock);
+	if (r < 0)
+		return r;
+	/* The PIT gives Linux a calibration source and the legacy timer. */
+	return hv_create_pit(&vm->hv, e);
+}
+
+/* ---- services for devices ------------------------------------------------ */
+
+static int svc_ioeventfd(struct vm *vm, int fd, u64 addr, u32 len, bool pio, bool deassign)
+{
+	return hv_ioeventfd(&vm->hv, fd, addr, len, pio, deassign, NULL);
+}
+
+static int svc_irqfd_msi(struct vm *vm, int fd, u64 addr, u32 data, int *gsi, bool deassign)
+{
+	struct err e;
+	int r;
+
+	if (deassign) {
+		if (*gsi < 0)
+			return 0;
+		hv_irqfd(&vm->hv, fd, (u32)*gsi, true, NULL);
+		return vm_set_msi_route(vm, (u32)*gsi, 0, 0, true, &e);
+	}
+	if (*gsi < 0)
+		*gsi = (int)__atomic_fetch_add(&vm->next_gsi, 1, __ATOMIC_RELAXED);
+	r = vm_set_msi_route(vm, (u32)*gsi, addr, data, false, &e);
+	if (r < 0)
+		return r;
+	return hv_irqfd(&vm->hv, fd, (u32)*gsi, false, NULL);
+}
+
+/* ---- lifecycle callbacks of board devices -------------------------------- */
+
+static void on_sleep(void *ctx, unsigned slp_typ)
+{
+	struct vm *vm = ctx;
+
+	if (slp_typ == ACPI_S5_SLP_TYP)
+		vm_request_stop(vm, 0, "guest powered off");
+	else
+		log_warn("guest asked for sleep state with SLP_TYP %u; ignored", slp_typ);
+}
+
+static void on_reset(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	/* merak does not rebuild a VM in place: a reset request ends it, logged. */
+	vm_request_stop(vm, 0, "guest requested a reset; merak exits instead of rebooting");
+}
+
+static void on_debug_exit(void *ctx, u32 value)
+{
+	struct vm *vm = ctx;
+
+	vm_request_stop(vm, (int)(value & 0xff), "guest wrote 0x%x to the debug-exit port",
+			value);
+}
+
+int vm_setup_devices(struct vm *vm, struct err *e)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct irq_line com1 = vm_irq_line(vm, IRQ_COM1), sci = vm_irq_line(vm, IRQ_SCI);
+	static const struct acpi_pm_ops pm_ops = {.sleep = on_sleep, .reset = on_reset};
+	int r;
+
+	vm->services.ioeventfd = svc_ioeventfd;
+	vm->services.irqfd_msi = svc_irqfd_msi;
+	if (cfg->serial.mode != CHARDEV_OFF) {
+		r = console_io_open(&cfg->serial, &vm->serial_io, e);
+		if (r < 0)
+			return r;
+		r = serial_create(&vm->pio, PORT_COM1, &com1, vm->serial_io, &vm->serial, e);
+		if (r < 0)
+			return r;
+	}
+	vm->pm = calloc(1, sizeof(*vm->pm));
+	vm->debug_exit = calloc(1, sizeof(*vm->debug_exit));
+	if (!vm->pm || !vm->debug_exit)
+		return errf(e, -ENOMEM, "devices: out of memory");
+	r = acpi_pm_init(vm->pm, &vm->pio, &sci, &pm_ops, vm, e);
+	if (r < 0)
+		return r;
+	r = i8042_create(&vm->pio, on_reset, vm, &vm->i8042, e);
+	if (r < 0)
+		return r;
+	r = debug_exit_init(vm->debug_exit, &vm->pio, on_debug_exit, vm, e);
+	if (r < 0)
+		return r;
+	return board_pci_setup(vm, e);
+}
+
+/* ---- vCPUs ----------------------------------------------------------------- */
+
+int vm_create_vcpus(struct vm *vm, const struct kvm_cpuid2 *base, struct err *e)
+{
+	struct kvm_cpuid2 *supported = NULL;
+	int r = 0;
+
+	if (!base) {
+		r = hv_get_supported_cpuid(&vm->hv, &supported, e);
+		if (r < 0)
+			return r;
+		base = supported;
+	}
+	for (u32 i = 0; i < vm->ncpus; i++) {
+		struct x86_cpuid_config cc = {.vcpu_index = i, .ncpus = vm->ncpus};
+		struct kvm_cpuid2 *table = NULL;
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->index = i;
+		r = hv_create_vcpu(&vm->hv, i, &v->hv, e);
+		if (r < 0)
+			break;
+		r = x86_cpuid_build(base, &cc, &table, e);
+		if (r < 0)
+			break;
+		r = hv_vcpu_set_cpuid(&v->hv, table, e);
+		free(table);
+		if (r < 0)
+			break;
+	}
+	free(supported);
+	return r;
+}
+
+/* LINT0 as ExtINT and LINT1 as NMI, as a PC's firmware leaves the local APICs. */
+static int setup_lapic_lints(struct vcpu *v, struct err *e)
+{
+	struct kvm_lapic_state lapic;
+	u32 lvt0, lvt1;
+	int r = hv_vcpu_get_lapic(&v->hv, &lapic, e);
+
+	if (r < 0)
+		return r;
+	memcpy(&lvt0, &lapic.regs[0x350], 4);
+	memcpy(&lvt1, &lapic.regs[0x360], 4);
+	lvt0 = (lvt0 & ~0x700u) | (7u << 8);
+	lvt1 = (lvt1 & ~0x700u) | (4u << 8);
+	memcpy(&lapic.regs[0x350], &lvt0, 4);
+	memcpy(&lapic.regs[0x360], &lvt1, 4);
+	return hv_vcpu_set_lapic(&v->hv, &lapic, e);
+}
+
+static int setup_vcpu_state(struct vm *vm, struct err *e)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[32];
+	} msrs;
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	int r;
+
+	memset(&msrs, 0, sizeof(msrs));
+	msrs.hdr.nmsrs = x86_boot_msrs(msrs.entries, ARRAY_SIZE(msrs.entries));
+	for (u32 i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		r = hv_vcpu_set_msrs(&v->hv, &msrs.hdr, e);
+		if (r < 0)
+			return r;
+		r = hv_vcpu_set_fpu(&v->hv, &fpu, e);
+		if (r < 0)
+			return r;
+		r = setup_lapic_lints(v, e);
+		if (r < 0)
+			return r;
+	}
+	/* The boot vCPU starts as the boot mode says; APs wait for INIT/SIPI. */
+	{
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct vcpu *bsp = &vm->vcpus[0];
+
+		memset(&regs, 0, sizeof(regs));
+		r = hv_vcpu_get_sregs(&bsp->hv, &sregs, e);
+		if (r < 0)
+			return r;
+		r = x86_setup_boot_regs(&vm->mem, &vm->boot, &regs, &sregs, e);
+		if (r < 0)
+			return r;
+		r = hv_vcpu_set_sregs(&bsp->hv, &sregs, e);
+		if (r < 0)
+			return r;
+		return hv_vcpu_set_regs(&bsp->hv, &regs, e);
+	}
+}
+
+/* ---- memory and boot payload ---------------------------------------------- */
+
+static int setup_ram(struct vm *vm, struct err *e)
+{
+	u64 size = vm->cfg->mem_size;
+	u64 low = MIN(size, LAYOUT_MMIO32_START);
+	int r;
+
+	r = guest_mem_add_anon(&vm->mem, 0, low, MEM_RAM, e);
+	if (r < 0)
+		return r;
+	if (size > low) {
+		r = guest_mem_add_anon(&vm->mem, LAYOUT_HIGH_RAM_START, size - low, MEM_RAM, e);
+		if (r < 0)
+			return r;
+	}
+	/* The 64-bit PCI window starts above RAM on a 1 GiB boundary. */
+	vm->mmio64_base = ALIGN_UP(LAYOUT_HIGH_RAM_START + (size - low), GiB);
+	vm->mmio64_size = 64 * GiB;
+	return 0;
+}
+
+static int setup_firmware(struct vm *vm, struct err *e)
+{
+	struct file_buf fw;
+	u64 gpa;
+	int r;
+
+	r = file_read_all(vm->cfg->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &fw, e);
+	if (r < 0)
+		return r;
+	r = boot_check_firmware(fw.data, fw.len, e);
+	if (r < 0) {
+		err_ctx(e, "firmware '%s'", vm->cfg->firmware);
+		goto out;
+	}
+	gpa = LAYOUT_FIRMWARE_TOP - fw.len;
+	r = guest_mem_add_anon(&vm->mem, gpa, fw.len, MEM_FIRMWARE, e);
+	if (r < 0)
+		goto out;
+	r = guest_mem_write(&vm->mem, gpa, fw.data, fw.len, e);
+	vm->boot.mode = BOOT_MODE_RESET;
+	vm->boot.entry = 0xfffffff0ULL;
+out:
+	file_buf_free(&fw);
+	return r;
+}
+
+static int setup_kernel(struct vm *vm, struct err *e)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct file_buf kernel = {0}, initrd = {0};
+	struct acpi_config acfg = {
+		.ncpus = vm->ncpus,
+		.pci = vm->pci != NULL,
+		.pci_ecam_base = LAYOUT_PCI_ECAM_BASE,
+		.pci_mmio32_base = LAYOUT_PCI_MMIO32_BASE,
+		.pci_mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
+		.pci_mmio64_base = vm->mmio64_base,
+		.pci_mmio64_size = vm->mmio64_size,
+		.serial = vm->serial != NULL,
+	};
+	struct boot_payload p;
+	int r;
+
+	r = e820_build(&vm->mem, vm->e820, E820_MAX, &vm->n_e820, e);
+	if (r < 0)
+		return r;
+	r = acpi_build(&vm->mem, &acfg, &vm->rsdp_gpa, e);
+	if (r < 0)
+		return err_ctx(e, "ACPI tables");
+	r = file_read_all(cfg->kernel, KERNEL_MAX_SIZE, "kernel", &kernel, e);
+	if (r < 0)
+		return r;
+	if (cfg->initramfs) {
+		r = file_read_all(cfg->initramfs, INITRD_MAX_SIZE, "initramfs", &initrd, e);
+		if (r < 0)
+			goto out;
+	}
+	p = (struct boot_payload){
+		.kernel = kernel.data,
+		.kernel_len = kernel.len,
+		.initrd = initrd.data,
+		.initrd_len = initrd.len,
+		.cmdline = cfg->cmdline,
+		.e820 = vm->e820,
+		.n_e820 = vm->n_e820,
+		.rsdp_gpa = vm->rsdp_gpa,
+	};
+	r = boot_load_kernel(&vm->mem, &p, &vm->boot, e);
+	if (r < 0)
+		err_ctx(e, "kernel '%s'", cfg->kernel);
+out:
+	file_buf_free(&kernel);
+	file_buf_free(&initrd);
+	return r;
+}
+
+static int setup_plain_vm(struct vm *vm, struct err *e)
+{
+	int r;
+
+	r = hv_create_vm(&vm->hv, 0, e);
+	if (r < 0)
+		return r;
+	r = setup_ram(vm, e);
+	if (r < 0)
+		return r;
+	if (vm->cfg->firmware) {
+		r = setup_firmware(vm, e);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < vm->mem.n; i++) {
+		const struct mem_region *m = &vm->mem.r[i];
+
+		r = hv_set_memslot(&vm->hv, m->slot, m->gpa, m->size, m->hva, -1, 0, e);
+		if (r < 0)
+			return r;
+	}
+	/* Intel VMX needs these pages for real-mode emulation; they sit in the hole. */
+	r = hv_set_tss_and_identity_map(&vm->hv, LAYOUT_TSS, LAYOUT_IDENTITY_MAP, e);
+	if (r < 0)
+		return r;
+	r = vm_setup_interrupts(vm, e);
+	if (r < 0)
+		return r;
+	r = vm_setup_devices(vm, e);
+	if (r < 0)
+		return r;
+	r = vm_create_vcpus(vm, NULL, e);
+	if (r < 0)
+		return r;
+	if (!vm->cfg->firmware) {
+		r = setup_kernel(vm, e);
+		if (r < 0)
+			return r;
+	}
+	return setup_vcpu_state(vm, e);
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm)
+		return errf(e, -ENOMEM, "out of memory");
+	vm->cfg = cfg;
+	vm->ncpus = cfg->cpus;
+	vm->hv.kvm_fd = vm->hv.vm_fd = -1;
+	vm->stop_fd = -1;
+	guest_mem_init(&vm->mem);
+	bus_init(&vm->pio, "port I/O");
+	bus_init(&vm->mmio, "MMIO");
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	pthread_mutex_init(&vm->routes_lock, NULL);
+	*out = vm;
+
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_fd < 0)
+		return errf_sys(e, -errno, "eventfd");
+	r = hv_open(&vm->hv, e);
+	if (r < 0)
+		return r;
+	if (cfg->tdx.enabled)
+		return board_tdx_setup(vm, e);
+	return setup_plain_vm(vm, e);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	board_pci_destroy(vm);
+	if (vm->tdx)
+		board_tdx_destroy(vm);
+	for (u32 i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].hv.run)
+			hv_destroy_vcpu(&vm->vcpus[i].hv);
+	serial_destroy(vm->serial);
+	console_io_close(vm->serial_io);
+	i8042_destroy(vm->i8042);
+	free(vm->pm);
+	free(vm->debug_exit);
+	hv_close(&vm->hv);
+	guest_mem_free(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	free(vm->routes);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->routes_lock);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}
