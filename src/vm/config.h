@@ -69,6 +69,7 @@ struct vm_config {
 	bool rng;
 	struct vsock_config vsock;
 	enum irqchip_mode irqchip;
+	bool irqchip_set;	/* given explicitly on the command line */
 	struct tdx_config tdx;
 	char *api_socket;
 	int seccomp;		/* 0 off, 1 on, 2 log */
