@@ -1,0 +1,58 @@
+# merak: thin wrapper over meson/ninja. `make run` and `make test` do all set-up
+# on a fresh Debian 12 machine (as root): missing packages are installed first.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+MESON_OPTS ?=
+
+# Debian packages merak needs to build and test.
+DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-dev \
+	libseccomp-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
+	binutils iproute2
+
+.PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \
+	bench clean format
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh $(DEPS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@sh scripts/run-demo.sh $(BUILD)
+
+# Every test suite; the last line is the runner's "N passed, M failed[, K skipped]".
+test: build
+	@sh tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+test-unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+test-asan: deps
+	@[ -f $(BUILD_ASAN)/build.ninja ] || meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(BUILD_ASAN)
+	meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
+
+test-linux: build
+	@sh tests/e2e/run-linux.sh $(BUILD)
+
+fuzz: deps
+	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_lundef=false
+	ninja -C $(BUILD_FUZZ)
+	@sh tests/fuzz/run.sh $(BUILD_FUZZ) $${FUZZ_SECONDS:-60}
+
+bench: build
+	@sh bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

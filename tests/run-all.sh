@@ -1,0 +1,144 @@
+#!/bin/sh
+# Runs every test suite of `make test` and ends with one line
+# "N passed, M failed, K skipped" (N and M count test programs and cases).
+#
+# KVM policy: tests that boot guests need a working /dev/kvm. On a host
+# without KVM at all (no /dev/kvm, or ENODEV) they are reported as SKIPPED,
+# loudly and counted, never as passed. A /dev/kvm that exists but cannot be
+# used (permissions, broken module) makes them FAIL. MERAK_REQUIRE_KVM=1
+# turns the skip into a failure too.
+set -u
+BUILD=${1:-build}
+BUILD_ASAN=${2:-build-asan}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+passed=0
+failed=0
+skipped=0
+failed_names=""
+
+add_counts() { # name "N passed, M failed[, K skipped]" line
+	line=$(printf '%s\n' "$2" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		failed_names="$failed_names $1(no-summary)"
+		return
+	fi
+	p=$(printf '%s' "$line" | sed -E 's/.*([0-9]+) passed.*/\1/; s/^[^0-9]*//')
+	p=$(printf '%s' "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+	f=$(printf '%s' "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+	s=$(printf '%s' "$line" | grep -oE '[0-9]+ skipped' | grep -oE '[0-9]+' || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + ${s:-0}))
+	[ "$f" -gt 0 ] && failed_names="$failed_names $1"
+	return 0
+}
+
+run_meson_suite() { # label builddir suite
+	out=$(meson test -C "$2" --suite "$3" --print-errorlogs 2>&1)
+	printf '%s\n' "$out" | grep -E '^ *[0-9]+/[0-9]+ ' || true
+	ok=$(printf '%s\n' "$out" | sed -n 's/^Ok: *\([0-9]*\).*/\1/p' | tail -n 1)
+	fl=$(printf '%s\n' "$out" | sed -n 's/^Fail: *\([0-9]*\).*/\1/p' | tail -n 1)
+	to=$(printf '%s\n' "$out" | sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' | tail -n 1)
+	sk=$(printf '%s\n' "$out" | sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' | tail -n 1)
+	if [ -z "$ok" ]; then
+		printf '%s\n' "$out" | tail -n 20
+		failed=$((failed + 1))
+		failed_names="$failed_names $1"
+		return
+	fi
+	bad=$((${fl:-0} + ${to:-0}))
+	[ "$bad" -gt 0 ] && { failed_names="$failed_names $1"; printf '%s\n' "$out" | grep -E 'FAIL|ERROR|TIMEOUT' | head -n 40; }
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	skipped=$((skipped + ${sk:-0}))
+}
+
+section() { printf '\n=== %s ===\n' "$1"; }
+
+kvm_state() {
+	python3 - <<'PY'
+import os, errno
+try:
+    fd = os.open("/dev/kvm", os.O_RDWR)
+    os.close(fd)
+    print("ok")
+except OSError as e:
+    if e.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        print("absent: /dev/kvm: " + os.strerror(e.errno))
+    else:
+        print("broken: /dev/kvm: " + os.strerror(e.errno))
+PY
+}
+
+KVM=$(kvm_state)
+case "$KVM" in
+ok) export MERAK_KVM_TESTS=run ;;
+absent*)
+	if [ "${MERAK_REQUIRE_KVM:-0}" = 1 ]; then
+		export MERAK_KVM_TESTS=run
+	else
+		export MERAK_KVM_TESTS=skip
+		echo "################################################################"
+		echo "# NO KVM ON THIS HOST (${KVM#absent: }):"
+		echo "# every test that boots a guest is SKIPPED and counted as skipped."
+		echo "# Set MERAK_REQUIRE_KVM=1 to make that a failure."
+		echo "################################################################"
+	fi
+	;;
+*) export MERAK_KVM_TESTS=run ;; # broken KVM: the guest tests fail and say why
+esac
+
+section "unit tests"
+run_meson_suite unit "$BUILD" unit
+
+if [ -f tests/tdxsim/meson.build ]; then
+	section "TDX-KVM simulator self-tests"
+	run_meson_suite tdxsim "$BUILD" tdxsim
+fi
+
+if [ -x tests/tdx-e2e/run.sh ]; then
+	section "TD launch end to end (merak under the TDX simulator)"
+	out=$(sh tests/tdx-e2e/run.sh "$BUILD" 2>&1)
+	printf '%s\n' "$out"
+	add_counts tdx-e2e "$out"
+fi
+
+if [ -x tests/guest/run.sh ]; then
+	section "test-guest kit"
+	out=$(sh tests/guest/run.sh "$BUILD" 2>&1)
+	printf '%s\n' "$out"
+	add_counts guests "$out"
+fi
+
+section "unit and guest tests under ASan+UBSan"
+if [ ! -f "$BUILD_ASAN/build.ninja" ]; then
+	meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+if ninja -C "$BUILD_ASAN" >/tmp/merak-asan-build.log 2>&1; then
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	run_meson_suite unit-asan "$BUILD_ASAN" unit
+	if [ -x tests/guest/run.sh ]; then
+		out=$(sh tests/guest/run.sh "$BUILD_ASAN" 2>&1)
+		printf '%s\n' "$out" | tail -n 3
+		add_counts guests-asan "$out"
+	fi
+else
+	tail -n 30 /tmp/merak-asan-build.log
+	failed=$((failed + 1))
+	failed_names="$failed_names asan-build"
+fi
+
+if [ -x tests/fuzz/run.sh ] && command -v clang >/dev/null; then
+	section "fuzz smoke (each harness briefly)"
+	out=$(sh tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-5}" 2>&1)
+	printf '%s\n' "$out" | tail -n 15
+	add_counts fuzz "$out"
+fi
+
+echo
+[ -n "$failed_names" ] && echo "failed suites:$failed_names"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
