@@ -45,6 +45,18 @@ int err_ctx(struct err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	/* Truncation keeps the start: the context and the first words matter most. */
+	size_t n = strnlen(prefix, sizeof(prefix) - 1);
+	memcpy(e->msg, prefix, n);
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		size_t rest = strnlen(old, sizeof(old));
+		if (rest > sizeof(e->msg) - 1 - n)
+			rest = sizeof(e->msg) - 1 - n;
+		memcpy(e->msg + n, old, rest);
+		n += rest;
+	}
+	e->msg[n] = '\0';
 	return e->code;
 }

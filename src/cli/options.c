@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Options of `merak run` into a struct vm_config. Option names follow Cloud
+ * Hypervisor's where it has one. Pure: errors come back in a struct err.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/file.h"
+#include "../util/log.h"
+
+#ifndef MERAK_VERSION
+#define MERAK_VERSION "unknown"
+#endif
+
+#define MIN_MEMORY (8ULL << 20)
+#define MAX_MEMORY (1ULL << 40)
+
+static const char usage_text[] =
+	"usage: merak [run] [OPTIONS]          boot a VM or a TD\n"
+	"       merak measure [OPTIONS]        predict a TD's MRTD and RTMRs offline\n"
+	"       merak tdx-caps                 report this host's TDX capabilities\n"
+	"\n"
+	"Boot payload (one of --kernel or --firmware is required):\n"
+	"  --kernel PATH             bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
+	"  --initramfs PATH          initial ramdisk for --kernel\n"
+	"  --cmdline STRING          kernel command line\n"
+	"  --firmware PATH           raw firmware image mapped to end at 4 GiB (OVMF.fd, TDVF, TD-Shim)\n"
+	"\n"
+	"Resources:\n"
+	"  --cpus boot=N             number of vCPUs (default 1, at most 64)\n"
+	"  --memory size=SIZE        guest RAM, e.g. 256M or 2G (default 512M)\n"
+	"\n"
+	"Devices:\n"
+	"  --serial MODE             8250 UART on COM1: tty | file=PATH | null | off (default tty)\n"
+	"  --console MODE            virtio-console (hvc0): tty | file=PATH | null | off (default off)\n"
+	"  --disk path=FILE[,readonly=on][,serial=ID]   virtio-blk disk; repeatable (up to 8)\n"
+	"  --net tap=NAME[,mac=MAC]  virtio-net on a tap device (created if missing); repeatable (up to 4)\n"
+	"  --rng                     virtio-rng fed from getrandom(2)\n"
+	"  --vsock cid=N,socket=PATH virtio-vsock; the host side is a unix socket at PATH\n"
+	"\n"
+	"Platform:\n"
+	"  --platform irqchip=kernel|split\n"
+	"                            interrupt model: KVM's in-kernel IOAPIC/PIC (default) or KVM's\n"
+	"                            local APICs with merak's userspace IOAPIC\n"
+	"  --platform tdx=on[,debug=on][,sept-ve-disable=on|off][,mrconfigid=HEX][,mrowner=HEX]\n"
+	"             [,mrownerconfig=HEX][,quote-socket=unix:PATH|vsock:CID:PORT][,tsc-khz=N]\n"
+	"                            launch an Intel TDX Trust Domain (needs --firmware)\n"
+	"\n"
+	"Control:\n"
+	"  --api-socket path=PATH    HTTP control socket (Cloud Hypervisor's REST API)\n"
+	"  --seccomp true|false|log  system-call filters (default true)\n"
+	"  --log-level LEVEL         error | warn | info | debug (default warn)\n"
+	"  --version                 print the version\n"
+	"  --help                    print this help\n"
+	"\n"
+	"Exit status: 0 when the guest powers off or asks for a reset, the value a test guest\n"
+	"writes to port 0xf4 (low 8 bits), 1 on a merak error, 2 on a usage error, 3 when the\n"
+	"guest crashes (triple fault, emulation failure), 128+N when stopped by signal N.\n";
+
+/* Splits "k1=v1,k2=v2" in place; returns the next pair or NULL at the end. */
+static char *next_pair(char **cursor, char **value)
+{
+	char *s = *cursor, *comma, *eq;
+
+	if (!s || !*s)
+		return NULL;
+	comma = strchr(s, ',');
+	if (comma) {
+		*comma = '\0';
+		*cursor = comma + 1;
+	} else {
+		*cursor = s + strlen(s);
+	}
+	eq = strchr(s, '=');
+	if (eq) {
+		*eq = '\0';
+		*value = eq + 1;
+	} else {
+		*value = NULL;
+	}
+	return s;
+}
+
+static int parse_bool(const char *opt, const char *key, const char *v, bool *out, struct err *e)
+{
+	if (!v || !strcmp(v, "on") || !strcmp(v, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "false")) {
+		*out = false;
+		return 0;
+	}
+	return errf(e, -EINVAL, "%s: %s='%s': expected on or off", opt, key, v);
+}
+
+static int parse_chardev(const char *opt, const char *arg, struct chardev_config *out,
+			 struct err *e)
+{
+	free(out->path);
+	out->path = NULL;
+	if (!strcmp(arg, "tty"))
+		out->mode = CHARDEV_TTY;
+	else if (!strcmp(arg, "null"))
+		out->mode = CHARDEV_NULL;
+	else if (!strcmp(arg, "off"))
+		out->mode = CHARDEV_OFF;
+	else if (!strncmp(arg, "file=", 5) && arg[5]) {
+		out->mode = CHARDEV_FILE;
+		out->path = strdup(arg + 5);
+	} else
+		return errf(e, -EINVAL, "%s: '%s': expected tty, file=PATH, null or off", opt, arg);
+	return 0;
+}
+
+static int parse_hex48(const char *opt, const char *key, const char *v, u8 out[48],
+		       struct err *e)
+{
+	if (!v || strlen(v) != 96)
+		return errf(e, -EINVAL, "%s: %s must be 96 hex digits (48 bytes)", opt, key);
+	for (int i = 0; i < 48; i++) {
+		unsigned b;
+		if (sscanf(v + 2 * i, "%2x", &b) != 1 || !strchr("0123456789abcdefABCDEF", v[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", v[2 * i + 1]))
+			return errf(e, -EINVAL, "%s: %s: '%c%c' is not a hex byte", opt, key,
+				    v[2 * i], v[2 * i + 1]);
+		out[i] = (u8)b;
+	}
+	return 0;
+}
+
+static int parse_cpus(char *arg, struct vm_config *cfg, struct err *e)
+{
+	char *cur = arg, *k, *v;
+
+	while ((k = next_pair(&cur, &v))) {
+		u64 n;
+
+		if (strcmp(k, "boot"))
+			return errf(e, -EINVAL, "--cpus: unknown key '%s' (expected boot=N)", k);
+		if (!v || parse_u64(v, &n) < 0 || n < 1 || n > MAX_VCPUS)
+			return errf(e, -EINVAL, "--cpus: boot='%s': expected a number from 1 to %d",
+				    v ? v : "", MAX_VCPUS);
+		cfg->cpus = (u32)n;
+	}
+	return 0;
+}
+
+static int parse_memory(char *arg, struct vm_config *cfg, struct err *e)
+{
+	char *cur = arg, *k, *v;
+
+	while ((k = next_pair(&cur, &v))) {
+		u64 size;
+
+		if (strcmp(k, "size"))
+			return errf(e, -EINVAL, "--memory: unknown key '%s' (expected size=SIZE)",
+				    k);
+		if (!v || parse_size(v, &size) < 0)
+			return errf(e, -EINVAL, "--memory: size='%s' is not a size like 256M or 2G",
+				    v ? v : "");
+		if (size < MIN_MEMORY || size > MAX_MEMORY || !IS_ALIGNED(size, MiB))
+			return errf(e, -EINVAL,
+				    "--memory: size='%s': must be a multiple of 1 MiB from 8M to 1T",
+				    v);
+		cfg->mem_size = size;
+	}
+	return 0;
+}
+
+static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
+{
+	struct disk_config *d;
+	char *cur = arg, *k, *v;
+	int r;
+
+	if (cfg->n_disks == MAX_DISKS)
+		return errf(e, -EINVAL, "--disk: at most %d disks", MAX_DISKS);
+	d = &cfg->disks[cfg->n_disks];
+	memset(d, 0, sizeof(*d));
+	while ((k = next_pair(&cur, &v))) {
+		if (!strcmp(k, "path") && v && *v) {
+			free(d->path);
+			d->path = strdup(v);
+		} else if (!strcmp(k, "readonly")) {
+			r = parse_bool("--disk", k, v, &d->readonly, e);
+			if (r < 0)
+				return r;
+		} else if (!strcmp(k, "serial") && v) {
+			if (strlen(v) > 20)
+				return errf(e, -EINVAL, "--disk: serial '%s' is longer than 20 bytes",
+					    v);
+			strcpy(d->serial, v);
+		} else {
+			free(d->path);
+			d->path = NULL;
+			return errf(e, -EINVAL, "--disk: unknown or empty key '%s'", k);
+		}
+	}
+	if (!d->path)
+		return errf(e, -EINVAL, "--disk: path=FILE is required");
+	cfg->n_disks++;
+	return 0;
+}
+
+static int parse_mac(const char *v, u8 mac[6])
+{
+	unsigned b[6];
+	char tail;
+
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 || strlen(v) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (u8)b[i];
+	/* A multicast address cannot be a NIC's own. */
+	return (mac[0] & 1) ? -EINVAL : 0;
+}
+
+static int parse_net(char *arg, struct vm_config *cfg, struct err *e)
+{
+	struct net_config *n;
+	char *cur = arg, *k, *v;
+
+	if (cfg->n_nets == MAX_NETS)
+		return errf(e, -EINVAL, "--net: at most %d network devices", MAX_NETS);
+	n = &cfg->nets[cfg->n_nets];
+	memset(n, 0, sizeof(*n));
+	while ((k = next_pair(&cur, &v))) {
+		if (!strcmp(k, "tap") && v && *v) {
+			if (strlen(v) >= sizeof(n->tap))
+				return errf(e, -EINVAL, "--net: tap name '%s' is longer than %zu bytes",
+					    v, sizeof(n->tap) - 1);
+			strcpy(n->tap, v);
+		} else if (!strcmp(k, "mac") && v) {
+			if (parse_mac(v, n->mac) < 0)
+				return errf(e, -EINVAL,
+					    "--net: mac '%s' is not a unicast address like "
+					    "52:54:00:12:34:56",
+					    v);
+			n->has_mac = true;
+		} else {
+			return errf(e, -EINVAL, "--net: unknown or empty key '%s'", k);
+		}
+	}
+	if (!n->tap[0])
+		return errf(e, -EINVAL, "--net: tap=NAME is required");
+	cfg->n_nets++;
+	return 0;
+}
+
+static int parse_vsock(char *arg, struct vm_config *cfg, struct err *e)
+{
+	char *cur = arg, *k, *v;
+	bool has_cid = false;
+
+	while ((k = next_pair(&cur, &v))) {
+		u64 cid;
+
+		if (!strcmp(k, "cid") && v) {
+			/* 0-2 are reserved (hypervisor, local, host); 2^32-1 is "any". */
+			if (parse_u64(v, &cid) < 0 || cid < 3 || cid >= 0xffffffffULL)
+				return errf(e, -EINVAL, "--vsock: cid '%s' must be from 3 to 4294967294",
+					    v);
+			cfg->vsock.cid = (u32)cid;
+			has_cid = true;
+		} else if (!strcmp(k, "socket") && v && *v) {
+			free(cfg->vsock.socket);
+			cfg->vsock.socket = strdup(v);
+		} else {
+			return errf(e, -EINVAL, "--vsock: unknown or empty key '%s'", k);
+		}
+	}
+	if (!has_cid || !cfg->vsock.socket)
+		return errf(e, -EINVAL, "--vsock: both cid=N and socket=PATH are required");
+	cfg->vsock.enabled = true;
+	return 0;
+}
+
+static int check_quote_socket(const char *v, struct err *e)
+{
+	u64 cid, port;
+	char *colon;
+
+	if (!strncmp(v, "unix:", 5) && v[5])
+		return 0;
+	if (!strncmp(v, "vsock:", 6)) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s", v + 6);
+		colon = strchr(buf, ':');
+		if (colon) {
+			*colon = '\0';
+			if (!parse_u64(buf, &cid) && !parse_u64(colon + 1, &port) &&
+			    cid <= 0xffffffffULL && port <= 0xffffffffULL)
+				return 0;
+		}
+	}
+	return errf(e, -EINVAL,
+		    "--platform: quote-socket='%s': expected unix:PATH or vsock:CID:PORT", v);
+}
+
+static int parse_platform(char *arg, struct vm_config *cfg, struct err *e)
+{
+	struct tdx_config *t = &cfg->tdx;
+	char *cur = arg, *k, *v;
+	int r = 0;
+
+	while ((k = next_pair(&cur, &v))) {
+		if (!strcmp(k, "tdx"))
+			r = parse_bool("--platform", k, v, &t->enabled, e);
+		else if (!strcmp(k, "debug"))
+			r = parse_bool("--platform", k, v, &t->debug, e);
+		else if (!strcmp(k, "sept-ve-disable"))
+			r = parse_bool("--platform", k, v, &t->sept_ve_disable, e);
+		else if (!strcmp(k, "mrconfigid")) {
+			r = parse_hex48("--platform", k, v, t->mrconfigid, e);
+			t->has_mrconfigid = true;
+		} else if (!strcmp(k, "mrowner")) {
+			r = parse_hex48("--platform", k, v, t->mrowner, e);
+			t->has_mrowner = true;
+		} else if (!strcmp(k, "mrownerconfig")) {
+			r = parse_hex48("--platform", k, v, t->mrownerconfig, e);
+			t->has_mrownerconfig = true;
+		} else if (!strcmp(k, "quote-socket") && v) {
+			r = check_quote_socket(v, e);
+			if (!r) {
+				free(t->quote_socket);
+				t->quote_socket = strdup(v);
+			}
+		} else if (!strcmp(k, "tsc-khz") && v) {
+			if (parse_u64(v, &t->tsc_khz) < 0 || !t->tsc_khz)
+				r = errf(e, -EINVAL, "--platform: tsc-khz='%s' is not a frequency in kHz",
+					 v);
+		} else if (!strcmp(k, "irqchip") && v) {
+			if (!strcmp(v, "kernel"))
+				cfg->irqchip = IRQCHIP_KERNEL;
+			else if (!strcmp(v, "split"))
+				cfg->irqchip = IRQCHIP_SPLIT;
+			else
+				r = errf(e, -EINVAL,
+					 "--platform: irqchip='%s': expected kernel or split", v);
+			cfg->irqchip_set = true;
+		} else {
+			r = errf(e, -EINVAL, "--platform: unknown or empty key '%s'", k);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_seccomp(const char *arg, struct vm_config *cfg, struct err *e)
+{
+	if (!strcmp(arg, "true") || !strcmp(arg, "on"))
+		cfg->seccomp = 1;
+	else if (!strcmp(arg, "false") || !strcmp(arg, "off"))
+		cfg->seccomp = 0;
+	else if (!strcmp(arg, "log"))
+		cfg->seccomp = 2;
+	else
+		return errf(e, -EINVAL, "--seccomp: '%s': expected true, false or log", arg);
+	return 0;
+}
+
+/* Rules that concern several options together. */
+static int check_config(struct vm_config *cfg, struct err *e)
+{
+	if (!cfg->kernel && !cfg->firmware)
+		return errf(e, -EINVAL, "nothing to boot: give --kernel or --firmware");
+	if (cfg->initramfs && !cfg->kernel)
+		return errf(e, -EINVAL, "--initramfs needs --kernel");
+	if (cfg->cmdline && !cfg->kernel)
+		return errf(e, -EINVAL, "--cmdline needs --kernel");
+	if (cfg->serial.mode == CHARDEV_TTY && cfg->console.mode == CHARDEV_TTY)
+		return errf(e, -EINVAL, "--serial and --console cannot both use the terminal (tty)");
+	if (cfg->kernel && cfg->firmware && !cfg->tdx.enabled)
+		return errf(e, -EINVAL,
+			    "--kernel and --firmware together are only supported for TDs "
+			    "(--platform tdx=on)");
+	if (cfg->tdx.enabled) {
+		if (cfg->irqchip_set && cfg->irqchip == IRQCHIP_KERNEL)
+			return errf(e, -EINVAL,
+				    "--platform irqchip=kernel: a TD needs the split irqchip "
+				    "(the TDX module requires KVM's local APICs with a userspace "
+				    "IOAPIC)");
+		cfg->irqchip = IRQCHIP_SPLIT;
+		if (!cfg->firmware)
+			return errf(e, -EINVAL,
+				    "--platform tdx=on needs --firmware (TDVF or TD-Shim): a TD "
+				    "boots only from measured firmware, merak cannot set its "
+				    "registers");
+	} else if (cfg->tdx.debug || cfg->tdx.has_mrconfigid || cfg->tdx.has_mrowner ||
+		   cfg->tdx.has_mrownerconfig || cfg->tdx.quote_socket || cfg->tdx.tsc_khz) {
+		return errf(e, -EINVAL, "--platform: TD options given without tdx=on");
+	}
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRAMFS,
+	OPT_CMDLINE,
+	OPT_FIRMWARE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_SERIAL,
+	OPT_CONSOLE,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_VSOCK,
+	OPT_PLATFORM,
+	OPT_API_SOCKET,
+	OPT_SECCOMP,
+	OPT_LOG_LEVEL,
+	OPT_VERSION,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initramfs", required_argument, NULL, OPT_INITRAMFS},
+	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"firmware", required_argument, NULL, OPT_FIRMWARE},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"serial", required_argument, NULL, OPT_SERIAL},
+	{"console", required_argument, NULL, OPT_CONSOLE},
+	{"disk", required_argument, NULL, OPT_DISK},
+	{"net", required_argument, NULL, OPT_NET},
+	{"rng", no_argument, NULL, OPT_RNG},
+	{"vsock", required_argument, NULL, OPT_VSOCK},
+	{"platform", required_argument, NULL, OPT_PLATFORM},
+	{"api-socket", required_argument, NULL, OPT_API_SOCKET},
+	{"seccomp", required_argument, NULL, OPT_SECCOMP},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	free(cfg->kernel);
+	free(cfg->initramfs);
+	free(cfg->cmdline);
+	free(cfg->firmware);
+	free(cfg->serial.path);
+	free(cfg->console.path);
+	for (unsigned i = 0; i < cfg->n_disks; i++)
+		free(cfg->disks[i].path);
+	free(cfg->vsock.socket);
+	free(cfg->tdx.quote_socket);
+	free(cfg->api_socket);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->mem_size = 512 * MiB;
+	cfg->serial.mode = CHARDEV_TTY;
+	cfg->console.mode = CHARDEV_OFF;
+	cfg->irqchip = IRQCHIP_KERNEL;
+	cfg->tdx.sept_ve_disable = true;
+	cfg->seccomp = 1;
+}
+
+/*
+ * Returns 0 with cfg filled, 1 when --help or --version was handled, or a
+ * negative errno with the message in e.
+ */
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
+{
+	int opt, r = 0;
+	enum log_level level;
+
+	config_defaults(cfg);
+	optind = 0; /* glibc: 0 also resets its internal state between parses */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
+		char *arg = optarg ? strdup(optarg) : NULL;
+
+		if (optarg && !arg)
+			return errf(e, -ENOMEM, "out of memory");
+		switch (opt) {
+		case OPT_KERNEL:
+			set_str(&cfg->kernel, arg);
+			break;
+		case OPT_INITRAMFS:
+			set_str(&cfg->initramfs, arg);
+			break;
+		case OPT_CMDLINE:
+			set_str(&cfg->cmdline, arg);
+			break;
+		case OPT_FIRMWARE:
+			set_str(&cfg->firmware, arg);
+			break;
+		case OPT_CPUS:
+			r = parse_cpus(arg, cfg, e);
+			break;
+		case OPT_MEMORY:
+			r = parse_memory(arg, cfg, e);
+			break;
+		case OPT_SERIAL:
+			r = parse_chardev("--serial", arg, &cfg->serial, e);
+			break;
+		case OPT_CONSOLE:
+			r = parse_chardev("--console", arg, &cfg->console, e);
+			break;
+		case OPT_DISK:
+			r = parse_disk(arg, cfg, e);
+			break;
+		case OPT_NET:
+			r = parse_net(arg, cfg, e);
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
+			break;
+		case OPT_VSOCK:
+			r = parse_vsock(arg, cfg, e);
+			break;
+		case OPT_PLATFORM:
+			r = parse_platform(arg, cfg, e);
+			break;
+		case OPT_API_SOCKET:
+			set_str(&cfg->api_socket, strncmp(arg, "path=", 5) ? arg : arg + 5);
+			if (!cfg->api_socket[0])
+				r = errf(e, -EINVAL, "--api-socket: empty path");
+			break;
+		case OPT_SECCOMP:
+			r = parse_seccomp(arg, cfg, e);
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(arg, &level) < 0)
+				r = errf(e, -EINVAL,
+					 "--log-level: '%s': expected error, warn, info or debug",
+					 arg);
+			else
+				log_set_level(level);
+			break;
+		case OPT_VERSION:
+			printf("merak %s\n", MERAK_VERSION);
+			r = 1;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			r = 1;
+			break;
+		case ':':
+			r = errf(e, -EINVAL, "%s needs a value", argv[optind - 1]);
+			break;
+		default:
+			r = errf(e, -EINVAL, "unknown option '%s' (see merak --help)",
+				 argv[optind - 1]);
+			break;
+		}
+		free(arg);
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		return errf(e, -EINVAL, "unexpected argument '%s' (see merak --help)", argv[optind]);
+	return check_config(cfg, e);
+}
+

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "arch/x86/layout.h"
+#include "devices/console_io.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+
+struct irq_probe {
+	bool level;
+	unsigned raises;
+};
+
+static void probe_set(void *ctx, u32 gsi, bool level)
+{
+	struct irq_probe *p = ctx;
+
+	if (level && !p->level)
+		p->raises++;
+	p->level = level;
+}
+
+static void probe_msi(void *ctx, u64 a, u32 d)
+{
+}
+
+static const struct irq_ops probe_ops = {probe_set, probe_msi};
+
+static u8 inb(struct bus *b, u16 port)
+{
+	u8 v;
+	bus_read(b, port, &v, 1);
+	return v;
+}
+
+static void outb(struct bus *b, u16 port, u8 v)
+{
+	bus_write(b, port, &v, 1);
+}
+
+struct serial_fixture {
+	struct bus pio;
+	struct serial *s;
+	struct console_io *io;
+	struct irq_probe irq;
+	char path[64];
+};
+
+static int serial_setup(void **state)
+{
+	struct serial_fixture *f = calloc(1, sizeof(*f));
+	struct irq_line line = {&probe_ops, &f->irq, IRQ_COM1};
+	struct chardev_config cc = {.mode = CHARDEV_FILE, .path = f->path};
+	struct err e;
+	int fd;
+
+	strcpy(f->path, "/tmp/merak-serial-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	bus_init(&f->pio, "pio");
+	assert_int_equal(console_io_open(&cc, &f->io, &e), 0);
+	assert_int_equal(serial_create(&f->pio, PORT_COM1, &line, f->io, &f->s, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int serial_teardown(void **state)
+{
+	struct serial_fixture *f = *state;
+
+	serial_destroy(f->s);
+	console_io_close(f->io);
+	bus_destroy(&f->pio);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void test_serial_transmit(void **state)
+{
+	struct serial_fixture *f = *state;
+	char buf[16] = {0};
+	int fd;
+
+	assert_true(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_THRE);
+	for (const char *p = "hello\n"; *p; p++)
+		outb(&f->pio, PORT_COM1 + UART_THR, (u8)*p);
+	fd = open(f->path, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 6);
+	close(fd);
+	assert_string_equal(buf, "hello\n");
+	/* No interrupt without IER. */
+	assert_false(f->irq.level);
+}
+
+static void test_serial_divisor_and_scratch(void **state)
+{
+	struct serial_fixture *f = *state;
+
+	outb(&f->pio, PORT_COM1 + UART_LCR, UART_LCR_DLAB | 3);
+	outb(&f->pio, PORT_COM1 + UART_DLL, 0x01);
+	outb(&f->pio, PORT_COM1 + UART_DLM, 0x02);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_DLL), 0x01);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_DLM), 0x02);
+	outb(&f->pio, PORT_COM1 + UART_LCR, 3);
+	/* With DLAB clear, offset 1 is IER again (still 0). */
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IER), 0);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_LCR), 3);
+	outb(&f->pio, PORT_COM1 + UART_SCR, 0xa5);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_SCR), 0xa5);
+}
+
+static void test_serial_receive_interrupt(void **state)
+{
+	struct serial_fixture *f = *state;
+
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_NO_INT);
+	serial_receive(f->s, (const u8 *)"ab", 2);
+	/* Data waits, but no interrupt until RDI is enabled. */
+	assert_true(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
+	assert_false(f->irq.level);
+	outb(&f->pio, PORT_COM1 + UART_IER, UART_IER_RDI);
+	assert_true(f->irq.level);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_RDI);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 'a');
+	assert_true(f->irq.level);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 'b');
+	/* FIFO drained: DR clear, line low. */
+	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
+	assert_false(f->irq.level);
+	assert_int_equal(f->irq.raises, 1);
+}
+
+static void test_serial_thre_interrupt(void **state)
+{
+	struct serial_fixture *f = *state;
+
+	/* Enabling THRI with an empty THR raises the interrupt at once. */
+	outb(&f->pio, PORT_COM1 + UART_IER, UART_IER_THRI);
+	assert_true(f->irq.level);
+	/* Reading IIR that reports THRE acknowledges it. */
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_THRI);
+	assert_false(f->irq.level);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_NO_INT);
+	/* Each transmitted byte empties THR again: one more interrupt. */
+	outb(&f->pio, PORT_COM1 + UART_THR, 'x');
+	assert_true(f->irq.level);
+	assert_int_equal(f->irq.raises, 2);
+	/* RX data takes priority over THRE in IIR. */
+	outb(&f->pio, PORT_COM1 + UART_IER, UART_IER_THRI | UART_IER_RDI);
+	serial_receive(f->s, (const u8 *)"z", 1);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_RDI);
+}
+
+static void test_serial_loopback_and_overrun(void **state)
+{
+	struct serial_fixture *f = *state;
+	static u8 big[5000];
+
+	outb(&f->pio, PORT_COM1 + UART_MCR, UART_MCR_LOOP | UART_MCR_RTS | UART_MCR_OUT2);
+	outb(&f->pio, PORT_COM1 + UART_THR, 0x42);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 0x42);
+	/* Modem outputs loop to inputs: RTS -> CTS, OUT2 -> DCD. */
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_MSR) & 0xf0,
+			 UART_MSR_CTS | UART_MSR_DCD);
+	/* Host input is ignored while looping back. */
+	serial_receive(f->s, (const u8 *)"q", 1);
+	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
+	outb(&f->pio, PORT_COM1 + UART_MCR, UART_MCR_OUT2);
+	/* Overflowing the FIFO sets OE, which clears on LSR read. */
+	serial_receive(f->s, big, sizeof(big));
+	assert_true(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_OE);
+	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_OE);
+	/* FCR can clear the receive FIFO. */
+	outb(&f->pio, PORT_COM1 + UART_FCR, UART_FCR_ENABLE | UART_FCR_CLEAR_RCVR);
+	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0xc0, UART_IIR_FIFO);
+}
+
+static int resets;
+static void count_reset(void *ctx)
+{
+	resets++;
+}
+
+static void test_i8042(void **state)
+{
+	struct bus pio;
+	struct i8042 *k;
+	struct err e;
+
+	bus_init(&pio, "pio");
+	resets = 0;
+	assert_int_equal(i8042_create(&pio, count_reset, NULL, &k, &e), 0);
+	outb(&pio, PORT_I8042_CMD, 0xaa);
+	assert_true(inb(&pio, PORT_I8042_CMD) & 1);
+	assert_int_equal(inb(&pio, PORT_I8042_DATA), 0x55);
+	assert_false(inb(&pio, PORT_I8042_CMD) & 1);
+	/* Write then read back the configuration byte. */
+	outb(&pio, PORT_I8042_CMD, 0x60);
+	outb(&pio, PORT_I8042_DATA, 0x47);
+	outb(&pio, PORT_I8042_CMD, 0x20);
+	assert_int_equal(inb(&pio, PORT_I8042_DATA), 0x47);
+	assert_int_equal(resets, 0);
+	/* Pulse reset, and the output-port route with bit 0 clear. */
+	outb(&pio, PORT_I8042_CMD, 0xfe);
+	assert_int_equal(resets, 1);
+	outb(&pio, PORT_I8042_CMD, 0xd1);
+	outb(&pio, PORT_I8042_DATA, 0x01);
+	assert_int_equal(resets, 1);
+	outb(&pio, PORT_I8042_CMD, 0xd1);
+	outb(&pio, PORT_I8042_DATA, 0x00);
+	assert_int_equal(resets, 2);
+	i8042_destroy(k);
+	bus_destroy(&pio);
+}
+
+static u32 exit_value = 0xdeadbeef;
+static void record_exit(void *ctx, u32 v)
+{
+	exit_value = v;
+}
+
+static void test_debug_exit(void **state)
+{
+	struct bus pio;
+	struct debug_exit d;
+	struct err e;
+	u32 v = 0x1234;
+
+	bus_init(&pio, "pio");
+	assert_int_equal(debug_exit_init(&d, &pio, record_exit, NULL, &e), 0);
+	assert_true(bus_write(&pio, PORT_DEBUG_EXIT, &v, 4));
+	assert_int_equal(exit_value, 0x1234);
+	outb(&pio, PORT_DEBUG_EXIT, 7);
+	assert_int_equal(exit_value, 7);
+	bus_destroy(&pio);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_serial_transmit, serial_setup, serial_teardown),
+		cmocka_unit_test_setup_teardown(test_serial_divisor_and_scratch, serial_setup,
+						serial_teardown),
+		cmocka_unit_test_setup_teardown(test_serial_receive_interrupt, serial_setup,
+						serial_teardown),
+		cmocka_unit_test_setup_teardown(test_serial_thre_interrupt, serial_setup,
+						serial_teardown),
+		cmocka_unit_test_setup_teardown(test_serial_loopback_and_overrun, serial_setup,
+						serial_teardown),
+		cmocka_unit_test(test_i8042),
+		cmocka_unit_test(test_debug_exit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
