@@ -16,6 +16,7 @@
 #include "../arch/x86/layout.h"
 #include "../arch/x86/regs.h"
 #include "../devices/acpi_pm.h"
+#include "../devices/cmos.h"
 #include "../devices/console_io.h"
 #include "../devices/debug_exit.h"
 #include "../devices/i8042.h"
@@ -277,8 +278,13 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 	}
 	vm->pm = calloc(1, sizeof(*vm->pm));
 	vm->debug_exit = calloc(1, sizeof(*vm->debug_exit));
-	if (!vm->pm || !vm->debug_exit)
+	vm->cmos = calloc(1, sizeof(*vm->cmos));
+	if (!vm->pm || !vm->debug_exit || !vm->cmos)
 		return errf(e, -ENOMEM, "devices: out of memory");
+	r = cmos_init(vm->cmos, &vm->pio, MIN(cfg->mem_size, LAYOUT_MMIO32_START),
+		      cfg->mem_size - MIN(cfg->mem_size, LAYOUT_MMIO32_START), vm->ncpus, e);
+	if (r < 0)
+		return r;
 	r = acpi_pm_init(vm->pm, &vm->pio, &sci, &pm_ops, vm, e);
 	if (r < 0)
 		return r;
@@ -574,6 +580,7 @@ void vm_destroy(struct vm *vm)
 	i8042_destroy(vm->i8042);
 	free(vm->pm);
 	free(vm->debug_exit);
+	free(vm->cmos);
 	hv_close(&vm->hv);
 	guest_mem_free(&vm->mem);
 	bus_destroy(&vm->pio);

@@ -30,6 +30,7 @@ struct pci_bus;
 struct console_io;
 struct i8042;
 struct debug_exit;
+struct cmos;
 
 struct vcpu {
 	struct vm *vm;
@@ -100,6 +101,7 @@ struct vm {
 	/* Devices owned by board.c. */
 	struct i8042 *i8042;
 	struct debug_exit *debug_exit;
+	struct cmos *cmos;
 	struct console_io *serial_io;
 };
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/layout.h"
+#include "devices/cmos.h"
 #include "devices/console_io.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
@@ -249,6 +250,62 @@ static void test_debug_exit(void **state)
 	bus_destroy(&pio);
 }
 
+static time_t fixed_time(void)
+{
+	return 1700000000; /* 2023-11-14 22:13:20 UTC, a Tuesday */
+}
+
+static u8 cmos_get(struct bus *pio, u8 reg)
+{
+	outb(pio, CMOS_PORT_INDEX, reg);
+	return inb(pio, CMOS_PORT_DATA);
+}
+
+static void test_cmos(void **state)
+{
+	struct bus pio;
+	struct cmos c = {.now = fixed_time};
+	struct err e;
+
+	bus_init(&pio, "pio");
+	/* 512 MiB below 4 GiB, 1 GiB above. */
+	assert_int_equal(cmos_init(&c, &pio, 512ULL << 20, 1ULL << 30, 4, &e), 0);
+	assert_int_equal(cmos_get(&pio, 0x00), 0x20);	/* BCD seconds */
+	assert_int_equal(cmos_get(&pio, 0x02), 0x13);
+	assert_int_equal(cmos_get(&pio, 0x04), 0x22);
+	assert_int_equal(cmos_get(&pio, 0x06), 0x03);	/* Tuesday = 3 */
+	assert_int_equal(cmos_get(&pio, 0x07), 0x14);
+	assert_int_equal(cmos_get(&pio, 0x08), 0x11);
+	assert_int_equal(cmos_get(&pio, 0x09), 0x23);
+	assert_int_equal(cmos_get(&pio, 0x32), 0x20);
+	/* Binary mode, 12-hour clock: 22h is 10 PM. */
+	outb(&pio, CMOS_PORT_INDEX, 0x0b);
+	outb(&pio, CMOS_PORT_DATA, 0x04);
+	assert_int_equal(cmos_get(&pio, 0x04), 0x80 | 10);
+	assert_int_equal(cmos_get(&pio, 0x09), 23);
+	/* Battery good. */
+	assert_int_equal(cmos_get(&pio, 0x0d), 0x80);
+	/* Memory size registers: (512 - 16) MiB / 64 KiB = 7936 = 0x1f00. */
+	assert_int_equal(cmos_get(&pio, 0x34), 0x00);
+	assert_int_equal(cmos_get(&pio, 0x35), 0x1f);
+	/* 1 GiB above 4 GiB in 64 KiB units = 0x4000. */
+	assert_int_equal(cmos_get(&pio, 0x5b), 0x00);
+	assert_int_equal(cmos_get(&pio, 0x5c), 0x40);
+	assert_int_equal(cmos_get(&pio, 0x5d), 0x00);
+	assert_int_equal(cmos_get(&pio, 0x5f), 3);
+	/* Extended memory is capped at 0xffff KiB. */
+	assert_int_equal(cmos_get(&pio, 0x17), 0xff);
+	assert_int_equal(cmos_get(&pio, 0x18), 0xff);
+	/* NVRAM bytes are writable; the clock is not; index bit 7 (NMI) is masked. */
+	outb(&pio, CMOS_PORT_INDEX, 0x80 | 0x40);
+	outb(&pio, CMOS_PORT_DATA, 0x5a);
+	assert_int_equal(cmos_get(&pio, 0x40), 0x5a);
+	outb(&pio, CMOS_PORT_INDEX, 0x00);
+	outb(&pio, CMOS_PORT_DATA, 0x59);
+	assert_int_equal(cmos_get(&pio, 0x00), 20);
+	bus_destroy(&pio);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +320,7 @@ int main(void)
 						serial_teardown),
 		cmocka_unit_test(test_i8042),
 		cmocka_unit_test(test_debug_exit),
+		cmocka_unit_test(test_cmos),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
