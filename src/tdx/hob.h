@@ -33,7 +33,23 @@ struct td_ram_map {
 int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct tdvf_info *fw,
 		     struct td_ram_map *out, struct err *e);
 
-/* Writes the HOB list for hob_gpa into buf (buf_len bytes); *used gets its length. */
+/*
+ * The guest RAM of a TD with mem bytes, the same rule as the board's
+ * setup_ram: low RAM [0, min(mem, LAYOUT_MMIO32_START)), the rest from 4 GiB.
+ * Fills out[0..*n) (at most 2 ranges, none accepted). mem must be a non-zero
+ * multiple of 4 KiB.
+ */
+int td_ram_from_size(u64 mem, struct td_ram_range out[2], unsigned *n, struct err *e);
+
+/* Bytes td_hob_build writes for a map: PHIT + one descriptor per range + END. */
+size_t td_hob_size(const struct td_ram_map *map);
+
+/*
+ * Writes the HOB list for hob_gpa into buf (buf_len bytes); *used gets its length.
+ * Layout as QEMU's tdvf-hob.c: PHIT (version 9, EfiEndOfHobList = GPA just
+ * past END), a 48-byte resource descriptor per range (SYSTEM_MEMORY for
+ * accepted, UNACCEPTED otherwise, attributes 0x7), END. No MMIO descriptors.
+ */
 int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_len,
 		 size_t *used, struct err *e);
 
