@@ -4,12 +4,6 @@
 
 #include "cli.h"
 
-int cmd_measure(int argc, char **argv)
-{
-	fprintf(stderr, "merak measure: not implemented yet\n");
-	return 1;
-}
-
 int cmd_tdx_caps(int argc, char **argv)
 {
 	fprintf(stderr, "merak tdx-caps: not implemented yet\n");

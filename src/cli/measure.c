@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `merak measure`: predicts the MRTD (and whatever RTMR inputs can be
+ * predicted exactly) of a TD merak would launch, and replays CCEL event logs.
+ * All the work is in src/tdx; this file parses options and prints.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "../arch/x86/layout.h"
+#include "../tdx/eventlog.h"
+#include "../tdx/hob.h"
+#include "../tdx/mrtd.h"
+#include "../tdx/tdvf.h"
+#include "../util/file.h"
+
+#define EVLOG_MAX  (64ULL << 20)
+#define INPUT_MAX  (2ULL << 30)
+
+struct measure_opts {
+	const char *firmware, *kernel, *initramfs, *cmdline, *evlog;
+	u64 mem;
+	bool has_mem, json;
+	u32 cpus;
+	enum td_measure_order order;
+};
+
+/* One RTMR's prediction: the value, or why not, plus the event digests we know. */
+struct rtmr_pred {
+	bool predicted;
+	u8 value[48];
+	char reason[256];
+	unsigned nev;
+	struct {
+		const char *name;
+		u8 digest[48];
+	} ev[4];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: merak measure --firmware FILE [--memory SIZE] [--kernel FILE]\n"
+		"                     [--initramfs FILE] [--cmdline STR] [--cpus [boot=]N]\n"
+		"                     [--platform tdx=on,...] [--order per-page|two-pass] [--json]\n"
+		"       merak measure --replay-event-log FILE [--json]\n");
+}
+
+static int fail(const char *msg)
+{
+	fprintf(stderr, "merak measure: %s\n", msg);
+	return 1;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void hex48(const u8 *d, char out[97])
+{
+	td_hex(d, 48, out);
+}
+
+/* --platform: only tdx=on is meaningful here; other keys do not change MRTD/RTMRs. */
+static int parse_platform(const char *arg, char *msg, size_t n)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int r = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			snprintf(msg, n, "--platform: '%s' is not KEY=VALUE", tok);
+			r = -1;
+			break;
+		}
+		*eq = '\0';
+		if (!strcmp(tok, "tdx") && strcmp(eq + 1, "on")) {
+			snprintf(msg, n, "--platform: tdx=%s: measure only applies to TDs (tdx=on)",
+				 eq + 1);
+			r = -1;
+			break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+static int parse_cpus(const char *arg, u32 *out)
+{
+	u64 v;
+
+	if (!strncmp(arg, "boot=", 5))
+		arg += 5;
+	if (parse_u64(arg, &v) < 0 || v == 0 || v > MAX_VCPUS)
+		return -1;
+	*out = (u32)v;
+	return 0;
+}
+
+/* ---- firmware prediction --------------------------------------------------- */
+
+static void not_predicted(struct rtmr_pred *p, const char *reason)
+{
+	p->predicted = false;
+	snprintf(p->reason, sizeof(p->reason), "%s", reason);
+}
+
+static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred rt[4],
+		   struct tdvf_info *fw, struct err *e)
+{
+	struct file_buf img = {0}, initrd = {0};
+	struct td_section_inputs in = {0};
+	const struct tdvf_section *hobsec, *cfv;
+	u8 *hob = NULL;
+	size_t hob_len = 0;
+	bool tdshim;
+	int r;
+
+	r = file_read_all(o->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &img, e);
+	if (r < 0)
+		return r;
+	r = tdvf_parse(img.data, img.len, fw, e);
+	if (r < 0) {
+		err_ctx(e, "firmware '%s'", o->firmware);
+		goto out;
+	}
+	hobsec = tdvf_find(fw, TDVF_SECTION_TD_HOB);
+	cfv = tdvf_find(fw, TDVF_SECTION_CFV);
+	/* td-shim images use the extra section types; OVMF uses only 0..3. */
+	tdshim = false;
+	for (u32 i = 0; i < fw->nsections; i++)
+		if (fw->sections[i].type > TDVF_SECTION_TEMP_MEM)
+			tdshim = true;
+
+	if (o->has_mem && hobsec) {
+		struct td_ram_range ram[2];
+		struct td_ram_map map;
+		unsigned nram;
+
+		r = td_ram_from_size(o->mem, ram, &nram, e);
+		if (r == 0)
+			r = td_ram_map_build(ram, nram, fw, &map, e);
+		if (r == 0) {
+			hob = calloc(1, hobsec->mem_size);
+			if (!hob)
+				r = errf(e, -ENOMEM, "out of memory for the TD HOB");
+		}
+		if (r == 0)
+			r = td_hob_build(&map, hobsec->gpa, hob, hobsec->mem_size, &hob_len, e);
+		if (r < 0) {
+			err_ctx(e, "memory %llu", (unsigned long long)o->mem);
+			goto out;
+		}
+		in.hob = hob;
+		in.hob_len = hob_len;
+	}
+	if (hobsec && (hobsec->attributes & TDVF_ATTR_MR_EXTEND) && !in.hob) {
+		r = errf(e, -EINVAL,
+			 "firmware '%s' measures its TD_HOB section into MRTD: MRTD depends on the "
+			 "memory size (--memory)",
+			 o->firmware);
+		goto out;
+	}
+	r = td_mrtd_compute(fw, img.data, img.len, &in, o->order, mrtd, e);
+	if (r < 0)
+		goto out;
+
+	/* RTMR0. */
+	if (tdshim) {
+		not_predicted(&rt[0], "td-shim measures the TD HOB and its own configuration; "
+				      "merak does not model td-shim's RTMR0 events");
+	} else {
+		not_predicted(&rt[0], "OVMF also measures the ACPI tables and UEFI variables it "
+				      "reads at boot, which merak does not model; the event digests "
+				      "below are exact");
+		if (in.hob) {
+			rt[0].ev[rt[0].nev].name = "TD HOB (EV_EFI_HANDOFF_TABLES2)";
+			r = td_hob_event_digest(in.hob, in.hob_len, rt[0].ev[rt[0].nev].digest, e);
+			if (r < 0)
+				goto out;
+			rt[0].nev++;
+		} else if (hobsec) {
+			snprintf(rt[0].reason, sizeof(rt[0].reason),
+				 "depends on the TD HOB, i.e. on the memory size (--memory), and on "
+				 "the ACPI tables and UEFI variables OVMF reads at boot");
+		}
+		if (cfv) {
+			rt[0].ev[rt[0].nev].name = "CFV (EV_EFI_PLATFORM_FIRMWARE_BLOB2)";
+			td_sha384(img.data + cfv->data_offset, cfv->raw_size,
+				  rt[0].ev[rt[0].nev].digest);
+			rt[0].nev++;
+		}
+	}
+	/* RTMR1: the kernel as the firmware loads it. */
+	if (!o->kernel)
+		not_predicted(&rt[1], "depends on the kernel image (--kernel)");
+	else
+		not_predicted(&rt[1], "depends on the Authenticode digest of the kernel as the "
+				      "firmware loads it and on firmware boot events; merak does "
+				      "not model them");
+	/* RTMR2: the Linux EFI stub measures the command line and the initrd. */
+	if (!o->cmdline && !o->initramfs) {
+		not_predicted(&rt[2], "depends on the kernel command line (--cmdline) and "
+				      "initramfs (--initramfs) as the Linux EFI stub measures them");
+	} else {
+		not_predicted(&rt[2], "depends on the load options the firmware passes to the "
+				      "Linux EFI stub; the event digests below are exact for the "
+				      "inputs given");
+		if (o->cmdline) {
+			size_t n = strlen(o->cmdline);
+			u8 *u = calloc(n + 1, 2);
+
+			if (!u) {
+				r = errf(e, -ENOMEM, "out of memory");
+				goto out;
+			}
+			/* UTF-16LE with the terminating NUL; ASCII command lines only. */
+			for (size_t i = 0; i < n; i++)
+				u[2 * i] = (u8)o->cmdline[i];
+			rt[2].ev[rt[2].nev].name = "LoadOptions (command line as UTF-16LE)";
+			td_sha384(u, 2 * (n + 1), rt[2].ev[rt[2].nev].digest);
+			rt[2].nev++;
+			free(u);
+		}
+		if (o->initramfs) {
+			r = file_read_all(o->initramfs, INPUT_MAX, "initramfs", &initrd, e);
+			if (r < 0)
+				goto out;
+			rt[2].ev[rt[2].nev].name = "Linux initrd";
+			td_sha384(initrd.data, initrd.len, rt[2].ev[rt[2].nev].digest);
+			rt[2].nev++;
+		}
+	}
+	not_predicted(&rt[3], "extended only by the guest OS and applications");
+	r = 0;
+out:
+	free(hob);
+	file_buf_free(&initrd);
+	file_buf_free(&img);
+	return r;
+}
+
+static void print_prediction(const struct measure_opts *o, const struct tdvf_info *fw,
+			     const u8 mrtd[48], const struct rtmr_pred rt[4])
+{
+	char h[97];
+
+	hex48(mrtd, h);
+	if (o->json) {
+		printf("\"firmware\":");
+		json_str(o->firmware);
+		printf(",\"order\":\"%s\",\"mrtd\":\"%s\",\"rtmr\":[", td_measure_order_name(o->order),
+		       h);
+		for (int i = 0; i < 4; i++) {
+			printf("%s{\"index\":%d,\"predicted\":%s", i ? "," : "", i,
+			       rt[i].predicted ? "true" : "false");
+			if (rt[i].predicted) {
+				hex48(rt[i].value, h);
+				printf(",\"value\":\"%s\"", h);
+			} else {
+				printf(",\"reason\":");
+				json_str(rt[i].reason);
+			}
+			printf(",\"events\":[");
+			for (unsigned k = 0; k < rt[i].nev; k++) {
+				hex48(rt[i].ev[k].digest, h);
+				printf("%s{\"name\":", k ? "," : "");
+				json_str(rt[i].ev[k].name);
+				printf(",\"digest\":\"%s\"}", h);
+			}
+			printf("]}");
+		}
+		printf("]");
+		return;
+	}
+	printf("firmware: %s (%llu bytes, %u TDVF sections)\n", o->firmware,
+	       (unsigned long long)fw->image_size, fw->nsections);
+	for (u32 i = 0; i < fw->nsections; i++) {
+		const struct tdvf_section *s = &fw->sections[i];
+
+		printf("  section %u: %-12s gpa 0x%09llx size 0x%08llx raw 0x%08x@0x%08x%s%s\n", i,
+		       tdvf_section_type_name(s->type), (unsigned long long)s->gpa,
+		       (unsigned long long)s->mem_size, s->raw_size, s->data_offset,
+		       s->attributes & TDVF_ATTR_MR_EXTEND ? " MR.EXTEND" : "",
+		       s->attributes & TDVF_ATTR_PAGE_AUG ? " PAGE.AUG" : "");
+	}
+	printf("MRTD: %s (order %s)\n", h, td_measure_order_name(o->order));
+	for (int i = 0; i < 4; i++) {
+		if (rt[i].predicted) {
+			hex48(rt[i].value, h);
+			printf("RTMR%d: %s\n", i, h);
+		} else {
+			printf("RTMR%d: not predicted: %s\n", i, rt[i].reason);
+		}
+		for (unsigned k = 0; k < rt[i].nev; k++) {
+			hex48(rt[i].ev[k].digest, h);
+			printf("  event digest: %s: %s\n", rt[i].ev[k].name, h);
+		}
+	}
+}
+
+/* ---- event-log replay ------------------------------------------------------ */
+
+struct print_ctx {
+	bool json;
+	unsigned printed;
+};
+
+static int print_event(void *ctx, const struct cc_event *ev)
+{
+	struct print_ctx *pc = ctx;
+	const char *tn = cc_event_type_name(ev->type);
+	int rt = cc_mr_to_rtmr(ev->mr_index);
+	char h[97] = "-";
+
+	if (ev->has_sha384)
+		hex48(ev->sha384, h);
+	if (pc->json) {
+		printf("%s{\"index\":%u,\"mr_index\":%u,\"rtmr\":%d,\"type\":%u,\"type_name\":",
+		       pc->printed ? "," : "", ev->index, ev->mr_index, rt, ev->type);
+		json_str(tn ? tn : "unknown");
+		printf(",\"digest\":\"%s\",\"replayed\":%s}", ev->has_sha384 ? h : "",
+		       ev->type == EV_NO_ACTION ? "false" : "true");
+	} else {
+		char mr[16];
+
+		if (rt >= 0)
+			snprintf(mr, sizeof(mr), "RTMR%d", rt);
+		else
+			snprintf(mr, sizeof(mr), "MR%u", ev->mr_index);
+		printf("%4u %-6s 0x%08x %-32s %s%s\n", ev->index, mr, ev->type,
+		       tn ? tn : "unknown", h, ev->type == EV_NO_ACTION ? " (not replayed)" : "");
+	}
+	pc->printed++;
+	return 0;
+}
+
+static int replay(const struct measure_opts *o, bool comma, struct err *e)
+{
+	struct file_buf f;
+	struct print_ctx pc = {.json = o->json};
+	u8 rtmr[4][48];
+	unsigned n;
+	char h[97];
+	int r;
+
+	r = file_read_all(o->evlog, EVLOG_MAX, "event log", &f, e);
+	if (r < 0)
+		return r;
+	/* Validate and replay first so that bad input prints nothing but the error. */
+	r = cc_evlog_replay(f.data, f.len, rtmr, &n, e);
+	if (r < 0) {
+		err_ctx(e, "event log '%s'", o->evlog);
+		file_buf_free(&f);
+		return r;
+	}
+	if (o->json) {
+		printf("%s\"event_log\":{\"file\":", comma ? "," : "");
+		json_str(o->evlog);
+		printf(",\"events\":[");
+	} else {
+		printf("event log: %s (%u events)\n", o->evlog, n);
+		printf("   # MR     type       type name                        SHA-384\n");
+	}
+	cc_evlog_walk(f.data, f.len, NULL, print_event, &pc, e);
+	if (o->json)
+		printf("],\"rtmr\":[");
+	for (int i = 0; i < 4; i++) {
+		hex48(rtmr[i], h);
+		if (o->json)
+			printf("%s\"%s\"", i ? "," : "", h);
+		else
+			printf("replayed RTMR%d: %s\n", i, h);
+	}
+	if (o->json)
+		printf("]}");
+	file_buf_free(&f);
+	return 0;
+}
+
+int cmd_measure(int argc, char **argv)
+{
+	enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_PLATFORM,
+	       OPT_ORDER, OPT_JSON, OPT_REPLAY, OPT_FIRMWARE };
+	static const struct option longopts[] = {
+		{"firmware", required_argument, NULL, OPT_FIRMWARE},
+		{"kernel", required_argument, NULL, OPT_KERNEL},
+		{"initramfs", required_argument, NULL, OPT_INITRAMFS},
+		{"cmdline", required_argument, NULL, OPT_CMDLINE},
+		{"memory", required_argument, NULL, OPT_MEMORY},
+		{"cpus", required_argument, NULL, OPT_CPUS},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"order", required_argument, NULL, OPT_ORDER},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"replay-event-log", required_argument, NULL, OPT_REPLAY},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
+	struct rtmr_pred rt[4];
+	struct tdvf_info *fw;
+	struct err e;
+	char msg[320];
+	u8 mrtd[48];
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FIRMWARE: o.firmware = optarg; break;
+		case OPT_KERNEL: o.kernel = optarg; break;
+		case OPT_INITRAMFS: o.initramfs = optarg; break;
+		case OPT_CMDLINE: o.cmdline = optarg; break;
+		case OPT_REPLAY: o.evlog = optarg; break;
+		case OPT_JSON: o.json = true; break;
+		case OPT_MEMORY:
+			if (parse_size(optarg, &o.mem) < 0 || o.mem == 0) {
+				snprintf(msg, sizeof(msg), "--memory '%s': not a size (e.g. 2G)",
+					 optarg);
+				return fail(msg);
+			}
+			o.has_mem = true;
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &o.cpus) < 0) {
+				snprintf(msg, sizeof(msg), "--cpus '%s': want [boot=]N, 1..%d", optarg,
+					 MAX_VCPUS);
+				return fail(msg);
+			}
+			break;
+		case OPT_PLATFORM:
+			if (parse_platform(optarg, msg, sizeof(msg)) < 0)
+				return fail(msg);
+			break;
+		case OPT_ORDER:
+			if (!strcmp(optarg, "per-page"))
+				o.order = TD_ORDER_PER_PAGE;
+			else if (!strcmp(optarg, "two-pass"))
+				o.order = TD_ORDER_TWO_PASS;
+			else {
+				snprintf(msg, sizeof(msg),
+					 "--order '%s': want per-page or two-pass", optarg);
+				return fail(msg);
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "merak measure: unknown option or missing argument '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "merak measure: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!o.firmware && !o.evlog) {
+		fprintf(stderr, "merak measure: --firmware FILE or --replay-event-log FILE is required\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	err_clear(&e);
+	memset(rt, 0, sizeof(rt));
+	fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return fail("out of memory");
+	if (o.firmware) {
+		r = predict(&o, mrtd, rt, fw, &e);
+		if (r < 0) {
+			free(fw);
+			return fail(e.msg);
+		}
+	}
+	/*
+	 * With --json everything goes into one object; the replay is validated
+	 * before anything is printed so that bad input leaves stdout empty.
+	 */
+	if (o.evlog) {
+		struct file_buf f;
+		u8 tmp[4][48];
+
+		r = file_read_all(o.evlog, EVLOG_MAX, "event log", &f, &e);
+		if (r == 0) {
+			r = cc_evlog_replay(f.data, f.len, tmp, NULL, &e);
+			if (r < 0)
+				err_ctx(&e, "event log '%s'", o.evlog);
+			file_buf_free(&f);
+		}
+		if (r < 0) {
+			free(fw);
+			return fail(e.msg);
+		}
+	}
+	if (o.json)
+		printf("{");
+	if (o.firmware)
+		print_prediction(&o, fw, mrtd, rt);
+	free(fw);
+	if (o.evlog) {
+		r = replay(&o, o.firmware != NULL, &e);
+		if (r < 0)
+			return fail(e.msg);
+	}
+	if (o.json)
+		printf("}\n");
+	return 0;
+}
