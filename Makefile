@@ -8,7 +8,7 @@ MESON_OPTS ?=
 
 # Debian packages merak needs to build and test.
 DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-dev \
-	libseccomp-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
+	libseccomp-dev libjson-c-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
 	binutils iproute2
 
 .PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \

@@ -259,6 +259,12 @@ static void on_debug_exit(void *ctx, u32 value)
 			value);
 }
 
+void vm_power_button(struct vm *vm)
+{
+	if (vm->pm)
+		acpi_pm_power_button(vm->pm);
+}
+
 int vm_setup_devices(struct vm *vm, struct err *e)
 {
 	const struct vm_config *cfg = vm->cfg;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../devices/console_io.h"
@@ -231,6 +232,44 @@ static bool wait_if_paused(struct vcpu *v)
 	return run;
 }
 
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+const char *vm_exit_kind_name(enum vm_exit_kind kind)
+{
+	static const char *const names[VM_EXIT_KINDS] = {
+		[VM_EXIT_NONE] = "interrupted",
+		[VM_EXIT_IO] = "io",
+		[VM_EXIT_MMIO] = "mmio",
+		[VM_EXIT_HLT] = "hlt",
+		[VM_EXIT_SHUTDOWN] = "shutdown",
+		[VM_EXIT_SYSTEM_EVENT] = "system_event",
+		[VM_EXIT_MEMORY_FAULT] = "memory_fault",
+		[VM_EXIT_MAP_GPA] = "map_gpa",
+		[VM_EXIT_TDX] = "tdvmcall",
+		[VM_EXIT_IOAPIC_EOI] = "ioapic_eoi",
+		[VM_EXIT_INTERNAL_ERROR] = "internal_error",
+		[VM_EXIT_FAIL_ENTRY] = "fail_entry",
+		[VM_EXIT_UNKNOWN] = "unknown",
+	};
+
+	return (unsigned)kind < VM_EXIT_KINDS ? names[kind] : "unknown";
+}
+
+int vm_add_counters(struct vm *vm, const char *name,
+		    void (*collect)(void *ctx, counter_emit_fn emit, void *arg), void *ctx)
+{
+	if (vm->n_counters == VM_MAX_COUNTER_SOURCES)
+		return -ENOSPC;
+	vm->counters[vm->n_counters++] = (struct vm_counter_source){name, collect, ctx};
+	return 0;
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -244,13 +283,18 @@ static void *vcpu_main(void *arg)
 	while (wait_if_paused(v)) {
 		struct vm_exit x;
 		struct err e;
+		bool go_on;
+		u64 t0;
 
 		if (hv_vcpu_run(&v->hv, &x, &e) < 0) {
 			vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e.msg);
 			break;
 		}
-		v->exits++;
-		if (!handle_exit(v, &x))
+		t0 = now_ns();
+		go_on = handle_exit(v, &x);
+		__atomic_add_fetch(&v->exit_count[x.kind], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&v->exit_ns[x.kind], now_ns() - t0, __ATOMIC_RELAXED);
+		if (!go_on)
 			break;
 	}
 	return NULL;

@@ -31,6 +31,9 @@ struct console_io;
 struct i8042;
 struct debug_exit;
 struct cmos;
+struct api_server;
+
+#define VM_EXIT_KINDS (VM_EXIT_UNKNOWN + 1)
 
 struct vcpu {
 	struct vm *vm;
@@ -38,8 +41,19 @@ struct vcpu {
 	u32 index;
 	pthread_t thread;
 	bool thread_started;
-	u64 exits;
+	/* Exits by kind and the time merak spent handling them (relaxed atomics). */
+	u64 exit_count[VM_EXIT_KINDS];
+	u64 exit_ns[VM_EXIT_KINDS];
 };
+
+/* A named group of counters (a device, the TD layer) that vm.counters reports. */
+typedef void (*counter_emit_fn)(void *arg, const char *key, u64 value);
+struct vm_counter_source {
+	const char *name;
+	void (*collect)(void *ctx, counter_emit_fn emit, void *arg);
+	void *ctx;
+};
+#define VM_MAX_COUNTER_SOURCES 32
 
 /* Lifecycle: the first stop request wins and decides merak's exit status. */
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING };
@@ -98,6 +112,10 @@ struct vm {
 	struct kvm_irq_routing_entry *routes;
 	u32 n_routes, cap_routes;
 
+	struct vm_counter_source counters[VM_MAX_COUNTER_SOURCES];
+	unsigned n_counters;
+	struct api_server *api;
+
 	/* Devices owned by board.c. */
 	struct i8042 *i8042;
 	struct debug_exit *debug_exit;
@@ -119,6 +137,13 @@ int vm_resume(struct vm *vm, struct err *e);
 
 /* An interrupt line of the board's interrupt model for a GSI. */
 struct irq_line vm_irq_line(struct vm *vm, u32 gsi);
+/* Registers a counter group for vm.counters (before vm_run); -ENOSPC when full. */
+int vm_add_counters(struct vm *vm, const char *name,
+		    void (*collect)(void *ctx, counter_emit_fn emit, void *arg), void *ctx);
+const char *vm_exit_kind_name(enum vm_exit_kind kind);
+/* ACPI power button: the guest sees a power-button press (clean shutdown request). */
+void vm_power_button(struct vm *vm);
+
 /* Sets (or with masked, removes) the MSI route of a GSI and commits the table. */
 int vm_set_msi_route(struct vm *vm, u32 gsi, u64 addr, u32 data, bool masked, struct err *e);
 

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_CONTROL_API_H
+#define MERAK_CONTROL_API_H
+
+/*
+ * The control socket: HTTP/1.1 over a unix socket with JSON bodies, following
+ * Cloud Hypervisor's REST API for the calls merak has (vmm.ping, vm.info,
+ * vm.pause, vm.resume, vm.shutdown, vm.power-button, vm.counters). One thread
+ * serves every connection from an epoll loop; each request has a deadline so
+ * a slow client cannot hold it.
+ */
+#include "../util/err.h"
+
+struct vm;
+struct api_server;
+
+int api_server_start(struct vm *vm, const char *path, struct api_server **out, struct err *e);
+void api_server_stop(struct api_server *s);
+
+/* Request deadline: a request must arrive whole within this time. */
+#define API_REQUEST_TIMEOUT_MS 5000
+#define API_MAX_CONNECTIONS    16
+
+#endif
