@@ -17,5 +17,6 @@ void vm_config_free(struct vm_config *cfg);
 /* Subcommands, each in its own file; argv[0] is the subcommand name. */
 int cmd_measure(int argc, char **argv);
 int cmd_tdx_caps(int argc, char **argv);
+int cmd_remote(int argc, char **argv);
 
 #endif
