@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+#include "sandbox.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#ifdef HAVE_SECCOMP
+#include <seccomp.h>
+#endif
+
+#include "../hv/uapi/kvm_ext.h"
+#include "../util/types.h"
+
+const char *sandbox_kind_name(enum sandbox_kind kind)
+{
+	switch (kind) {
+	case SANDBOX_VCPU:
+		return "vCPU";
+	case SANDBOX_DEVICE:
+		return "device";
+	case SANDBOX_CONTROL:
+		return "control";
+	}
+	return "?";
+}
+
+#ifdef HAVE_SECCOMP
+
+/* What every merak thread needs: memory, locks, time, signals, plain fd I/O. */
+static const int common_syscalls[] = {
+	SCMP_SYS(read),		 SCMP_SYS(write),	   SCMP_SYS(readv),
+	SCMP_SYS(writev),	 SCMP_SYS(pread64),	   SCMP_SYS(pwrite64),
+	SCMP_SYS(preadv),	 SCMP_SYS(pwritev),	   SCMP_SYS(close),
+	SCMP_SYS(lseek),	 SCMP_SYS(fstat),	   SCMP_SYS(newfstatat),
+	SCMP_SYS(futex),	 SCMP_SYS(mmap),	   SCMP_SYS(munmap),
+	SCMP_SYS(mremap),	 SCMP_SYS(mprotect),	   SCMP_SYS(madvise),
+	SCMP_SYS(brk),		 SCMP_SYS(exit),	   SCMP_SYS(exit_group),
+	SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigprocmask), SCMP_SYS(sigaltstack),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+	SCMP_SYS(gettid),	 SCMP_SYS(getpid),	   SCMP_SYS(tgkill),
+	SCMP_SYS(sched_yield),	 SCMP_SYS(restart_syscall), SCMP_SYS(poll),
+	SCMP_SYS(ppoll),	 SCMP_SYS(epoll_wait),	   SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),	 SCMP_SYS(getrandom),	   SCMP_SYS(rseq),
+	SCMP_SYS(set_robust_list), SCMP_SYS(fcntl),
+};
+
+/* vCPU threads: guest exits may touch devices, convert TD memory, send MSIs. */
+static const int vcpu_syscalls[] = {
+	SCMP_SYS(fallocate),	/* TD private->shared: punch the guest_memfd */
+	SCMP_SYS(sendto),	/* GetQuote hand-off to the QGS worker */
+	SCMP_SYS(sendmsg),
+};
+
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN,
+	KVM_GET_REGS,	/* the RIP in crash reports */
+	KVM_IRQ_LINE,
+	KVM_SIGNAL_MSI,
+	KVM_SET_GSI_ROUTING,
+	KVM_IRQFD,
+	KVM_IOEVENTFD,
+	MERAK_KVM_SET_MEMORY_ATTRIBUTES,
+};
+
+/* Device workers: disk, tap and vsock I/O, interrupts to the guest. */
+static const int device_syscalls[] = {
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	 SCMP_SYS(fallocate), SCMP_SYS(socket),
+	SCMP_SYS(connect),   SCMP_SYS(accept4),	 SCMP_SYS(sendto),    SCMP_SYS(recvfrom),
+	SCMP_SYS(sendmsg),   SCMP_SYS(recvmsg),	 SCMP_SYS(shutdown),  SCMP_SYS(getsockopt),
+	SCMP_SYS(setsockopt), SCMP_SYS(eventfd2), SCMP_SYS(epoll_create1),
+};
+
+static const unsigned long device_ioctls[] = {
+	KVM_IRQ_LINE,
+	KVM_SIGNAL_MSI,
+	KVM_SET_GSI_ROUTING,
+	KVM_IRQFD,
+	TUNSETOFFLOAD,
+	TUNSETVNETHDRSZ,
+	FIONBIO,
+	FIONREAD,
+};
+
+/* The control thread: its socket, and pausing, resuming or signalling the VM. */
+static const int control_syscalls[] = {
+	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
+};
+
+static const unsigned long control_ioctls[] = {
+	KVM_IRQ_LINE,	/* power button: the SCI */
+	KVM_SIGNAL_MSI,
+	KVM_SET_GSI_ROUTING,
+};
+
+static int allow_all(scmp_filter_ctx ctx, const int *nrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* The request is an unsigned int in the kernel: compare the low 32 bits. */
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL,
+						 (scmp_datum_t)(reqs[i] & 0xffffffffULL)));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	if (mode == SANDBOX_OFF)
+		return 0;
+	ctx = seccomp_init(mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return errf(e, -ENOMEM, "seccomp: cannot create the %s filter",
+			    sandbox_kind_name(kind));
+	r = allow_all(ctx, common_syscalls, ARRAY_SIZE(common_syscalls));
+	switch (kind) {
+	case SANDBOX_VCPU:
+		if (!r)
+			r = allow_all(ctx, vcpu_syscalls, ARRAY_SIZE(vcpu_syscalls));
+		if (!r)
+			r = allow_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
+		break;
+	case SANDBOX_DEVICE:
+		if (!r)
+			r = allow_all(ctx, device_syscalls, ARRAY_SIZE(device_syscalls));
+		if (!r)
+			r = allow_ioctls(ctx, device_ioctls, ARRAY_SIZE(device_ioctls));
+		break;
+	case SANDBOX_CONTROL:
+		if (!r)
+			r = allow_all(ctx, control_syscalls, ARRAY_SIZE(control_syscalls));
+		if (!r)
+			r = allow_ioctls(ctx, control_ioctls, ARRAY_SIZE(control_ioctls));
+		break;
+	}
+	if (!r)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return errf_sys(e, r, "seccomp: cannot install the %s filter",
+				sandbox_kind_name(kind));
+	return 0;
+}
+
+#else
+
+int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
+{
+	if (mode == SANDBOX_OFF)
+		return 0;
+	return errf(e, -ENOTSUP,
+		    "seccomp: merak was built without libseccomp; use --seccomp=false");
+}
+
+#endif
