@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../vm/sandbox.h"
 #include "../vm/vm.h"
 #include "http.h"
 
@@ -447,6 +448,12 @@ static void expire_slow_clients(struct api_server *s)
 static void *api_main(void *arg)
 {
 	struct api_server *s = arg;
+	struct err e;
+
+	if (sandbox_apply(SANDBOX_CONTROL, (enum sandbox_mode)s->vm->cfg->seccomp, &e) < 0) {
+		vm_request_stop(s->vm, 1, "control socket: %s", e.msg);
+		return NULL;
+	}
 
 	for (;;) {
 		struct epoll_event evs[16];

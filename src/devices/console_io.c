@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include "../vm/sandbox.h"
 
 struct console_io {
 	enum chardev_mode mode;
@@ -24,7 +27,14 @@ struct console_io {
 	console_input_fn fn;
 	void *ctx;
 	u64 write_errors;
+	int sandbox_mode;
+	char sandbox_error[256];
 };
+
+void console_io_set_sandbox(struct console_io *c, int mode)
+{
+	c->sandbox_mode = mode;
+}
 
 int console_io_open(const struct chardev_config *cfg, struct console_io **out, struct err *e)
 {
@@ -87,6 +97,13 @@ static void *reader_main(void *arg)
 {
 	struct console_io *c = arg;
 	u8 buf[256];
+	struct err e;
+
+	/* Input is lost, but the guest and its output carry on. */
+	if (sandbox_apply(SANDBOX_DEVICE, (enum sandbox_mode)c->sandbox_mode, &e) < 0) {
+		snprintf(c->sandbox_error, sizeof(c->sandbox_error), "%s", e.msg);
+		return NULL;
+	}
 
 	for (;;) {
 		struct pollfd pfd[2] = {

@@ -21,6 +21,8 @@ int console_io_open(const struct chardev_config *cfg, struct console_io **out, s
 void console_io_write(struct console_io *c, const void *buf, size_t len);
 /* Starts delivering input (stdin in tty mode) to fn; no-op for other modes. */
 int console_io_start_input(struct console_io *c, console_input_fn fn, void *ctx, struct err *e);
+/* The seccomp mode (enum sandbox_mode) the input thread applies to itself. */
+void console_io_set_sandbox(struct console_io *c, int mode);
 /* Stops the reader, restores the terminal, closes files. */
 void console_io_close(struct console_io *c);
 

@@ -278,6 +278,7 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 		r = console_io_open(&cfg->serial, &vm->serial_io, e);
 		if (r < 0)
 			return r;
+		console_io_set_sandbox(vm->serial_io, cfg->seccomp);
 		r = serial_create(&vm->pio, PORT_COM1, &com1, vm->serial_io, &vm->serial, e);
 		if (r < 0)
 			return r;

@@ -13,6 +13,7 @@
 #include "../devices/console_io.h"
 #include "../devices/serial.h"
 #include "../util/log.h"
+#include "sandbox.h"
 #include "vm.h"
 
 /* Exit statuses for guest failures (documented in README). */
@@ -279,6 +280,14 @@ static void *vcpu_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vm->kick_signal);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	{
+		struct err e;
+
+		if (sandbox_apply(SANDBOX_VCPU, (enum sandbox_mode)vm->cfg->seccomp, &e) < 0) {
+			vm_request_stop(vm, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
+			return NULL;
+		}
+	}
 
 	while (wait_if_paused(v)) {
 		struct vm_exit x;
