@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../util/log.h"
 #include "../vm/sandbox.h"
 
 struct console_io {
@@ -28,7 +29,6 @@ struct console_io {
 	void *ctx;
 	u64 write_errors;
 	int sandbox_mode;
-	char sandbox_error[256];
 };
 
 void console_io_set_sandbox(struct console_io *c, int mode)
@@ -101,7 +101,7 @@ static void *reader_main(void *arg)
 
 	/* Input is lost, but the guest and its output carry on. */
 	if (sandbox_apply(SANDBOX_DEVICE, (enum sandbox_mode)c->sandbox_mode, &e) < 0) {
-		snprintf(c->sandbox_error, sizeof(c->sandbox_error), "%s", e.msg);
+		log_warn("console input disabled: %s", e.msg);
 		return NULL;
 	}
 
