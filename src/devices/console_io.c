@@ -29,7 +29,42 @@ struct console_io {
 	void *ctx;
 	u64 write_errors;
 	int sandbox_mode;
+	void (*quit)(void *ctx);
+	void *quit_ctx;
+	bool escape_armed;	/* Ctrl-A seen, waiting for the command key */
 };
+
+void console_io_set_escape(struct console_io *c, void (*quit)(void *ctx), void *ctx)
+{
+	c->quit = quit;
+	c->quit_ctx = ctx;
+}
+
+/* Filters the escape sequence out of terminal input; returns the bytes left. */
+static size_t filter_escape(struct console_io *c, u8 *buf, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		u8 b = buf[i];
+
+		if (c->escape_armed) {
+			c->escape_armed = false;
+			if (b == 'x' || b == 'X') {
+				c->quit(c->quit_ctx);
+				continue;
+			}
+			if (b != CONSOLE_ESCAPE_CHAR)
+				buf[out++] = CONSOLE_ESCAPE_CHAR;
+			buf[out++] = b;
+		} else if (b == CONSOLE_ESCAPE_CHAR) {
+			c->escape_armed = true;
+		} else {
+			buf[out++] = b;
+		}
+	}
+	return out;
+}
 
 void console_io_set_sandbox(struct console_io *c, int mode)
 {
@@ -126,7 +161,10 @@ static void *reader_main(void *arg)
 			continue;
 		if (n <= 0)
 			break;	/* end of input: the guest simply gets no more bytes */
-		c->fn(c->ctx, buf, (size_t)n);
+		if (c->termios_saved && c->quit)
+			n = (ssize_t)filter_escape(c, buf, (size_t)n);
+		if (n)
+			c->fn(c->ctx, buf, (size_t)n);
 	}
 	return NULL;
 }
@@ -142,11 +180,13 @@ int console_io_start_input(struct console_io *c, console_input_fn fn, void *ctx,
 	if (isatty(c->in_fd) && tcgetattr(c->in_fd, &c->saved) == 0) {
 		struct termios raw = c->saved;
 
-		/* Raw input so that the guest sees every key, but keep ISIG so
-		 * that Ctrl-C still reaches merak. */
+		/* Raw input: the guest sees every key, Ctrl-C included; merak is
+		 * left with the escape sequence (or only ISIG when none is set). */
 		raw.c_iflag &= ~(unsigned)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
 					   ICRNL | IXON);
 		raw.c_lflag &= ~(unsigned)(ECHO | ECHONL | ICANON | IEXTEN);
+		if (c->quit)
+			raw.c_lflag &= ~(unsigned)ISIG;
 		raw.c_cc[VMIN] = 1;
 		raw.c_cc[VTIME] = 0;
 		if (tcsetattr(c->in_fd, TCSANOW, &raw) == 0)

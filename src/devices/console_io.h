@@ -21,6 +21,13 @@ int console_io_open(const struct chardev_config *cfg, struct console_io **out, s
 void console_io_write(struct console_io *c, const void *buf, size_t len);
 /* Starts delivering input (stdin in tty mode) to fn; no-op for other modes. */
 int console_io_start_input(struct console_io *c, console_input_fn fn, void *ctx, struct err *e);
+/*
+ * On a terminal, Ctrl-C and the other control keys go to the guest; the
+ * escape Ctrl-A x calls quit instead (Ctrl-A Ctrl-A sends one Ctrl-A).
+ */
+#define CONSOLE_ESCAPE_CHAR 0x01
+void console_io_set_escape(struct console_io *c, void (*quit)(void *ctx), void *ctx);
+
 /* The seccomp mode (enum sandbox_mode) the input thread applies to itself. */
 void console_io_set_sandbox(struct console_io *c, int mode);
 /* Stops the reader, restores the terminal, closes files. */

@@ -259,6 +259,11 @@ static void on_debug_exit(void *ctx, u32 value)
 			value);
 }
 
+static void on_console_quit(void *ctx)
+{
+	vm_request_stop(ctx, 0, "quit from the console (Ctrl-A x)");
+}
+
 void vm_power_button(struct vm *vm)
 {
 	if (vm->pm)
@@ -279,6 +284,7 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 		if (r < 0)
 			return r;
 		console_io_set_sandbox(vm->serial_io, cfg->seccomp);
+		console_io_set_escape(vm->serial_io, on_console_quit, vm);
 		r = serial_create(&vm->pio, PORT_COM1, &com1, vm->serial_io, &vm->serial, e);
 		if (r < 0)
 			return r;

@@ -20,6 +20,9 @@
 #define EXIT_GUEST_CRASH 3
 #define EXIT_VMM_ERROR	 1
 
+/* How long a guest has to power off after SIGTERM presses its power button. */
+#define VM_SIGTERM_GRACE_S 10
+
 static void kick_handler(int sig)
 {
 	/* Only interrupts KVM_RUN; immediate_exit does the rest. */
@@ -343,6 +346,7 @@ int vm_run(struct vm *vm, struct err *e)
 {
 	struct sigaction sa;
 	sigset_t block, old;
+	u64 term_deadline = 0;
 	int sfd, r = 0;
 
 	vm->kick_signal = SIGRTMIN + 1;
@@ -391,16 +395,35 @@ int vm_run(struct vm *vm, struct err *e)
 			{.fd = vm->stop_fd, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 		};
+		int timeout = -1;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (term_deadline) {
+			u64 now = now_ns();
+
+			if (now >= term_deadline) {
+				vm_request_stop(vm, 128 + SIGTERM,
+						"the guest did not power off within %d s of SIGTERM",
+						VM_SIGTERM_GRACE_S);
+				break;
+			}
+			timeout = (int)((term_deadline - now) / 1000000) + 1;
+		}
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				vm_request_stop(vm, 128 + (int)si.ssi_signo,
-						"stopped by signal %u (%s)", si.ssi_signo,
-						strsignal((int)si.ssi_signo));
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			/* The first SIGTERM asks the guest to shut down cleanly. */
+			if (si.ssi_signo == SIGTERM && !term_deadline && vm->pm) {
+				log_info("SIGTERM: pressing the ACPI power button");
+				vm_power_button(vm);
+				term_deadline = now_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
+				continue;
+			}
+			vm_request_stop(vm, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
+					si.ssi_signo, strsignal((int)si.ssi_signo));
 		}
 	}
 
