@@ -154,4 +154,24 @@ int hv_vcpu_set_mp_state(struct hv_vcpu *vcpu, u32 state, struct err *e);
 /* KVM_MEMORY_ENCRYPT_OP on the VM (vcpu == NULL) or on a vCPU; for src/tdx. */
 int hv_memory_encrypt_op(struct hv_vm *vm, struct hv_vcpu *vcpu, void *cmd);
 
+/* ---- TDX (src/hv/tdx.c): the TDX sub-commands of KVM_MEMORY_ENCRYPT_OP ---- */
+struct merak_kvm_tdx_capabilities;
+struct merak_kvm_tdx_init_vm;
+
+/* KVM_TDX_CAPABILITIES, growing the CPUID buffer on -E2BIG; *out is malloc'ed. */
+int hv_tdx_capabilities(struct hv_vm *vm, struct merak_kvm_tdx_capabilities **out,
+			struct err *e);
+/* KVM_TDX_INIT_VM, retried on -EAGAIN (TDX_RND_NO_ENTROPY); names hw_error on failure. */
+int hv_tdx_init_vm(struct hv_vm *vm, struct merak_kvm_tdx_init_vm *init, struct err *e);
+/* KVM_TDX_INIT_VCPU: rcx is the vCPU's initial RCX (the TD HOB GPA), passed by value. */
+int hv_tdx_init_vcpu(struct hv_vcpu *vcpu, u64 rcx, struct err *e);
+/* KVM_TDX_INIT_MEM_REGION, re-issued with KVM's progress on -EAGAIN/-EINTR/-EBUSY. */
+int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 nr_pages,
+			   bool measure, struct err *e);
+int hv_tdx_finalize(struct hv_vm *vm, struct err *e);
+/* KVM_TDX_GET_CPUID on a vCPU; *out is malloc'ed. */
+int hv_tdx_get_cpuid(struct hv_vcpu *vcpu, struct kvm_cpuid2 **out, struct err *e);
+/* VM-scope KVM_SET_TSC_KHZ (KVM_CAP_VM_TSC_CONTROL), before KVM_TDX_INIT_VM. */
+int hv_set_vm_tsc_khz(struct hv_vm *vm, u64 khz, struct err *e);
+
 #endif

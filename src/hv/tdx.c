@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The TDX sub-commands of KVM_MEMORY_ENCRYPT_OP (Linux 6.16+ uapi). Each
+ * wrapper follows the kernel's retry rules: CAPABILITIES grows its buffer on
+ * -E2BIG, INIT_VM retries -EAGAIN (no entropy), INIT_MEM_REGION re-issues the
+ * struct KVM advanced in place after -EAGAIN/-EINTR/-EBUSY.
+ */
+#include "hv.h"
+#include "uapi/kvm_tdx.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define TDX_INIT_VM_RETRIES  10000
+#define TDX_CPUID_MAX_NENT   4096
+
+/* One KVM_MEMORY_ENCRYPT_OP; hw_error is cleared first as KVM demands. */
+static int tdx_op(int fd, struct merak_kvm_tdx_cmd *cmd)
+{
+	cmd->hw_error = 0;
+	return ioctl(fd, MERAK_KVM_MEMORY_ENCRYPT_OP, cmd) < 0 ? -errno : 0;
+}
+
+static int tdx_fail(struct err *e, int r, const struct merak_kvm_tdx_cmd *cmd, const char *what)
+{
+	if (cmd->hw_error)
+		return errf_sys(e, r, "%s failed (TDX module status 0x%016llx)", what,
+				(unsigned long long)cmd->hw_error);
+	return errf_sys(e, r, "%s failed", what);
+}
+
+int hv_tdx_capabilities(struct hv_vm *vm, struct merak_kvm_tdx_capabilities **out,
+			struct err *e)
+{
+	for (u32 n = 16; n <= TDX_CPUID_MAX_NENT; n *= 2) {
+		struct merak_kvm_tdx_capabilities *c =
+			calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+		struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_CAPABILITIES};
+		int r;
+
+		if (!c)
+			return errf(e, -ENOMEM, "KVM_TDX_CAPABILITIES: out of memory");
+		c->cpuid.nent = n;
+		cmd.data = (u64)(uintptr_t)c;
+		do
+			r = tdx_op(vm->vm_fd, &cmd);
+		while (r == -EINTR);
+		if (r == 0) {
+			if (c->cpuid.nent > n) {
+				u32 got = c->cpuid.nent;
+
+				free(c);
+				return errf(e, -EPROTO,
+					    "KVM_TDX_CAPABILITIES: %u CPUID entries in a buffer of %u",
+					    got, n);
+			}
+			*out = c;
+			return 0;
+		}
+		if (r != -E2BIG) {
+			r = tdx_fail(e, r, &cmd, "KVM_TDX_CAPABILITIES");
+			free(c);
+			return r;
+		}
+		free(c);
+	}
+	return errf(e, -E2BIG, "KVM_TDX_CAPABILITIES: more than %d CPUID entries",
+		    TDX_CPUID_MAX_NENT);
+}
+
+int hv_tdx_init_vm(struct hv_vm *vm, struct merak_kvm_tdx_init_vm *init, struct err *e)
+{
+	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_INIT_VM,
+					.data = (u64)(uintptr_t)init};
+	int r = -EAGAIN;
+
+	for (int i = 0; i < TDX_INIT_VM_RETRIES && (r == -EAGAIN || r == -EINTR); i++)
+		r = tdx_op(vm->vm_fd, &cmd);
+	return r < 0 ? tdx_fail(e, r, &cmd, "KVM_TDX_INIT_VM") : 0;
+}
+
+int hv_tdx_init_vcpu(struct hv_vcpu *vcpu, u64 rcx, struct err *e)
+{
+	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_INIT_VCPU, .data = rcx};
+	int r;
+
+	do
+		r = tdx_op(vcpu->fd, &cmd);
+	while (r == -EINTR);
+	if (r < 0)
+		return errf_sys(e, r, "vCPU %u: KVM_TDX_INIT_VCPU (RCX 0x%llx)", vcpu->index,
+				(unsigned long long)rcx);
+	return 0;
+}
+
+int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 nr_pages,
+			   bool measure, struct err *e)
+{
+	struct merak_kvm_tdx_init_mem_region reg = {
+		.source_addr = (u64)(uintptr_t)src,
+		.gpa = gpa,
+		.nr_pages = nr_pages,
+	};
+	struct merak_kvm_tdx_cmd cmd = {
+		.id = MERAK_KVM_TDX_INIT_MEM_REGION,
+		.flags = measure ? MERAK_KVM_TDX_MEASURE_MEMORY_REGION : 0,
+		.data = (u64)(uintptr_t)&reg,
+	};
+	int r;
+
+	/* KVM advances reg as it adds pages, so a retry continues where it stopped. */
+	do
+		r = tdx_op(vcpu->fd, &cmd);
+	while ((r == -EAGAIN || r == -EINTR || r == -EBUSY) && reg.nr_pages);
+	if (r < 0)
+		return errf_sys(e, r, "KVM_TDX_INIT_MEM_REGION [0x%llx, +%llu pages)%s",
+				(unsigned long long)gpa, (unsigned long long)nr_pages,
+				measure ? " measured" : "");
+	return 0;
+}
+
+int hv_tdx_finalize(struct hv_vm *vm, struct err *e)
+{
+	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_FINALIZE_VM};
+	int r;
+
+	do
+		r = tdx_op(vm->vm_fd, &cmd);
+	while (r == -EINTR || r == -EBUSY || r == -EAGAIN);
+	return r < 0 ? tdx_fail(e, r, &cmd, "KVM_TDX_FINALIZE_VM") : 0;
+}
+
+int hv_tdx_get_cpuid(struct hv_vcpu *vcpu, struct kvm_cpuid2 **out, struct err *e)
+{
+	u32 n = 64;
+
+	for (int tries = 0; tries < 8; tries++) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+		struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_GET_CPUID};
+		int r;
+
+		if (!c)
+			return errf(e, -ENOMEM, "KVM_TDX_GET_CPUID: out of memory");
+		c->nent = n;
+		cmd.data = (u64)(uintptr_t)c;
+		do
+			r = tdx_op(vcpu->fd, &cmd);
+		while (r == -EINTR);
+		if (r == 0) {
+			*out = c;
+			return 0;
+		}
+		/* -E2BIG writes the needed count into nent. */
+		if (r != -E2BIG || c->nent <= n || c->nent > TDX_CPUID_MAX_NENT) {
+			free(c);
+			return errf_sys(e, r, "vCPU %u: KVM_TDX_GET_CPUID", vcpu->index);
+		}
+		n = c->nent;
+		free(c);
+	}
+	return errf(e, -E2BIG, "vCPU %u: KVM_TDX_GET_CPUID keeps growing", vcpu->index);
+}
+
+int hv_set_vm_tsc_khz(struct hv_vm *vm, u64 khz, struct err *e)
+{
+	int r;
+
+	do
+		r = ioctl(vm->vm_fd, MERAK_KVM_SET_TSC_KHZ, (unsigned long)khz);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? errf_sys(e, -errno, "KVM_SET_TSC_KHZ %llu kHz on the VM",
+				(unsigned long long)khz)
+		     : 0;
+}
