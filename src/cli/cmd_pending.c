@@ -1,11 +1,3 @@
 // SPDX-License-Identifier: MIT
-/* Temporary: subcommands whose implementation has not landed yet. */
-#include <stdio.h>
-
+/* Temporary home of subcommands whose implementation has not landed yet (none now). */
 #include "cli.h"
-
-int cmd_tdx_caps(int argc, char **argv)
-{
-	fprintf(stderr, "merak tdx-caps: not implemented yet\n");
-	return 1;
-}
