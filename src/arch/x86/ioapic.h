@@ -21,8 +21,16 @@ struct ioapic {
 	u32 ioregsel;
 	u64 redir[IOAPIC_PINS];
 	u32 irr;	/* line level per pin */
+	/* Per pin, the routing last passed to route_changed (only its masked bit if masked). */
+	u64 routed[IOAPIC_PINS];
 	void (*send_msi)(void *ctx, u64 addr, u32 data);
-	/* Called when a pin's routing changes (split irqchip mirrors it in GSI routes). */
+	/*
+	 * Called when a pin's routing changes (split irqchip mirrors it in GSI
+	 * routes), with lock held: it must not call back into this IOAPIC.
+	 * A pin masked while its level interrupt awaits an EOI is reported as
+	 * masked only after that EOI, so KVM keeps exiting on that vector.
+	 * send_msi is called without the lock.
+	 */
 	void (*route_changed)(void *ctx, unsigned pin, u64 msi_addr, u32 msi_data, bool masked);
 	void *ctx;
 };
@@ -32,7 +40,11 @@ void ioapic_init(struct ioapic *io, void (*send_msi)(void *, u64, u32),
 void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);
 /* End of interrupt for a vector (from KVM_EXIT_IOAPIC_EOI or the EOI register). */
 void ioapic_eoi(struct ioapic *io, u32 vector);
-/* The MSI address/data a redirection entry describes. */
+/*
+ * The MSI address/data a redirection entry describes; RTE bits 55:49 (the
+ * extended destination ID of KVM_FEATURE_MSI_EXT_DEST_ID) become address
+ * bits 11:5, for APIC IDs up to 32767.
+ */
 void ioapic_rte_to_msi(u64 rte, u64 *addr, u32 *data);
 
 extern const struct bus_ops ioapic_mmio_ops;

@@ -5,8 +5,8 @@
 /* The guest physical address map of merak's PC-like x86 board. */
 
 /* Low memory used by merak's direct-boot set-up (all below 640 KiB). */
-#define LAYOUT_GDT		0x500ULL
-#define LAYOUT_IDT		0x520ULL
+#define LAYOUT_GDT		0x500ULL	/* 6 entries (TSS descriptor is 16 bytes) */
+#define LAYOUT_IDT		0x530ULL
 #define LAYOUT_PVH_START_INFO	0x6000ULL	/* hvm_start_info + memmap + modules */
 #define LAYOUT_ZERO_PAGE	0x7000ULL	/* Linux boot_params */
 #define LAYOUT_PML4		0x9000ULL
