@@ -213,7 +213,8 @@ int td_build_init_vm(const struct tdx_config *cfg, u64 attrs, u64 xfam,
 	bool gpaw = false;
 	u32 n = 0;
 
-	iv = calloc(1, sizeof(*iv) + cpuid->nent * sizeof(struct kvm_cpuid_entry2));
+	/* One spare entry: leaf 0x80000008 is added when the table lacks it. */
+	iv = calloc(1, sizeof(*iv) + (cpuid->nent + 1) * sizeof(struct kvm_cpuid_entry2));
 	if (!iv)
 		return errf(e, -ENOMEM, "KVM_TDX_INIT_VM: out of memory");
 	iv->attributes = attrs;

@@ -204,10 +204,11 @@ static void req_free(struct qgs_req *q)
 static void req_finish(struct qgs_client *c, struct qgs_req *q, enum qgs_result res,
 		       const u8 *quote, u32 qlen, const char *why)
 {
-	q->done(q->ctx, res, quote, qlen, why);
+	/* Counted out first: a callback may already queue the guest's next request. */
 	pthread_mutex_lock(&c->lock);
 	c->inflight--;
 	pthread_mutex_unlock(&c->lock);
+	q->done(q->ctx, res, quote, qlen, why);
 	req_free(q);
 }
 
@@ -235,7 +236,8 @@ static bool req_connect(struct qgs_client *c, struct qgs_req *q, char *why, size
 		q->connected = true;
 		return true;
 	}
-	if (errno == EINPROGRESS || errno == EAGAIN)
+	/* A full unix backlog gives EAGAIN: that is a failure, not progress. */
+	if (errno == EINPROGRESS)
 		return true;
 fail:
 	snprintf(why, wlen, "connect to QGS: %s", strerror(errno));
