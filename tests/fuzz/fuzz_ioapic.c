@@ -9,11 +9,11 @@
 
 #include "arch/x86/ioapic.h"
 
-#define RTE_DELIVS	(1ULL << 12)
-#define RTE_REMOTE_IRR	(1ULL << 14)
-#define RTE_LEVEL	(1ULL << 15)
-#define RTE_MASKED	(1ULL << 16)
-#define RTE_RESERVED	0x0001fffffffe0000ULL	/* bits 48:17 */
+#define RTE_DELIVS     (1ULL << 12)
+#define RTE_REMOTE_IRR (1ULL << 14)
+#define RTE_LEVEL      (1ULL << 15)
+#define RTE_MASKED     (1ULL << 16)
+#define RTE_RESERVED   0x0001fffffffe0000ULL /* bits 48:17 */
 
 struct sink {
 	struct ioapic *io;
@@ -127,7 +127,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			u32 sel = 0x10 + 2 * (a % IOAPIC_PINS);
 			u8 v[4];
 
-			memcpy(buf, data + MIN(size, i + 1), MIN((size_t)8, size - MIN(size, i + 1)));
+			memcpy(buf, data + MIN(size, i + 1),
+			       MIN((size_t)8, size - MIN(size, i + 1)));
 			put_le32(v, sel + 1);
 			ioapic_mmio_ops.write(&io, 0x00, v, 4);
 			ioapic_mmio_ops.write(&io, 0x10, buf + 4, 4);

@@ -12,26 +12,26 @@
 
 /* More than any KVM reports (KVM_MAX_CPUID_ENTRIES is 256); guards the sizes below. */
 #define CPUID_MAX_ENTRIES 1024
-#define CPUID_MAX_VCPUS	  32768	/* 15-bit APIC IDs (extended destination ID) */
+#define CPUID_MAX_VCPUS	  32768 /* 15-bit APIC IDs (extended destination ID) */
 
 /* Leaf 1. */
-#define L1_EBX_KEEP	   0x0000ffffu	/* brand index, CLFLUSH line size */
-#define L1_ECX_MONITOR	   (1u << 3)
-#define L1_ECX_PDCM	   (1u << 15)	/* perf capabilities MSR: no PMU */
-#define L1_ECX_HYPERVISOR  (1u << 31)
-#define L1_EDX_HTT	   (1u << 28)
+#define L1_EBX_KEEP	  0x0000ffffu /* brand index, CLFLUSH line size */
+#define L1_ECX_MONITOR	  (1u << 3)
+#define L1_ECX_PDCM	  (1u << 15) /* perf capabilities MSR: no PMU */
+#define L1_ECX_HYPERVISOR (1u << 31)
+#define L1_EDX_HTT	  (1u << 28)
 
 /* Leaf 4 (deterministic cache parameters). */
 #define L4_EAX_TYPE_MASK   0x1fu
 #define L4_EAX_LEVEL(eax)  (((eax) >> 5) & 7)
-#define L4_EAX_KEEP	   0x00003fffu	/* type, level, self-init, assoc */
-#define L4_EAX_SHARING_MAX 0xfffu	/* bits 25:14 */
-#define L4_EAX_CORES_MAX   0x3fu	/* bits 31:26 */
+#define L4_EAX_KEEP	   0x00003fffu /* type, level, self-init, assoc */
+#define L4_EAX_SHARING_MAX 0xfffu      /* bits 25:14 */
+#define L4_EAX_CORES_MAX   0x3fu       /* bits 31:26 */
 
 /* Leaves 0xB / 0x1F level types. */
-#define TOPO_TYPE_INVALID  0
-#define TOPO_TYPE_SMT	   1
-#define TOPO_TYPE_CORE	   2
+#define TOPO_TYPE_INVALID 0
+#define TOPO_TYPE_SMT	  1
+#define TOPO_TYPE_CORE	  2
 
 /* Extended leaves. */
 #define X1_ECX_PERFCTR_CORE (1u << 23)
@@ -40,12 +40,12 @@
 /* The KVM paravirtual leaves. */
 #define KVM_LEAF_SIGNATURE 0x40000000u
 #define KVM_LEAF_FEATURES  0x40000001u
-#define KVM_LEAF_TIMING	   0x40000010u	/* TSC and APIC bus frequencies, kHz */
-#define KVM_SIG_EBX	   0x4b4d564bu	/* "KVMK" */
-#define KVM_SIG_ECX	   0x564b4d56u	/* "VMKV" */
-#define KVM_SIG_EDX	   0x0000004du	/* "M\0\0\0" */
+#define KVM_LEAF_TIMING	   0x40000010u /* TSC and APIC bus frequencies, kHz */
+#define KVM_SIG_EBX	   0x4b4d564bu /* "KVMK" */
+#define KVM_SIG_ECX	   0x564b4d56u /* "VMKV" */
+#define KVM_SIG_EDX	   0x0000004du /* "M\0\0\0" */
 /* KVM's default APIC bus cycle is 1 ns: 1 GHz, reported in kHz. */
-#define KVM_APIC_BUS_KHZ   1000000u
+#define KVM_APIC_BUS_KHZ 1000000u
 
 struct builder {
 	struct kvm_cpuid2 *t;
@@ -146,7 +146,7 @@ static void fix_leaf4(struct kvm_cpuid_entry2 *en, const struct x86_cpuid_config
 	u32 sharing = 0, cores = MIN(pkg_ids, L4_EAX_CORES_MAX);
 
 	if ((en->eax & L4_EAX_TYPE_MASK) == 0)
-		return;	/* the terminating "no more caches" sub-leaf */
+		return; /* the terminating "no more caches" sub-leaf */
 	if (L4_EAX_LEVEL(en->eax) >= 3)
 		sharing = MIN(pkg_ids, L4_EAX_SHARING_MAX);
 	en->eax = (en->eax & L4_EAX_KEEP) | sharing << 14 | cores << 26;
@@ -210,7 +210,7 @@ int x86_cpuid_build(const struct kvm_cpuid2 *supported, const struct x86_cpuid_c
 		case 4:
 			fix_leaf4(en, cfg);
 			break;
-		case 0xa:	/* architectural PMU: none offered */
+		case 0xa:	 /* architectural PMU: none offered */
 		case 0x80000022: /* AMD PerfMonV2 */
 			en->eax = en->ebx = en->ecx = en->edx = 0;
 			break;

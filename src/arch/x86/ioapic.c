@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define IOAPIC_VERSION 0x20	/* has the EOI register */
+#define IOAPIC_VERSION 0x20 /* has the EOI register */
 
 /* Direct registers, offsets in the MMIO page. */
 #define REG_IOREGSEL 0x00
@@ -23,10 +23,10 @@
 #define REG_EOI	     0x40
 
 /* Indirect registers. */
-#define IND_ID	     0x00
-#define IND_VER	     0x01
-#define IND_ARB	     0x02
-#define IND_REDTBL   0x10
+#define IND_ID	       0x00
+#define IND_VER	       0x01
+#define IND_ARB	       0x02
+#define IND_REDTBL     0x10
 #define IND_REDTBL_END (IND_REDTBL + 2 * IOAPIC_PINS)
 
 /* Redirection table entry. */
@@ -49,12 +49,12 @@
 /* What the MSI route depends on. */
 #define RTE_ROUTE (RTE_VECTOR | RTE_DELMODE | RTE_DESTMODE | RTE_LEVEL | RTE_EXT_DEST | RTE_DEST)
 
-#define MSI_ADDR_BASE	     0xfee00000ULL
-#define MSI_ADDR_DEST_SHIFT  12
-#define MSI_ADDR_EXT_SHIFT   5
-#define MSI_ADDR_DESTMODE    (1ULL << 2)
-#define MSI_DATA_ASSERT	     (1u << 14)
-#define MSI_DATA_LEVEL	     (1u << 15)
+#define MSI_ADDR_BASE	    0xfee00000ULL
+#define MSI_ADDR_DEST_SHIFT 12
+#define MSI_ADDR_EXT_SHIFT  5
+#define MSI_ADDR_DESTMODE   (1ULL << 2)
+#define MSI_DATA_ASSERT	    (1u << 14)
+#define MSI_DATA_LEVEL	    (1u << 15)
 
 struct msi_batch {
 	struct {
@@ -163,11 +163,10 @@ void ioapic_eoi(struct ioapic *io, u32 vector)
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
 		u64 rte = io->redir[pin];
 
-		if ((rte & RTE_VECTOR) != vector || !(rte & RTE_LEVEL) ||
-		    !(rte & RTE_REMOTE_IRR))
+		if ((rte & RTE_VECTOR) != vector || !(rte & RTE_LEVEL) || !(rte & RTE_REMOTE_IRR))
 			continue;
 		io->redir[pin] = rte & ~RTE_REMOTE_IRR;
-		report_route(io, pin);	/* a mask deferred until this EOI */
+		report_route(io, pin); /* a mask deferred until this EOI */
 		if (io->irr & (1u << pin))
 			service(io, pin, &b);
 	}
@@ -206,7 +205,7 @@ static void write_indirect(struct ioapic *io, u32 val, struct msi_batch *b)
 		return;
 	}
 	if (sel < IND_REDTBL || sel >= IND_REDTBL_END)
-		return;	/* version, arbitration and unimplemented registers are read-only */
+		return; /* version, arbitration and unimplemented registers are read-only */
 	pin = (sel - IND_REDTBL) / 2;
 	old = io->redir[pin];
 	if (sel & 1)
@@ -273,6 +272,6 @@ static void ioapic_mmio_write(void *opaque, u64 offset, const void *data, u32 le
 }
 
 const struct bus_ops ioapic_mmio_ops = {
-	.read = ioapic_mmio_read,
-	.write = ioapic_mmio_write,
+    .read = ioapic_mmio_read,
+    .write = ioapic_mmio_write,
 };

@@ -25,7 +25,7 @@
 #define PTE_RW (1ULL << 1)
 #define PTE_PS (1ULL << 7)
 
-#define RFLAGS_RESERVED 0x2ULL	/* bit 1 always reads as 1 */
+#define RFLAGS_RESERVED 0x2ULL /* bit 1 always reads as 1 */
 #define RESET_RIP	0xfff0ULL
 
 #define MSR_IA32_SYSENTER_CS	0x174
@@ -39,28 +39,28 @@
 #define MSR_SYSCALL_MASK	0xc0000084
 #define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING (1ULL << 0)
-#define MTRR_DEF_TYPE_E		(1ULL << 11)	/* variable MTRRs enabled */
+#define MTRR_DEF_TYPE_E		(1ULL << 11) /* variable MTRRs enabled */
 #define MTRR_TYPE_WB		6ULL
 
 /* The GDT shared by both direct-boot modes; selector = index * 8. */
 enum {
 	GDT_NULL,
-	GDT_CODE32,	/* 0x08: PVH's CS */
-	GDT_CODE64,	/* 0x10: __BOOT_CS of the Linux boot protocol */
-	GDT_DATA,	/* 0x18: __BOOT_DS */
-	GDT_TSS,	/* 0x20: 16 bytes, a long-mode system descriptor */
+	GDT_CODE32, /* 0x08: PVH's CS */
+	GDT_CODE64, /* 0x10: __BOOT_CS of the Linux boot protocol */
+	GDT_DATA,   /* 0x18: __BOOT_DS */
+	GDT_TSS,    /* 0x20: 16 bytes, a long-mode system descriptor */
 	GDT_TSS_HI,
 	GDT_ENTRIES,
 };
 
 static const u64 gdt_table[GDT_ENTRIES] = {
-	[GDT_NULL] = 0,
-	[GDT_CODE32] = 0x00cf9b000000ffffULL,	/* base 0, 4 GiB, exec/read, D=1 */
-	[GDT_CODE64] = 0x00af9b000000ffffULL,	/* L=1 */
-	[GDT_DATA] = 0x00cf93000000ffffULL,	/* base 0, 4 GiB, read/write, B=1 */
-	/* Busy TSS (type 11), base 0, limit 0x67: what TR must look like at PVH entry. */
-	[GDT_TSS] = 0x00008b0000000067ULL,
-	[GDT_TSS_HI] = 0,			/* base bits 63:32 */
+    [GDT_NULL] = 0,
+    [GDT_CODE32] = 0x00cf9b000000ffffULL, /* base 0, 4 GiB, exec/read, D=1 */
+    [GDT_CODE64] = 0x00af9b000000ffffULL, /* L=1 */
+    [GDT_DATA] = 0x00cf93000000ffffULL,	  /* base 0, 4 GiB, read/write, B=1 */
+    /* Busy TSS (type 11), base 0, limit 0x67: what TR must look like at PVH entry. */
+    [GDT_TSS] = 0x00008b0000000067ULL,
+    [GDT_TSS_HI] = 0, /* base bits 63:32 */
 };
 
 _Static_assert(LAYOUT_GDT + sizeof(gdt_table) <= LAYOUT_IDT, "the GDT runs into the IDT");
@@ -142,8 +142,8 @@ static int write_page_tables(struct guest_mem *gm, struct err *e)
 	return 0;
 }
 
-static int setup_linux64(struct guest_mem *gm, const struct boot_entry *be,
-			 struct kvm_regs *regs, struct kvm_sregs *sregs, struct err *e)
+static int setup_linux64(struct guest_mem *gm, const struct boot_entry *be, struct kvm_regs *regs,
+			 struct kvm_sregs *sregs, struct err *e)
 {
 	int r = write_gdt(gm, sregs, e);
 
@@ -175,8 +175,7 @@ static int setup_pvh(struct guest_mem *gm, const struct boot_entry *be, struct k
 	int r;
 
 	if (be->entry > UINT32_MAX || be->boot_info > UINT32_MAX)
-		return errf(e, -EINVAL,
-			    "PVH entry 0x%llx / start info 0x%llx must lie below 4 GiB",
+		return errf(e, -EINVAL, "PVH entry 0x%llx / start info 0x%llx must lie below 4 GiB",
 			    (unsigned long long)be->entry, (unsigned long long)be->boot_info);
 	r = write_gdt(gm, sregs, e);
 	if (r < 0)
@@ -191,12 +190,12 @@ static int setup_pvh(struct guest_mem *gm, const struct boot_entry *be, struct k
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = be->entry;
 	regs->rbx = be->boot_info;
-	regs->rflags = RFLAGS_RESERVED;	/* VM, IF and TF clear */
+	regs->rflags = RFLAGS_RESERVED; /* VM, IF and TF clear */
 	return 0;
 }
 
-int x86_setup_boot_regs(struct guest_mem *gm, const struct boot_entry *entry,
-			struct kvm_regs *regs, struct kvm_sregs *sregs, struct err *e)
+int x86_setup_boot_regs(struct guest_mem *gm, const struct boot_entry *entry, struct kvm_regs *regs,
+			struct kvm_sregs *sregs, struct err *e)
 {
 	switch (entry->mode) {
 	case BOOT_MODE_LINUX64:
@@ -224,16 +223,16 @@ int x86_setup_boot_regs(struct guest_mem *gm, const struct boot_entry *entry,
  * that APs set up later stay in step with the boot vCPU.
  */
 static const struct kvm_msr_entry boot_msrs[] = {
-	{.index = MSR_IA32_SYSENTER_CS},
-	{.index = MSR_IA32_SYSENTER_ESP},
-	{.index = MSR_IA32_SYSENTER_EIP},
-	{.index = MSR_STAR},
-	{.index = MSR_LSTAR},
-	{.index = MSR_CSTAR},
-	{.index = MSR_SYSCALL_MASK},
-	{.index = MSR_KERNEL_GS_BASE},
-	{.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING},
-	{.index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_TYPE_E | MTRR_TYPE_WB},
+    {.index = MSR_IA32_SYSENTER_CS},
+    {.index = MSR_IA32_SYSENTER_ESP},
+    {.index = MSR_IA32_SYSENTER_EIP},
+    {.index = MSR_STAR},
+    {.index = MSR_LSTAR},
+    {.index = MSR_CSTAR},
+    {.index = MSR_SYSCALL_MASK},
+    {.index = MSR_KERNEL_GS_BASE},
+    {.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING},
+    {.index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_TYPE_E | MTRR_TYPE_WB},
 };
 
 unsigned x86_boot_msrs(struct kvm_msr_entry *out, unsigned max)

@@ -14,31 +14,35 @@
 
 /* A host table shaped like KVM_GET_SUPPORTED_CPUID's on an Intel machine. */
 static const struct kvm_cpuid_entry2 host_entries[] = {
-	{.function = 0, .eax = 0x1f, .ebx = 0x756e6547, .ecx = 0x6c65746e, .edx = 0x49656e69},
-	/* host APIC ID 0x12, 0x34 logical IDs, CLFLUSH 8, brand 0x78 */
-	{.function = 1, .eax = 0x000906ea, .ebx = 0x12340878,
-	 .ecx = (1u << 0) | (1u << 3) | (1u << 15) | (1u << 21), .edx = (1u << 0) | (1u << 28)},
-	{.function = 4, .index = 0, .flags = IDX, .eax = 0x1c004121, .ebx = 0x01c0003f,
-	 .ecx = 0x3f},
-	{.function = 4, .index = 1, .flags = IDX, .eax = 0x1c004122, .ebx = 0x01c0003f,
-	 .ecx = 0x3f},
-	{.function = 4, .index = 2, .flags = IDX, .eax = 0x1c004143, .ebx = 0x00c0003f,
-	 .ecx = 0x3ff},
-	{.function = 4, .index = 3, .flags = IDX, .eax = 0x1c03c163, .ebx = 0x02c0003f,
-	 .ecx = 0x3fff, .edx = 6},
-	{.function = 4, .index = 4, .flags = IDX},
-	{.function = 6, .eax = 4},
-	{.function = 0xa, .eax = 0x07300805, .ebx = 0, .ecx = 0, .edx = 0x603},
-	{.function = 0xb, .index = 0, .flags = IDX, .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7},
-	{.function = 0xb, .index = 1, .flags = IDX, .eax = 4, .ebx = 16, .ecx = 0x201, .edx = 7},
-	{.function = 0x1f, .index = 0, .flags = IDX, .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7},
-	{.function = 0x1f, .index = 1, .flags = IDX, .eax = 4, .ebx = 16, .ecx = 0x201, .edx = 7},
-	{.function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b, .ecx = 0x564b4d56,
-	 .edx = 0x4d},
-	{.function = 0x40000001, .eax = 0x01007afb, .edx = 1},
-	{.function = 0x80000000, .eax = 0x8000001e},
-	{.function = 0x80000001, .ecx = (1u << 0) | (1u << 23) | (1u << 29), .edx = 1u << 29},
-	{.function = 0x8000001e},
+    {.function = 0, .eax = 0x1f, .ebx = 0x756e6547, .ecx = 0x6c65746e, .edx = 0x49656e69},
+    /* host APIC ID 0x12, 0x34 logical IDs, CLFLUSH 8, brand 0x78 */
+    {.function = 1,
+     .eax = 0x000906ea,
+     .ebx = 0x12340878,
+     .ecx = (1u << 0) | (1u << 3) | (1u << 15) | (1u << 21),
+     .edx = (1u << 0) | (1u << 28)},
+    {.function = 4, .index = 0, .flags = IDX, .eax = 0x1c004121, .ebx = 0x01c0003f, .ecx = 0x3f},
+    {.function = 4, .index = 1, .flags = IDX, .eax = 0x1c004122, .ebx = 0x01c0003f, .ecx = 0x3f},
+    {.function = 4, .index = 2, .flags = IDX, .eax = 0x1c004143, .ebx = 0x00c0003f, .ecx = 0x3ff},
+    {.function = 4,
+     .index = 3,
+     .flags = IDX,
+     .eax = 0x1c03c163,
+     .ebx = 0x02c0003f,
+     .ecx = 0x3fff,
+     .edx = 6},
+    {.function = 4, .index = 4, .flags = IDX},
+    {.function = 6, .eax = 4},
+    {.function = 0xa, .eax = 0x07300805, .ebx = 0, .ecx = 0, .edx = 0x603},
+    {.function = 0xb, .index = 0, .flags = IDX, .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7},
+    {.function = 0xb, .index = 1, .flags = IDX, .eax = 4, .ebx = 16, .ecx = 0x201, .edx = 7},
+    {.function = 0x1f, .index = 0, .flags = IDX, .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7},
+    {.function = 0x1f, .index = 1, .flags = IDX, .eax = 4, .ebx = 16, .ecx = 0x201, .edx = 7},
+    {.function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d},
+    {.function = 0x40000001, .eax = 0x01007afb, .edx = 1},
+    {.function = 0x80000000, .eax = 0x8000001e},
+    {.function = 0x80000001, .ecx = (1u << 0) | (1u << 23) | (1u << 29), .edx = 1u << 29},
+    {.function = 0x8000001e},
 };
 
 static struct kvm_cpuid2 *host_table(void)
@@ -81,25 +85,24 @@ static struct kvm_cpuid2 *build(u32 index, u32 ncpus, u64 tsc_khz)
 	return out;
 }
 
-static void check_topology(const struct kvm_cpuid2 *t, u32 leaf, u32 apic_id, u32 shift,
-			   u32 ncpus)
+static void check_topology(const struct kvm_cpuid2 *t, u32 leaf, u32 apic_id, u32 shift, u32 ncpus)
 {
 	const struct kvm_cpuid_entry2 *en;
 
 	assert_int_equal(count(t, leaf), 3);
-	en = get(t, leaf, 0);	/* SMT: one thread per core */
+	en = get(t, leaf, 0); /* SMT: one thread per core */
 	assert_int_equal(en->flags, IDX);
 	assert_int_equal(en->eax, 0);
 	assert_int_equal(en->ebx, 1);
 	assert_int_equal(en->ecx, 0x100);
 	assert_int_equal(en->edx, apic_id);
-	en = get(t, leaf, 1);	/* core level: the package */
+	en = get(t, leaf, 1); /* core level: the package */
 	assert_int_equal(en->flags, IDX);
 	assert_int_equal(en->eax, shift);
 	assert_int_equal(en->ebx, ncpus);
 	assert_int_equal(en->ecx, 0x201);
 	assert_int_equal(en->edx, apic_id);
-	en = get(t, leaf, 2);	/* terminator: level type 0 */
+	en = get(t, leaf, 2); /* terminator: level type 0 */
 	assert_int_equal(en->flags, IDX);
 	assert_int_equal(en->eax, 0);
 	assert_int_equal(en->ebx, 0);
@@ -116,8 +119,8 @@ static void test_one_vcpu(void **state)
 	assert_int_equal(t->nent, ARRAY_SIZE(host_entries) + 2);
 	en = get(t, 1, 0);
 	assert_int_equal(en->eax, 0x000906ea);
-	assert_int_equal(en->ebx, 0x00010878);	/* APIC ID 0, 1 logical ID, low half kept */
-	assert_int_equal(en->edx, 1u << 0);	/* HTT cleared for one vCPU */
+	assert_int_equal(en->ebx, 0x00010878); /* APIC ID 0, 1 logical ID, low half kept */
+	assert_int_equal(en->edx, 1u << 0);    /* HTT cleared for one vCPU */
 	assert_int_equal(en->ecx, (1u << 0) | (1u << 21) | (1u << 31)); /* no MONITOR/PDCM */
 	check_topology(t, 0xb, 0, 0, 1);
 	check_topology(t, 0x1f, 0, 0, 1);
@@ -145,10 +148,10 @@ static void test_four_vcpus(void **state)
 
 	assert_int_equal(t->nent, ARRAY_SIZE(host_entries) + 3);
 	en = get(t, 1, 0);
-	assert_int_equal(en->ebx, 0x03040878);	/* APIC ID 3, 4 logical IDs */
+	assert_int_equal(en->ebx, 0x03040878); /* APIC ID 3, 4 logical IDs */
 	assert_int_equal(en->edx, (1u << 0) | (1u << 28));
 	assert_true(en->ecx & (1u << 31));
-	assert_true(en->ecx & (1u << 21));	/* x2APIC kept */
+	assert_true(en->ecx & (1u << 21)); /* x2APIC kept */
 	assert_false(en->ecx & (1u << 3));
 	check_topology(t, 0xb, 3, 2, 4);
 	check_topology(t, 0x1f, 3, 2, 4);
@@ -190,7 +193,7 @@ static void test_odd_and_large_counts(void **state)
 	/* The 8-bit fields saturate or truncate; the x2APIC leaves carry the truth. */
 	assert_int_equal(get(t, 1, 0)->ebx, (299u & 0xff) << 24 | 0xff << 16 | 0x0878);
 	check_topology(t, 0xb, 299, 9, 300);
-	assert_int_equal(get(t, 4, 0)->eax, 0xfc000121);		/* 63 cores max */
+	assert_int_equal(get(t, 4, 0)->eax, 0xfc000121); /* 63 cores max */
 	assert_int_equal(get(t, 4, 3)->eax, 0xfc000163 | 511u << 14);
 	assert_int_equal(get(t, 0x8000001e, 0)->eax, 299);
 	free(t);
@@ -246,7 +249,7 @@ static void test_bad_config(void **state)
 	assert_string_equal(e.msg,
 			    "CPUID: TSC frequency 4294967296 kHz does not fit leaf 0x40000010");
 	cfg.tsc_khz = 0;
-	host->nent = 1025;	/* a corrupt count must not drive the allocation */
+	host->nent = 1025; /* a corrupt count must not drive the allocation */
 	assert_int_equal(x86_cpuid_build(host, &cfg, &t, &e), -E2BIG);
 	assert_string_equal(e.msg, "CPUID: the supported table has 1025 entries, more than 1024");
 	assert_int_equal(x86_cpuid_build(NULL, &cfg, &t, &e), -EINVAL);
@@ -258,11 +261,11 @@ static void test_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_one_vcpu),
-		cmocka_unit_test(test_four_vcpus),
-		cmocka_unit_test(test_odd_and_large_counts),
-		cmocka_unit_test(test_minimal_host_table),
-		cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_one_vcpu),
+	    cmocka_unit_test(test_four_vcpus),
+	    cmocka_unit_test(test_odd_and_large_counts),
+	    cmocka_unit_test(test_minimal_host_table),
+	    cmocka_unit_test(test_bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

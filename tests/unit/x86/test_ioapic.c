@@ -24,7 +24,7 @@ struct rec {
 		bool masked;
 	} route[64];
 	unsigned n_route;
-	int eoi_from_msi;	/* > 0: send_msi calls ioapic_eoi that many times */
+	int eoi_from_msi; /* > 0: send_msi calls ioapic_eoi that many times */
 };
 
 static void rec_msi(void *ctx, u64 addr, u32 data)
@@ -126,13 +126,13 @@ static void test_id_version_arb(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(ind_rd(&f->io, 1), 0x00170020);	/* 24 pins, version 0x20 */
+	assert_int_equal(ind_rd(&f->io, 1), 0x00170020); /* 24 pins, version 0x20 */
 	ind_wr(&f->io, 1, 0xffffffff);
-	assert_int_equal(ind_rd(&f->io, 1), 0x00170020);	/* read-only */
+	assert_int_equal(ind_rd(&f->io, 1), 0x00170020); /* read-only */
 	assert_int_equal(ind_rd(&f->io, 0), 0);
 	ind_wr(&f->io, 0, 0xff000000);
-	assert_int_equal(ind_rd(&f->io, 0), 0x0f000000);	/* 4-bit ID */
-	assert_int_equal(ind_rd(&f->io, 2), 0x0f000000);	/* arbitration ID follows */
+	assert_int_equal(ind_rd(&f->io, 0), 0x0f000000); /* 4-bit ID */
+	assert_int_equal(ind_rd(&f->io, 2), 0x0f000000); /* arbitration ID follows */
 	ind_wr(&f->io, 0, 0x02ffffff);
 	assert_int_equal(ind_rd(&f->io, 0), 0x02000000);
 	/* IOREGSEL reads back, 8 bits of it. */
@@ -148,7 +148,7 @@ static void test_rte_halves(void **state)
 		assert_int_equal(get_rte(&f->io, pin), MASKED);
 	ind_wr(&f->io, 0x10 + 2 * 5 + 1, 0xab000000);
 	assert_int_equal(get_rte(&f->io, 5), 0xab00000000000000ULL | MASKED);
-	ind_wr(&f->io, 0x10 + 2 * 5, 0x00010b31);	/* vector 0x31, lowest prio, logical */
+	ind_wr(&f->io, 0x10 + 2 * 5, 0x00010b31); /* vector 0x31, lowest prio, logical */
 	assert_int_equal(get_rte(&f->io, 5), 0xab00000000010b31ULL);
 	/* Rewriting the low half keeps the high half and vice versa. */
 	ind_wr(&f->io, 0x10 + 2 * 5 + 1, 0x01000000);
@@ -276,12 +276,12 @@ static void test_eoi_register(void **state)
 	struct fx *f = *state;
 
 	set_rte(&f->io, 9, LEVEL(0x39, 0));
-	set_rte(&f->io, 12, LEVEL(0x39, 1));	/* two pins sharing a vector */
+	set_rte(&f->io, 12, LEVEL(0x39, 1)); /* two pins sharing a vector */
 	ioapic_set_irq(&f->io, 9, true);
 	ioapic_set_irq(&f->io, 12, true);
 	assert_int_equal(f->rec.n_msi, 2);
 	ioapic_set_irq(&f->io, 12, false);
-	wr(&f->io, 0x40, 0xffffff39);	/* only the low 8 bits are the vector */
+	wr(&f->io, 0x40, 0xffffff39); /* only the low 8 bits are the vector */
 	assert_int_equal(f->rec.n_msi, 3);
 	assert_int_equal(f->rec.msi[2].addr, 0xfee00000);
 	assert_true(get_rte(&f->io, 9) & REMOTE_IRR);
@@ -381,7 +381,7 @@ static void test_odd_mmio(void **state)
 	u8 b[8];
 	static const u64 offs[] = {0x04, 0x11, 0x20, 0x30, 0x44, 0x100, 0xffc};
 
-	ind_wr(&f->io, 0x01, 0);	/* select the version register */
+	ind_wr(&f->io, 0x01, 0); /* select the version register */
 	/* Partial or wide reads of IOWIN return zeros, never stale bytes. */
 	memset(b, 0xaa, sizeof(b));
 	ioapic_mmio_ops.read(&f->io, 0x10, b, 1);
@@ -403,7 +403,7 @@ static void test_odd_mmio(void **state)
 	assert_int_equal(b[0], 1);
 
 	/* Odd writes change nothing. */
-	ind_wr(&f->io, 0x10, 0x20);	/* pin 0 unmasked, edge, vector 0x20 */
+	ind_wr(&f->io, 0x10, 0x20); /* pin 0 unmasked, edge, vector 0x20 */
 	memset(b, 0xff, sizeof(b));
 	ioapic_mmio_ops.write(&f->io, 0x10, b, 2);
 	ioapic_mmio_ops.write(&f->io, 0x10, b, 1);
@@ -469,22 +469,22 @@ static void test_no_callbacks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_id_version_arb),
-		T(test_rte_halves),
-		T(test_out_of_range_select),
-		T(test_edge),
-		T(test_edge_while_masked_is_dropped),
-		T(test_level_remote_irr_and_eoi),
-		T(test_level_masked_delivers_on_unmask),
-		T(test_eoi_register),
-		T(test_edge_switch_clears_remote_irr),
-		T(test_route_changed),
-		T(test_mask_deferred_until_eoi),
-		cmocka_unit_test(test_rte_to_msi),
-		T(test_odd_mmio),
-		T(test_bad_pins_and_vectors),
-		T(test_send_msi_may_reenter),
-		cmocka_unit_test(test_no_callbacks),
+	    T(test_id_version_arb),
+	    T(test_rte_halves),
+	    T(test_out_of_range_select),
+	    T(test_edge),
+	    T(test_edge_while_masked_is_dropped),
+	    T(test_level_remote_irr_and_eoi),
+	    T(test_level_masked_delivers_on_unmask),
+	    T(test_eoi_register),
+	    T(test_edge_switch_clears_remote_irr),
+	    T(test_route_changed),
+	    T(test_mask_deferred_until_eoi),
+	    cmocka_unit_test(test_rte_to_msi),
+	    T(test_odd_mmio),
+	    T(test_bad_pins_and_vectors),
+	    T(test_send_msi_may_reenter),
+	    cmocka_unit_test(test_no_callbacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

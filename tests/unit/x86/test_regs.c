@@ -14,10 +14,14 @@
 static void reset_sregs(struct kvm_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->cs = (struct kvm_segment){.base = 0xffff0000, .limit = 0xffff, .selector = 0xf000,
-				     .type = 11, .present = 1, .s = 1};
+	s->cs = (struct kvm_segment){.base = 0xffff0000,
+				     .limit = 0xffff,
+				     .selector = 0xf000,
+				     .type = 11,
+				     .present = 1,
+				     .s = 1};
 	s->ds = s->es = s->fs = s->gs = s->ss =
-		(struct kvm_segment){.limit = 0xffff, .type = 3, .present = 1, .s = 1};
+	    (struct kvm_segment){.limit = 0xffff, .type = 3, .present = 1, .s = 1};
 	s->tr = (struct kvm_segment){.limit = 0xffff, .type = 11, .present = 1};
 	s->ldt = (struct kvm_segment){.limit = 0xffff, .type = 2, .present = 1};
 	s->gdt.limit = s->idt.limit = 0xffff;
@@ -62,12 +66,12 @@ static bool translate(u64 cr3, u64 va, u64 *pa)
 	pdpte = rd64((pml4e & 0xffffffffff000ULL) + ((va >> 30) & 511) * 8);
 	if (!(pdpte & 1))
 		return false;
-	assert_false(pdpte & 0x80);	/* no 1 GiB pages */
+	assert_false(pdpte & 0x80); /* no 1 GiB pages */
 	pde = rd64((pdpte & 0xffffffffff000ULL) + ((va >> 21) & 511) * 8);
 	if (!(pde & 1))
 		return false;
-	assert_true(pde & 0x80);	/* 2 MiB page */
-	assert_true(pde & 2);		/* writable */
+	assert_true(pde & 0x80); /* 2 MiB page */
+	assert_true(pde & 2);	 /* writable */
 	*pa = (pde & 0xfffffffe00000ULL) | (va & 0x1fffff);
 	return true;
 }
@@ -99,12 +103,12 @@ static void check_data_segs(const struct kvm_sregs *s)
 static void test_gdt_bytes(void **state)
 {
 	static const u8 want[48] = {
-		0, 0, 0, 0, 0, 0, 0, 0,				/* null */
-		0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0,		/* 0x08 code32 */
-		0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0,		/* 0x10 code64 */
-		0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0,		/* 0x18 data */
-		0x67, 0, 0, 0, 0, 0x8b, 0, 0,			/* 0x20 busy TSS */
-		0, 0, 0, 0, 0, 0, 0, 0,				/* its upper half */
+	    0,	  0,	0, 0, 0, 0,    0,    0, /* null */
+	    0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, /* 0x08 code32 */
+	    0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0, /* 0x10 code64 */
+	    0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0, /* 0x18 data */
+	    0x67, 0,	0, 0, 0, 0x8b, 0,    0, /* 0x20 busy TSS */
+	    0,	  0,	0, 0, 0, 0,    0,    0, /* its upper half */
 	};
 	struct boot_entry be = {.mode = BOOT_MODE_LINUX64, .entry = 0x1000000};
 	struct kvm_regs regs;
@@ -125,8 +129,8 @@ static void test_gdt_bytes(void **state)
 
 static void test_linux64(void **state)
 {
-	struct boot_entry be = {.mode = BOOT_MODE_LINUX64, .entry = 0x1000200,
-				.boot_info = LAYOUT_ZERO_PAGE};
+	struct boot_entry be = {
+	    .mode = BOOT_MODE_LINUX64, .entry = 0x1000200, .boot_info = LAYOUT_ZERO_PAGE};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct err e;
@@ -138,14 +142,13 @@ static void test_linux64(void **state)
 	assert_int_equal(regs.rsi, LAYOUT_ZERO_PAGE);
 	assert_int_equal(regs.rflags, 2);
 	assert_int_equal(regs.rsp, LAYOUT_BOOT_STACK);
-	assert_int_equal(regs.rax | regs.rbx | regs.rcx | regs.rdx | regs.rdi | regs.r8 |
-				 regs.r15,
+	assert_int_equal(regs.rax | regs.rbx | regs.rcx | regs.rdx | regs.rdi | regs.r8 | regs.r15,
 			 0);
-	assert_int_equal(sregs.cr0, 0x80000031);	/* PG NE ET PE, caches on */
+	assert_int_equal(sregs.cr0, 0x80000031); /* PG NE ET PE, caches on */
 	assert_int_equal(sregs.cr3, LAYOUT_PML4);
 	assert_int_equal(sregs.cr4, 0x20);
 	assert_int_equal(sregs.efer, 0x500);
-	assert_int_equal(sregs.apic_base, 0xfee00900);	/* untouched */
+	assert_int_equal(sregs.apic_base, 0xfee00900); /* untouched */
 	check_seg(&sregs.cs, 0x10, 11, 1, 0, 1, 0xffffffff, 1);
 	check_data_segs(&sregs);
 	check_seg(&sregs.tr, 0x20, 11, 0, 0, 0, 0x67, 0);
@@ -155,8 +158,8 @@ static void test_linux64(void **state)
 
 static void test_page_tables(void **state)
 {
-	static const u64 addrs[] = {0, 0x1234, 0x1fffff, 0x200000, 0x1234567, 0x7fffffff,
-				    0xc0000000, 0xfec00000, 0xfee00ff0, 0xffffffff};
+	static const u64 addrs[] = {0,		0x1234,	    0x1fffff,	0x200000,   0x1234567,
+				    0x7fffffff, 0xc0000000, 0xfec00000, 0xfee00ff0, 0xffffffff};
 	struct boot_entry be = {.mode = BOOT_MODE_LINUX64, .entry = 0x100000};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
@@ -185,8 +188,8 @@ static void test_page_tables(void **state)
 
 static void test_pvh(void **state)
 {
-	struct boot_entry be = {.mode = BOOT_MODE_PVH, .entry = 0x1000000,
-				.boot_info = LAYOUT_PVH_START_INFO};
+	struct boot_entry be = {
+	    .mode = BOOT_MODE_PVH, .entry = 0x1000000, .boot_info = LAYOUT_PVH_START_INFO};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct err e;
@@ -199,7 +202,7 @@ static void test_pvh(void **state)
 	assert_int_equal(regs.rip, 0x1000000);
 	assert_int_equal(regs.rbx, LAYOUT_PVH_START_INFO);
 	assert_int_equal(regs.rsi, 0);
-	assert_int_equal(regs.rflags, 2);	/* VM (17), IF (9), TF (8) clear */
+	assert_int_equal(regs.rflags, 2); /* VM (17), IF (9), TF (8) clear */
 	assert_int_equal(sregs.cr0, 0x11);
 	assert_int_equal(sregs.cr3, 0);
 	assert_int_equal(sregs.cr4, 0);
@@ -213,8 +216,8 @@ static void test_pvh(void **state)
 
 static void test_pvh_entry_above_4g(void **state)
 {
-	struct boot_entry be = {.mode = BOOT_MODE_PVH, .entry = 0x100000000ULL,
-				.boot_info = LAYOUT_PVH_START_INFO};
+	struct boot_entry be = {
+	    .mode = BOOT_MODE_PVH, .entry = 0x100000000ULL, .boot_info = LAYOUT_PVH_START_INFO};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct err e;
@@ -235,7 +238,7 @@ static void test_reset(void **state)
 
 	assert_int_equal(guest_mem_write(&gm, LAYOUT_GDT, zero, sizeof(zero), &e), 0);
 	memset(&regs, 0, sizeof(regs));
-	regs.rdx = 0x600;	/* KVM's reset signature survives */
+	regs.rdx = 0x600; /* KVM's reset signature survives */
 	reset_sregs(&sregs);
 	before = sregs;
 	assert_int_equal(x86_setup_boot_regs(&gm, &be, &regs, &sregs, &e), 0);
@@ -287,7 +290,7 @@ static void test_msrs(void **state)
 	n = x86_boot_msrs(m, ARRAY_SIZE(m));
 	assert_int_equal(n, 10);
 	for (unsigned i = 0; i < n; i++) {
-		assert_int_not_equal(m[i].index, 0x10);	/* never the TSC */
+		assert_int_not_equal(m[i].index, 0x10); /* never the TSC */
 		assert_int_equal(m[i].reserved, 0);
 		if (m[i].index == 0x1a0) {
 			assert_int_equal(m[i].data, 1);
@@ -312,14 +315,14 @@ static void test_msrs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_gdt_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_linux64, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_page_tables, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pvh, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pvh_entry_above_4g, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test(test_msrs),
+	    cmocka_unit_test_setup_teardown(test_gdt_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_linux64, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pvh, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pvh_entry_above_4g, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	    cmocka_unit_test(test_msrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
