@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../arch/x86/layout.h"
@@ -119,6 +123,55 @@ static int parse_cpus(const char *arg, u32 *out)
 
 /* ---- firmware prediction --------------------------------------------------- */
 
+/*
+ * The firmware is mapped rather than read: one populated mapping of the page
+ * cache costs far less than faulting in a fresh heap buffer, and the MRTD
+ * walk reads the image straight from it.
+ */
+struct fw_map {
+	u8 *data;
+	size_t len;
+	struct file_buf buf;	/* fallback when mmap is not possible */
+};
+
+static int fw_open(const char *path, struct fw_map *m, struct err *e)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	memset(m, 0, sizeof(*m));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (u64)st.st_size <= LAYOUT_FIRMWARE_MAX) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (p != MAP_FAILED) {
+			close(fd);
+			m->data = p;
+			m->len = (size_t)st.st_size;
+			return 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	/* Let the common reader produce the error (missing, too big, not a file). */
+	int r = file_read_all(path, LAYOUT_FIRMWARE_MAX, "firmware", &m->buf, e);
+	if (r < 0)
+		return r;
+	m->data = m->buf.data;
+	m->len = m->buf.len;
+	return 0;
+}
+
+static void fw_close(struct fw_map *m)
+{
+	if (m->buf.data)
+		file_buf_free(&m->buf);
+	else if (m->data)
+		munmap(m->data, m->len);
+	m->data = NULL;
+}
+
 static void not_predicted(struct rtmr_pred *p, const char *reason)
 {
 	p->predicted = false;
@@ -128,7 +181,8 @@ static void not_predicted(struct rtmr_pred *p, const char *reason)
 static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred rt[4],
 		   struct tdvf_info *fw, struct err *e)
 {
-	struct file_buf img = {0}, initrd = {0};
+	struct file_buf initrd = {0};
+	struct fw_map img;
 	struct td_section_inputs in = {0};
 	const struct tdvf_section *hobsec, *cfv;
 	u8 *hob = NULL;
@@ -136,7 +190,7 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 	bool tdshim;
 	int r;
 
-	r = file_read_all(o->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &img, e);
+	r = fw_open(o->firmware, &img, e);
 	if (r < 0)
 		return r;
 	r = tdvf_parse(img.data, img.len, fw, e);
@@ -256,7 +310,7 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 out:
 	free(hob);
 	file_buf_free(&initrd);
-	file_buf_free(&img);
+	fw_close(&img);
 	return r;
 }
 
