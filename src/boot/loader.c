@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "loader.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../arch/x86/layout.h"
+
+u64 boot_low_ram_end(const struct guest_mem *gm)
+{
+	u64 end = LAYOUT_HIGH_RAM;
+	const struct mem_region *r;
+
+	/* Regions may be registered back to back; follow them up to the hole. */
+	while (end < LAYOUT_MMIO32_START && (r = guest_mem_find(gm, end)) && r->kind == MEM_RAM &&
+	       r->hva)
+		end = r->gpa + r->size;
+	return MIN(end, LAYOUT_MMIO32_START);
+}
+
+int boot_place_high(u64 len, u64 floor, u64 ceiling, const struct boot_range *avoid,
+		    unsigned n_avoid, u64 *out)
+{
+	u64 top = ceiling;
+
+	if (!len)
+		return -EINVAL;
+	/*
+	 * Each pass either succeeds or drops top below the start of the range it
+	 * hit, so no range is hit twice: at most n_avoid + 1 passes.
+	 */
+	for (;;) {
+		u64 addr;
+		bool moved = false;
+
+		if (top < len || top - len < floor)
+			return -ENOSPC;
+		addr = ALIGN_DOWN(top - len, PAGE_SIZE);
+		if (addr < floor)
+			return -ENOSPC;
+		for (unsigned i = 0; i < n_avoid; i++) {
+			if (avoid[i].start < addr + len && addr < avoid[i].end) {
+				top = avoid[i].start;
+				moved = true;
+				break;
+			}
+		}
+		if (!moved) {
+			*out = addr;
+			return 0;
+		}
+	}
+}
+
+int boot_write_cmdline(struct guest_mem *gm, const char *cmdline, u64 max_len, struct err *e)
+{
+	const char *s = cmdline ? cmdline : "";
+	size_t len = strlen(s);
+
+	if (len + 1 > LAYOUT_CMDLINE_MAX)
+		return errf(e, -E2BIG, "command line of %zu bytes exceeds merak's limit of %llu",
+			    len, (unsigned long long)(LAYOUT_CMDLINE_MAX - 1));
+	if (len > max_len)
+		return errf(e, -E2BIG, "command line of %zu bytes exceeds the kernel's limit of %llu",
+			    len, (unsigned long long)max_len);
+	if (guest_mem_write(gm, LAYOUT_CMDLINE, s, len + 1, e) < 0)
+		return err_ctx(e, "command line");
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_BOOT_LOADER_H
+#define MERAK_BOOT_LOADER_H
+
+/* Helpers shared by the bzImage and PVH loaders (private to src/boot). */
+#include "../util/err.h"
+#include "../util/types.h"
+#include "../vm/mem.h"
+
+struct boot_range {
+	u64 start, end; /* [start, end) */
+};
+
+/*
+ * End of the guest RAM that runs contiguously upwards from 1 MiB, capped at
+ * the 32-bit hole; LAYOUT_HIGH_RAM itself when there is no RAM at 1 MiB.
+ */
+u64 boot_low_ram_end(const struct guest_mem *gm);
+
+/*
+ * Highest page-aligned address A with [A, A+len) inside [floor, ceiling) and
+ * clear of every avoid range; -ENOSPC when there is none.
+ */
+int boot_place_high(u64 len, u64 floor, u64 ceiling, const struct boot_range *avoid,
+		    unsigned n_avoid, u64 *out);
+
+/*
+ * Copies cmdline (NULL means "") NUL-terminated to LAYOUT_CMDLINE. max_len is
+ * the kernel's limit in characters without the NUL.
+ */
+int boot_write_cmdline(struct guest_mem *gm, const char *cmdline, u64 max_len, struct err *e);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_TESTS_BOOT_TEST_H
+#define MERAK_TESTS_BOOT_TEST_H
+
+/* Shared fixtures for the boot loader tests: guest RAM filled with a canary. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "arch/x86/e820.h"
+#include "arch/x86/layout.h"
+#include "boot/boot.h"
+#include "vm/mem.h"
+
+#define CANARY 0xA5
+
+struct fixture {
+	struct guest_mem gm;
+	struct e820_entry e820[E820_MAX];
+	unsigned n_e820;
+	u64 ram;
+	u8 *hva;
+};
+
+/* Low RAM [0, ram) filled with the canary, plus its e820 map. */
+static inline void fixture_init(struct fixture *f, u64 ram)
+{
+	struct err e;
+
+	guest_mem_init(&f->gm);
+	assert_int_equal(guest_mem_add_anon(&f->gm, 0, ram, MEM_RAM, &e), 0);
+	f->ram = ram;
+	f->hva = f->gm.r[0].hva;
+	memset(f->hva, CANARY, ram);
+	assert_int_equal(e820_build(&f->gm, f->e820, E820_MAX, &f->n_e820, &e), 0);
+}
+
+static inline void fixture_free(struct fixture *f)
+{
+	guest_mem_free(&f->gm);
+}
+
+struct span {
+	u64 start, len;
+};
+
+/* Asserts hva[a, b) all hold the canary; compares a page at a time. */
+static inline void assert_canary(const u8 *hva, u64 a, u64 b)
+{
+	static u8 page[4096];
+
+	if (!page[0])
+		memset(page, CANARY, sizeof(page));
+	while (a < b) {
+		u64 n = MIN(b - a, sizeof(page));
+
+		if (memcmp(hva + a, page, n)) {
+			for (u64 i = a; i < a + n; i++)
+				if (hva[i] != CANARY) {
+					print_error("guest byte 0x%llx was written (0x%02x)\n",
+						    (unsigned long long)i, hva[i]);
+					fail();
+				}
+		}
+		a += n;
+	}
+}
+
+/*
+ * Asserts that every byte of low RAM outside the given spans still holds the
+ * canary: the loader wrote nowhere it did not declare.
+ */
+static inline void assert_untouched_except(const struct fixture *f, const struct span *s,
+					   unsigned n)
+{
+	for (u64 a = 0; a < f->ram;) {
+		u64 next = f->ram;
+		bool inside = false;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (a >= s[i].start && a < s[i].start + s[i].len) {
+				a = s[i].start + s[i].len;
+				inside = true;
+				break;
+			}
+			if (s[i].start > a && s[i].start < next)
+				next = s[i].start;
+		}
+		if (inside)
+			continue;
+		assert_canary(f->hva, a, next);
+		a = next;
+	}
+}
+
+static inline void assert_untouched(const struct fixture *f)
+{
+	assert_untouched_except(f, NULL, 0);
+}
+
+#define assert_msg(e, s)                                                                   \
+	do {                                                                               \
+		if (!strstr((e)->msg, (s))) {                                              \
+			print_error("error \"%s\" lacks \"%s\"\n", (e)->msg, (s));         \
+			fail();                                                            \
+		}                                                                          \
+	} while (0)
+
+static inline void fill_pattern(u8 *p, size_t len, u8 seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (u8)(i * 7 + seed + (i >> 9));
+}
+
+#endif
