@@ -1,0 +1,195 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# End-to-end TD launches: the real merak binary under tdxsim (LD_PRELOAD), which
+# simulates a TDX-capable KVM 6.16 and plays a script of guest exits.
+# Prints one PASS/FAIL line per case and ends with "N passed, M failed".
+#   MERAK       merak binary            (default: build/merak)
+#   TDXSIM_LIB  libtdxsim.so            (default: build/tests/tdxsim/libtdxsim.so)
+#   OVMF        TDVF image              (default: /usr/share/ovmf/OVMF.fd)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+MERAK=${MERAK:-$root/build/merak}
+TDXSIM_LIB=${TDXSIM_LIB:-$root/build/tests/tdxsim/libtdxsim.so}
+OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
+work=$(mktemp -d /tmp/merak-tdx-e2e.XXXXXX)
+pass=0
+fail=0
+qgs_pid=
+
+cleanup() {
+	[ -n "$qgs_pid" ] && kill "$qgs_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+for f in "$MERAK" "$TDXSIM_LIB" "$OVMF"; do
+	if [ ! -e "$f" ]; then
+		echo "FAIL setup: $f is missing"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+result() { # name ok why
+	if [ "$2" = 1 ]; then
+		echo "PASS $1"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1: $3"
+		fail=$((fail + 1))
+		[ -n "${VERBOSE:-}" ] && { sed 's/^/    log: /' "$work/$1.log"; sed 's/^/    err: /' "$work/$1.err"; }
+	fi
+}
+
+# run_td NAME SCRIPT [extra --platform options] ; sets rc
+run_td() {
+	local name=$1 script=$2 plat=tdx=on${3:+,$3}
+	printf '%s\n' "$script" >"$work/$name.script"
+	rm -f "$work/$name.log"
+	TDXSIM_LOG="$work/$name.log" TDXSIM_SCRIPT="$work/$name.script" LD_PRELOAD="$TDXSIM_LIB" \
+		timeout 60 "$MERAK" --platform "$plat" --firmware "$OVMF" --cpus boot=2 \
+		--memory size=256M --serial null >"$work/$name.out" 2>"$work/$name.err"
+	rc=$?
+	touch "$work/$name.log"
+}
+
+clean_summary() { grep -q 'SUMMARY violations=0 expect_failures=0' "$work/$1.log"; }
+
+# The launch steps in the kernel's order (docs/tdx.md), each once or more.
+check_order() {
+	local log=$work/$1.log last=0 n
+	for pat in '^CREATE_VM type=5' '^CAPS ' '^ENABLE_CAP cap=121 ' '^ENABLE_CAP cap=201 args0=0x1000' \
+		'^GMEM ' '^MEMSLOT ' '^ATTR .* private' '^ENABLE_CAP cap=237 args0=0x28' '^INIT_VM attrs' \
+		'^CREATE_VCPU ' '^SET_CPUID2 .*x2apic=1' '^INIT_VCPU vcpu=1' '^INIT_MEM_REGION ' '^FINALIZE '; do
+		n=$(grep -n -m1 -E "$pat" "$log" | cut -d: -f1)
+		if [ -z "$n" ] || [ "$n" -le "$last" ]; then
+			echo "step /$pat/ missing or out of order"
+			return 1
+		fi
+		last=$n
+	done
+	return 0
+}
+
+# 1. Plain launch, GetTdVmCallInfo, then the guest powers off.
+run_td launch "tdx get_tdvmcall_info 1
+expect-ret 0
+expect-reg r11 0x2
+shutdown"
+why=$(check_order launch)
+ok=0
+if [ $rc -eq 0 ] && [ -z "$why" ] && clean_summary launch; then ok=1; fi
+result launch-shutdown $ok "rc=$rc ${why:-$(tail -1 "$work/launch.err")}"
+
+# 2. MRTD: what the simulated TDX module computed equals merak measure's prediction.
+sim_mrtd=$(sed -n 's/^MRTD //p' "$work/launch.log")
+pred=$("$MERAK" measure --firmware "$OVMF" --memory 256M 2>/dev/null | sed -n 's/^MRTD: \([0-9a-f]*\).*/\1/p')
+ok=0
+[ -n "$sim_mrtd" ] && [ "$sim_mrtd" = "$pred" ] && ok=1
+result mrtd-matches-measure $ok "simulator '$sim_mrtd' vs measure '$pred'"
+
+# GetQuote: a shared buffer at 0x100000 (shared alias 0x800000100000), 64-byte report.
+report=$(for i in $(seq 0 63); do printf '%02x' "$i"; done)
+rreport=$(for i in $(seq 63 -1 0); do printf '%02x' "$i"; done)
+quote_prologue="mapgpa 0x100000 2 shared
+expect-status 0
+tdx setup_event_notify 0x40
+expect-ret 0
+write-mem 0x100000 010000000000000000000000000000004000000000000000
+write-mem 0x100018 $report
+tdx getquote 0x800000100000 0x2000
+expect-ret 0"
+
+start_qgs() { # mode
+	rm -f "$work/qgs.sock"
+	python3 "$here/fake_qgs.py" "$work/qgs.sock" "$1" >"$work/qgs.out" 2>&1 &
+	qgs_pid=$!
+	for _ in $(seq 50); do [ -S "$work/qgs.sock" ] && break; sleep 0.1; done
+}
+stop_qgs() { kill "$qgs_pid" 2>/dev/null; wait "$qgs_pid" 2>/dev/null; qgs_pid=; }
+
+# 3. GetQuote against the fake QGS: quote written, status 0 last, notify MSI.
+start_qgs ok
+run_td quote "$quote_prologue
+wait-mem 0x100008 0 10000
+expect-mem 0x100014 45000000
+expect-mem 0x100018 51554f5445$rreport
+wait-msi 0x40 5000
+shutdown" "quote-socket=unix:$work/qgs.sock"
+stop_qgs
+ok=0
+[ $rc -eq 0 ] && clean_summary quote && ok=1
+result getquote $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/quote.log")"
+
+# 4. GetQuote when QGS answers with an error code: GET_QUOTE_ERROR.
+start_qgs error
+run_td quote-err "$quote_prologue
+wait-mem-ne 0x100008 0xffffffffffffffff 10000
+expect-mem 0x100008 0000000000000080
+shutdown" "quote-socket=unix:$work/qgs.sock"
+stop_qgs
+ok=0
+[ $rc -eq 0 ] && clean_summary quote-err && ok=1
+result getquote-qgs-error $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/quote-err.log")"
+
+# 5. GetQuote without quote-socket: QGS_UNAVAILABLE at once.
+run_td quote-none "$quote_prologue
+expect-mem 0x100008 0100000000000080
+shutdown"
+ok=0
+[ $rc -eq 0 ] && clean_summary quote-none && ok=1
+result getquote-no-qgs $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/quote-none.log")"
+
+# 6. MapGPA both ways, and an MMIO hole made shared (success without memory).
+run_td mapgpa "mapgpa 0x200000 512 shared
+expect-status 0
+expect-attr 0x200000 0x200000 shared
+mapgpa 0x200000 512 private
+expect-status 0
+expect-attr 0x200000 0x200000 private
+mapgpa 0xfec00000 1 shared
+expect-status 0
+shutdown"
+ok=0
+[ $rc -eq 0 ] && clean_summary mapgpa && grep -q '^GMEM_FALLOCATE' "$work/mapgpa.log" && ok=1
+result mapgpa-both-ways $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/mapgpa.log")"
+
+# 7. Implicit conversions through memory faults.
+run_td memfault "memfault 0x300000 0x1000 shared
+expect-attr 0x300000 0x1000 shared
+memfault 0x300000 0x1000 private
+expect-attr 0x300000 0x1000 private
+shutdown"
+ok=0
+[ $rc -eq 0 ] && clean_summary memfault && ok=1
+result memory-faults $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/memfault.log")"
+
+# 8. ReportFatalError: non-zero exit with the code and message printed.
+run_td fatal "fatal 0x12340000 boom"
+ok=0
+[ $rc -ne 0 ] && grep -q "TD reported a fatal error: code 0x0000000012340000 message 'boom'" \
+	"$work/fatal.err" "$work/fatal.out" && ok=1
+result fatal-error $ok "rc=$rc $(tail -1 "$work/fatal.err")"
+
+# 9. A host without TDX: clear error, exit 1, no guest memory.
+TDXSIM_NO_TDX=1 run_td notdx "shutdown"
+ok=0
+[ $rc -eq 1 ] && grep -q 'KVM_CAP_VM_TYPES lacks KVM_X86_TDX_VM' "$work/notdx.err" &&
+	! grep -qE '^(GMEM|MEMSLOT|CREATE_VM type=5)' "$work/notdx.log" && ok=1
+result no-tdx-host $ok "rc=$rc $(tail -1 "$work/notdx.err")"
+
+# 10. merak tdx-caps under the simulator, and on a host without TDX.
+TDXSIM_LOG="$work/caps.log" LD_PRELOAD="$TDXSIM_LIB" "$MERAK" tdx-caps >"$work/caps.out" 2>&1
+rc=$?
+ok=0
+[ $rc -eq 0 ] && grep -q 'TD attributes (0x0000000010000000): SEPT_VE_DISABLE' "$work/caps.out" && ok=1
+result tdx-caps $ok "rc=$rc $(head -1 "$work/caps.out")"
+TDXSIM_NO_TDX=1 TDXSIM_LOG="$work/caps2.log" LD_PRELOAD="$TDXSIM_LIB" "$MERAK" tdx-caps >"$work/caps2.out" 2>&1
+rc=$?
+ok=0
+[ $rc -eq 1 ] && grep -q 'KVM_CAP_VM_TYPES lacks KVM_X86_TDX_VM' "$work/caps2.out" && ok=1
+result tdx-caps-no-tdx $ok "rc=$rc $(head -1 "$work/caps2.out")"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
