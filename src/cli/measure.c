@@ -22,8 +22,8 @@
 #include "../tdx/tdvf.h"
 #include "../util/file.h"
 
-#define EVLOG_MAX  (64ULL << 20)
-#define INPUT_MAX  (2ULL << 30)
+#define EVLOG_MAX (64ULL << 20)
+#define INPUT_MAX (2ULL << 30)
 
 struct measure_opts {
 	const char *firmware, *kernel, *initramfs, *cmdline, *evlog;
@@ -47,11 +47,11 @@ struct rtmr_pred {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: merak measure --firmware FILE [--memory SIZE] [--kernel FILE]\n"
-		"                     [--initramfs FILE] [--cmdline STR] [--cpus [boot=]N]\n"
-		"                     [--platform tdx=on,...] [--order per-page|two-pass] [--json]\n"
-		"       merak measure --replay-event-log FILE [--json]\n");
+	fprintf(
+	    f, "usage: merak measure --firmware FILE [--memory SIZE] [--kernel FILE]\n"
+	       "                     [--initramfs FILE] [--cmdline STR] [--cpus [boot=]N]\n"
+	       "                     [--platform tdx=on,...] [--order per-page|two-pass] [--json]\n"
+	       "       merak measure --replay-event-log FILE [--json]\n");
 }
 
 static int fail(const char *msg)
@@ -131,7 +131,7 @@ static int parse_cpus(const char *arg, u32 *out)
 struct fw_map {
 	u8 *data;
 	size_t len;
-	struct file_buf buf;	/* fallback when mmap is not possible */
+	struct file_buf buf; /* fallback when mmap is not possible */
 };
 
 static int fw_open(const char *path, struct fw_map *m, struct err *e)
@@ -244,9 +244,10 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 		not_predicted(&rt[0], "td-shim measures the TD HOB and its own configuration; "
 				      "merak does not model td-shim's RTMR0 events");
 	} else {
-		not_predicted(&rt[0], "OVMF also measures the ACPI tables and UEFI variables it "
-				      "reads at boot, which merak does not model; the event digests "
-				      "below are exact");
+		not_predicted(&rt[0],
+			      "OVMF also measures the ACPI tables and UEFI variables it "
+			      "reads at boot, which merak does not model; the event digests "
+			      "below are exact");
 		if (in.hob) {
 			rt[0].ev[rt[0].nev].name = "TD HOB (EV_EFI_HANDOFF_TABLES2)";
 			r = td_hob_event_digest(in.hob, in.hob_len, rt[0].ev[rt[0].nev].digest, e);
@@ -254,9 +255,10 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 				goto out;
 			rt[0].nev++;
 		} else if (hobsec) {
-			snprintf(rt[0].reason, sizeof(rt[0].reason),
-				 "depends on the TD HOB, i.e. on the memory size (--memory), and on "
-				 "the ACPI tables and UEFI variables OVMF reads at boot");
+			snprintf(
+			    rt[0].reason, sizeof(rt[0].reason),
+			    "depends on the TD HOB, i.e. on the memory size (--memory), and on "
+			    "the ACPI tables and UEFI variables OVMF reads at boot");
 		}
 		if (cfv) {
 			rt[0].ev[rt[0].nev].name = "CFV (EV_EFI_PLATFORM_FIRMWARE_BLOB2)";
@@ -274,8 +276,9 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 				      "not model them");
 	/* RTMR2: the Linux EFI stub measures the command line and the initrd. */
 	if (!o->cmdline && !o->initramfs) {
-		not_predicted(&rt[2], "depends on the kernel command line (--cmdline) and "
-				      "initramfs (--initramfs) as the Linux EFI stub measures them");
+		not_predicted(&rt[2],
+			      "depends on the kernel command line (--cmdline) and "
+			      "initramfs (--initramfs) as the Linux EFI stub measures them");
 	} else {
 		not_predicted(&rt[2], "depends on the load options the firmware passes to the "
 				      "Linux EFI stub; the event digests below are exact for the "
@@ -323,8 +326,8 @@ static void print_prediction(const struct measure_opts *o, const struct tdvf_inf
 	if (o->json) {
 		printf("\"firmware\":");
 		json_str(o->firmware);
-		printf(",\"order\":\"%s\",\"mrtd\":\"%s\",\"rtmr\":[", td_measure_order_name(o->order),
-		       h);
+		printf(",\"order\":\"%s\",\"mrtd\":\"%s\",\"rtmr\":[",
+		       td_measure_order_name(o->order), h);
 		for (int i = 0; i < 4; i++) {
 			printf("%s{\"index\":%d,\"predicted\":%s", i ? "," : "", i,
 			       rt[i].predicted ? "true" : "false");
@@ -402,8 +405,8 @@ static int print_event(void *ctx, const struct cc_event *ev)
 			snprintf(mr, sizeof(mr), "RTMR%d", rt);
 		else
 			snprintf(mr, sizeof(mr), "MR%u", ev->mr_index);
-		printf("%4u %-6s 0x%08x %-32s %s%s\n", ev->index, mr, ev->type,
-		       tn ? tn : "unknown", h, ev->type == EV_NO_ACTION ? " (not replayed)" : "");
+		printf("%4u %-6s 0x%08x %-32s %s%s\n", ev->index, mr, ev->type, tn ? tn : "unknown",
+		       h, ev->type == EV_NO_ACTION ? " (not replayed)" : "");
 	}
 	pc->printed++;
 	return 0;
@@ -454,21 +457,31 @@ static int replay(const struct measure_opts *o, bool comma, struct err *e)
 
 int cmd_measure(int argc, char **argv)
 {
-	enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_PLATFORM,
-	       OPT_ORDER, OPT_JSON, OPT_REPLAY, OPT_FIRMWARE };
+	enum {
+		OPT_KERNEL = 256,
+		OPT_INITRAMFS,
+		OPT_CMDLINE,
+		OPT_MEMORY,
+		OPT_CPUS,
+		OPT_PLATFORM,
+		OPT_ORDER,
+		OPT_JSON,
+		OPT_REPLAY,
+		OPT_FIRMWARE
+	};
 	static const struct option longopts[] = {
-		{"firmware", required_argument, NULL, OPT_FIRMWARE},
-		{"kernel", required_argument, NULL, OPT_KERNEL},
-		{"initramfs", required_argument, NULL, OPT_INITRAMFS},
-		{"cmdline", required_argument, NULL, OPT_CMDLINE},
-		{"memory", required_argument, NULL, OPT_MEMORY},
-		{"cpus", required_argument, NULL, OPT_CPUS},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"order", required_argument, NULL, OPT_ORDER},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"replay-event-log", required_argument, NULL, OPT_REPLAY},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+	    {"kernel", required_argument, NULL, OPT_KERNEL},
+	    {"initramfs", required_argument, NULL, OPT_INITRAMFS},
+	    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"cpus", required_argument, NULL, OPT_CPUS},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"order", required_argument, NULL, OPT_ORDER},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"replay-event-log", required_argument, NULL, OPT_REPLAY},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
 	struct rtmr_pred rt[4];
@@ -482,12 +495,24 @@ int cmd_measure(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_FIRMWARE: o.firmware = optarg; break;
-		case OPT_KERNEL: o.kernel = optarg; break;
-		case OPT_INITRAMFS: o.initramfs = optarg; break;
-		case OPT_CMDLINE: o.cmdline = optarg; break;
-		case OPT_REPLAY: o.evlog = optarg; break;
-		case OPT_JSON: o.json = true; break;
+		case OPT_FIRMWARE:
+			o.firmware = optarg;
+			break;
+		case OPT_KERNEL:
+			o.kernel = optarg;
+			break;
+		case OPT_INITRAMFS:
+			o.initramfs = optarg;
+			break;
+		case OPT_CMDLINE:
+			o.cmdline = optarg;
+			break;
+		case OPT_REPLAY:
+			o.evlog = optarg;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
 		case OPT_MEMORY:
 			if (parse_size(optarg, &o.mem) < 0 || o.mem == 0) {
 				snprintf(msg, sizeof(msg), "--memory '%s': not a size (e.g. 2G)",
@@ -498,8 +523,8 @@ int cmd_measure(int argc, char **argv)
 			break;
 		case OPT_CPUS:
 			if (parse_cpus(optarg, &o.cpus) < 0) {
-				snprintf(msg, sizeof(msg), "--cpus '%s': want [boot=]N, 1..%d", optarg,
-					 MAX_VCPUS);
+				snprintf(msg, sizeof(msg), "--cpus '%s': want [boot=]N, 1..%d",
+					 optarg, MAX_VCPUS);
 				return fail(msg);
 			}
 			break;
@@ -518,7 +543,9 @@ int cmd_measure(int argc, char **argv)
 				return fail(msg);
 			}
 			break;
-		case 'h': usage(stdout); return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "merak measure: unknown option or missing argument '%s'\n",
 				argv[optind - 1]);
@@ -532,7 +559,8 @@ int cmd_measure(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!o.firmware && !o.evlog) {
-		fprintf(stderr, "merak measure: --firmware FILE or --replay-event-log FILE is required\n");
+		fprintf(stderr,
+			"merak measure: --firmware FILE or --replay-event-log FILE is required\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -10,49 +10,84 @@
 
 #include "mrtd.h"
 
-#define LEGACY_HDR	 32	/* pcr, type, sha1[20], event size */
-#define SPEC_SIG	 "Spec ID Event03"
-#define SPEC_FIXED	 28	/* signature 16, class 4, versions 3, uintn 1, nalgs 4 */
-#define MAX_DIGEST	 64
+#define LEGACY_HDR 32 /* pcr, type, sha1[20], event size */
+#define SPEC_SIG   "Spec ID Event03"
+#define SPEC_FIXED 28 /* signature 16, class 4, versions 3, uintn 1, nalgs 4 */
+#define MAX_DIGEST 64
 
 const char *cc_event_type_name(u32 type)
 {
 	switch (type) {
-	case 0x00000000: return "EV_PREBOOT_CERT";
-	case 0x00000001: return "EV_POST_CODE";
-	case 0x00000003: return "EV_NO_ACTION";
-	case 0x00000004: return "EV_SEPARATOR";
-	case 0x00000005: return "EV_ACTION";
-	case 0x00000006: return "EV_EVENT_TAG";
-	case 0x00000007: return "EV_S_CRTM_CONTENTS";
-	case 0x00000008: return "EV_S_CRTM_VERSION";
-	case 0x00000009: return "EV_CPU_MICROCODE";
-	case 0x0000000A: return "EV_PLATFORM_CONFIG_FLAGS";
-	case 0x0000000B: return "EV_TABLE_OF_DEVICES";
-	case 0x0000000C: return "EV_COMPACT_HASH";
-	case 0x0000000D: return "EV_IPL";
-	case 0x0000000E: return "EV_IPL_PARTITION_DATA";
-	case 0x0000000F: return "EV_NONHOST_CODE";
-	case 0x00000010: return "EV_NONHOST_CONFIG";
-	case 0x00000011: return "EV_NONHOST_INFO";
-	case 0x00000012: return "EV_OMIT_BOOT_DEVICE_EVENTS";
-	case 0x80000001: return "EV_EFI_VARIABLE_DRIVER_CONFIG";
-	case 0x80000002: return "EV_EFI_VARIABLE_BOOT";
-	case 0x80000003: return "EV_EFI_BOOT_SERVICES_APPLICATION";
-	case 0x80000004: return "EV_EFI_BOOT_SERVICES_DRIVER";
-	case 0x80000005: return "EV_EFI_RUNTIME_SERVICES_DRIVER";
-	case 0x80000006: return "EV_EFI_GPT_EVENT";
-	case 0x80000007: return "EV_EFI_ACTION";
-	case 0x80000008: return "EV_EFI_PLATFORM_FIRMWARE_BLOB";
-	case 0x80000009: return "EV_EFI_HANDOFF_TABLES";
-	case 0x8000000A: return "EV_EFI_PLATFORM_FIRMWARE_BLOB2";
-	case 0x8000000B: return "EV_EFI_HANDOFF_TABLES2";
-	case 0x8000000C: return "EV_EFI_VARIABLE_BOOT2";
-	case 0x80000010: return "EV_EFI_HCRTM_EVENT";
-	case 0x800000E0: return "EV_EFI_VARIABLE_AUTHORITY";
-	case 0x800000E1: return "EV_EFI_SPDM_FIRMWARE_BLOB";
-	case 0x800000E2: return "EV_EFI_SPDM_FIRMWARE_CONFIG";
-	default: return NULL;
+	case 0x00000000:
+		return "EV_PREBOOT_CERT";
+	case 0x00000001:
+		return "EV_POST_CODE";
+	case 0x00000003:
+		return "EV_NO_ACTION";
+	case 0x00000004:
+		return "EV_SEPARATOR";
+	case 0x00000005:
+		return "EV_ACTION";
+	case 0x00000006:
+		return "EV_EVENT_TAG";
+	case 0x00000007:
+		return "EV_S_CRTM_CONTENTS";
+	case 0x00000008:
+		return "EV_S_CRTM_VERSION";
+	case 0x00000009:
+		return "EV_CPU_MICROCODE";
+	case 0x0000000A:
+		return "EV_PLATFORM_CONFIG_FLAGS";
+	case 0x0000000B:
+		return "EV_TABLE_OF_DEVICES";
+	case 0x0000000C:
+		return "EV_COMPACT_HASH";
+	case 0x0000000D:
+		return "EV_IPL";
+	case 0x0000000E:
+		return "EV_IPL_PARTITION_DATA";
+	case 0x0000000F:
+		return "EV_NONHOST_CODE";
+	case 0x00000010:
+		return "EV_NONHOST_CONFIG";
+	case 0x00000011:
+		return "EV_NONHOST_INFO";
+	case 0x00000012:
+		return "EV_OMIT_BOOT_DEVICE_EVENTS";
+	case 0x80000001:
+		return "EV_EFI_VARIABLE_DRIVER_CONFIG";
+	case 0x80000002:
+		return "EV_EFI_VARIABLE_BOOT";
+	case 0x80000003:
+		return "EV_EFI_BOOT_SERVICES_APPLICATION";
+	case 0x80000004:
+		return "EV_EFI_BOOT_SERVICES_DRIVER";
+	case 0x80000005:
+		return "EV_EFI_RUNTIME_SERVICES_DRIVER";
+	case 0x80000006:
+		return "EV_EFI_GPT_EVENT";
+	case 0x80000007:
+		return "EV_EFI_ACTION";
+	case 0x80000008:
+		return "EV_EFI_PLATFORM_FIRMWARE_BLOB";
+	case 0x80000009:
+		return "EV_EFI_HANDOFF_TABLES";
+	case 0x8000000A:
+		return "EV_EFI_PLATFORM_FIRMWARE_BLOB2";
+	case 0x8000000B:
+		return "EV_EFI_HANDOFF_TABLES2";
+	case 0x8000000C:
+		return "EV_EFI_VARIABLE_BOOT2";
+	case 0x80000010:
+		return "EV_EFI_HCRTM_EVENT";
+	case 0x800000E0:
+		return "EV_EFI_VARIABLE_AUTHORITY";
+	case 0x800000E1:
+		return "EV_EFI_SPDM_FIRMWARE_BLOB";
+	case 0x800000E2:
+		return "EV_EFI_SPDM_FIRMWARE_CONFIG";
+	default:
+		return NULL;
 	}
 }
 
@@ -73,22 +108,26 @@ static int parse_spec(const u8 *log, size_t len, struct cc_evlog_spec *spec, siz
 		return errf(e, -EINVAL, "event log: %zu bytes, too short for the Spec ID header",
 			    len);
 	if (get_le32(log + 4) != EV_NO_ACTION)
-		return errf(e, -EINVAL,
-			    "event log: first record has type 0x%x, want EV_NO_ACTION (Spec ID event)",
-			    get_le32(log + 4));
+		return errf(
+		    e, -EINVAL,
+		    "event log: first record has type 0x%x, want EV_NO_ACTION (Spec ID event)",
+		    get_le32(log + 4));
 	size = get_le32(log + 28);
 	if (size > len - LEGACY_HDR)
-		return errf(e, -EINVAL,
-			    "event log: Spec ID event of %u bytes runs past the end of the %zu-byte log",
-			    size, len);
+		return errf(
+		    e, -EINVAL,
+		    "event log: Spec ID event of %u bytes runs past the end of the %zu-byte log",
+		    size, len);
 	ev = log + LEGACY_HDR;
 	if (size < SPEC_FIXED || memcmp(ev, SPEC_SIG, sizeof(SPEC_SIG)) != 0)
-		return errf(e, -EINVAL,
-			    "event log: first record is not a \"Spec ID Event03\" (crypto-agile) event");
+		return errf(
+		    e, -EINVAL,
+		    "event log: first record is not a \"Spec ID Event03\" (crypto-agile) event");
 	nalgs = get_le32(ev + 24);
 	if (nalgs == 0 || nalgs > CC_EVLOG_MAX_ALGS)
-		return errf(e, -EINVAL, "event log: Spec ID event lists %u algorithms, must be 1..%d",
-			    nalgs, CC_EVLOG_MAX_ALGS);
+		return errf(e, -EINVAL,
+			    "event log: Spec ID event lists %u algorithms, must be 1..%d", nalgs,
+			    CC_EVLOG_MAX_ALGS);
 	/* The algorithm table and the vendor-info size byte must fit the event. */
 	if (SPEC_FIXED + 4ULL * nalgs + 1 > size)
 		return errf(e, -EINVAL,
@@ -111,13 +150,14 @@ static int parse_spec(const u8 *log, size_t len, struct cc_evlog_spec *spec, siz
 		}
 		for (u32 j = 0; j < i; j++)
 			if (spec->alg_id[j] == spec->alg_id[i])
-				return errf(e, -EINVAL,
-					    "event log: algorithm 0x%04x listed twice in the Spec ID event",
-					    spec->alg_id[i]);
+				return errf(
+				    e, -EINVAL,
+				    "event log: algorithm 0x%04x listed twice in the Spec ID event",
+				    spec->alg_id[i]);
 	}
 	if (SPEC_FIXED + 4ULL * nalgs + 1 + ev[SPEC_FIXED + 4 * nalgs] > size)
-		return errf(e, -EINVAL, "event log: Spec ID vendor info runs past the event's %u bytes",
-			    size);
+		return errf(e, -EINVAL,
+			    "event log: Spec ID vendor info runs past the event's %u bytes", size);
 	if (!sha384)
 		return errf(e, -EINVAL, "event log: Spec ID event does not list SHA-384 (0x000c)");
 	*used = LEGACY_HDR + size;
@@ -160,32 +200,36 @@ int cc_evlog_walk(const u8 *log, size_t len, struct cc_evlog_spec *spec,
 		if (rem < 8 ? is_padding(log + off, rem) : is_padding(log + off, 8))
 			break;
 		if (rem < 12)
-			return errf(e, -EINVAL, "event %u at offset %zu: truncated header", idx, off);
+			return errf(e, -EINVAL, "event %u at offset %zu: truncated header", idx,
+				    off);
 		ev.mr_index = get_le32(log + off);
 		ev.type = get_le32(log + off + 4);
 		count = get_le32(log + off + 8);
 		if (count == 0 || count > spec->nalgs)
-			return errf(e, -EINVAL,
-				    "event %u at offset %zu: %u digests, the Spec ID event lists %u "
-				    "algorithms",
-				    idx, off, count, spec->nalgs);
+			return errf(
+			    e, -EINVAL,
+			    "event %u at offset %zu: %u digests, the Spec ID event lists %u "
+			    "algorithms",
+			    idx, off, count, spec->nalgs);
 		p = off + 12;
 		for (u32 i = 0; i < count; i++) {
 			u16 alg;
 			u32 k, dsize = 0;
 
 			if (len - p < 2)
-				return errf(e, -EINVAL, "event %u at offset %zu: truncated digest list",
-					    idx, off);
+				return errf(e, -EINVAL,
+					    "event %u at offset %zu: truncated digest list", idx,
+					    off);
 			alg = get_le16(log + p);
 			for (k = 0; k < spec->nalgs; k++)
 				if (spec->alg_id[k] == alg)
 					dsize = spec->digest_size[k];
 			if (!dsize)
-				return errf(e, -EINVAL,
-					    "event %u at offset %zu: digest algorithm 0x%04x is not in "
-					    "the Spec ID event",
-					    idx, off, alg);
+				return errf(
+				    e, -EINVAL,
+				    "event %u at offset %zu: digest algorithm 0x%04x is not in "
+				    "the Spec ID event",
+				    idx, off, alg);
 			if (len - p - 2 < dsize)
 				return errf(e, -EINVAL, "event %u at offset %zu: truncated digest",
 					    idx, off);
@@ -205,10 +249,11 @@ int cc_evlog_walk(const u8 *log, size_t len, struct cc_evlog_spec *spec,
 		ev.data_len = get_le32(log + p);
 		p += 4;
 		if (ev.data_len > len - p)
-			return errf(e, -EINVAL,
-				    "event %u at offset %zu: event data of %u bytes runs past the end "
-				    "of the %zu-byte log",
-				    idx, off, ev.data_len, len);
+			return errf(
+			    e, -EINVAL,
+			    "event %u at offset %zu: event data of %u bytes runs past the end "
+			    "of the %zu-byte log",
+			    idx, off, ev.data_len, len);
 		ev.data = log + p;
 		if (cb) {
 			r = cb(ctx, &ev);
@@ -245,8 +290,7 @@ static int replay_one(void *ctx, const struct cc_event *ev)
 	return 0;
 }
 
-int cc_evlog_replay(const u8 *log, size_t len, u8 rtmr[4][48], unsigned *nevents,
-		    struct err *e)
+int cc_evlog_replay(const u8 *log, size_t len, u8 rtmr[4][48], unsigned *nevents, struct err *e)
 {
 	struct replay rp = {.rtmr = rtmr, .e = e};
 	int r;

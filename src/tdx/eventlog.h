@@ -11,15 +11,15 @@
 #include "../util/err.h"
 #include "../util/types.h"
 
-#define CC_EVLOG_MAX_ALGS  8
-#define TCG_ALG_SHA384	   0x000C
-#define EV_NO_ACTION	   0x00000003
-#define EV_SEPARATOR	   0x00000004
+#define CC_EVLOG_MAX_ALGS 8
+#define TCG_ALG_SHA384	  0x000C
+#define EV_NO_ACTION	  0x00000003
+#define EV_SEPARATOR	  0x00000004
 
 struct cc_event {
-	u32 index;		/* 0-based position in the log (Spec ID header is not counted) */
-	size_t offset;		/* byte offset of the record in the log */
-	u32 mr_index;		/* as stored: 1..4 for RTMR0..3 */
+	u32 index;     /* 0-based position in the log (Spec ID header is not counted) */
+	size_t offset; /* byte offset of the record in the log */
+	u32 mr_index;  /* as stored: 1..4 for RTMR0..3 */
 	u32 type;
 	bool has_sha384;
 	u8 sha384[48];
@@ -48,8 +48,7 @@ int cc_mr_to_rtmr(u32 mr_index);
  * Replays every event (EV_NO_ACTION skipped) into rtmr[0..3], which start at
  * zero. *nevents (may be NULL) gets the number of records walked.
  */
-int cc_evlog_replay(const u8 *log, size_t len, u8 rtmr[4][48], unsigned *nevents,
-		    struct err *e);
+int cc_evlog_replay(const u8 *log, size_t len, u8 rtmr[4][48], unsigned *nevents, struct err *e);
 
 /* Name of a TCG event type ("EV_SEPARATOR"), or NULL when unknown. */
 const char *cc_event_type_name(u32 type);

@@ -12,16 +12,16 @@
 
 #include "../arch/x86/layout.h"
 
-#define HOB_TYPE_HANDOFF	 0x0001
-#define HOB_TYPE_RESOURCE_DESC	 0x0003
-#define HOB_TYPE_END		 0xFFFF
-#define HOB_PHIT_LEN		 56
-#define HOB_RESOURCE_LEN	 48
-#define HOB_END_LEN		 8
-#define PHIT_VERSION		 9
-#define RESOURCE_SYSTEM_MEMORY	 0x0
-#define RESOURCE_UNACCEPTED	 0x7
-#define RESOURCE_ATTR_TDVF	 0x7	/* PRESENT | INITIALIZED | TESTED */
+#define HOB_TYPE_HANDOFF       0x0001
+#define HOB_TYPE_RESOURCE_DESC 0x0003
+#define HOB_TYPE_END	       0xFFFF
+#define HOB_PHIT_LEN	       56
+#define HOB_RESOURCE_LEN       48
+#define HOB_END_LEN	       8
+#define PHIT_VERSION	       9
+#define RESOURCE_SYSTEM_MEMORY 0x0
+#define RESOURCE_UNACCEPTED    0x7
+#define RESOURCE_ATTR_TDVF     0x7 /* PRESENT | INITIALIZED | TESTED */
 
 int td_ram_from_size(u64 mem, struct td_ram_range out[2], unsigned *n, struct err *e)
 {
@@ -31,14 +31,13 @@ int td_ram_from_size(u64 mem, struct td_ram_range out[2], unsigned *n, struct er
 		return errf(e, -EINVAL, "memory size %llu is not a non-zero multiple of 4 KiB",
 			    (unsigned long long)mem);
 	if (mem > (1ULL << 46))
-		return errf(e, -EINVAL, "memory size %llu exceeds 64 TiB",
-			    (unsigned long long)mem);
+		return errf(e, -EINVAL, "memory size %llu exceeds 64 TiB", (unsigned long long)mem);
 	low = MIN(mem, LAYOUT_MMIO32_START);
 	out[0] = (struct td_ram_range){.gpa = 0, .size = low, .accepted = false};
 	*n = 1;
 	if (mem > low) {
 		out[1] = (struct td_ram_range){
-			.gpa = LAYOUT_HIGH_RAM_START, .size = mem - low, .accepted = false};
+		    .gpa = LAYOUT_HIGH_RAM_START, .size = mem - low, .accepted = false};
 		*n = 2;
 	}
 	return 0;
@@ -103,7 +102,7 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 		const struct tdvf_section *sec = &fw->sections[s];
 		u64 send = sec->gpa + sec->mem_size;
 		bool must_be_ram =
-			sec->type == TDVF_SECTION_TD_HOB || sec->type == TDVF_SECTION_TEMP_MEM;
+		    sec->type == TDVF_SECTION_TD_HOB || sec->type == TDVF_SECTION_TEMP_MEM;
 		bool done = false;
 		int r;
 
@@ -117,13 +116,13 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 			if (send <= rr->gpa || sec->gpa >= rend)
 				continue;
 			if (sec->gpa < rr->gpa || send > rend || rr->accepted)
-				return errf(e, -EINVAL,
-					    "TDVF section %u (%s) at 0x%llx+0x%llx straddles the edge "
-					    "of guest RAM 0x%llx+0x%llx",
-					    s, tdvf_section_type_name(sec->type),
-					    (unsigned long long)sec->gpa,
-					    (unsigned long long)sec->mem_size,
-					    (unsigned long long)rr->gpa, (unsigned long long)rr->size);
+				return errf(
+				    e, -EINVAL,
+				    "TDVF section %u (%s) at 0x%llx+0x%llx straddles the edge "
+				    "of guest RAM 0x%llx+0x%llx",
+				    s, tdvf_section_type_name(sec->type),
+				    (unsigned long long)sec->gpa, (unsigned long long)sec->mem_size,
+				    (unsigned long long)rr->gpa, (unsigned long long)rr->size);
 			r = accept_range(out, i, sec->gpa, sec->mem_size, e);
 			if (r < 0)
 				return r;
@@ -133,7 +132,8 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 			return errf(e, -EINVAL,
 				    "TDVF section %u (%s) at 0x%llx+0x%llx is not inside guest RAM "
 				    "(too little memory?)",
-				    s, tdvf_section_type_name(sec->type), (unsigned long long)sec->gpa,
+				    s, tdvf_section_type_name(sec->type),
+				    (unsigned long long)sec->gpa,
 				    (unsigned long long)sec->mem_size);
 	}
 	sort_map(out);
@@ -152,8 +152,8 @@ static void put_header(u8 *p, u16 type, u16 len)
 	put_le32(p + 4, 0);
 }
 
-int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_len,
-		 size_t *used, struct err *e)
+int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_len, size_t *used,
+		 struct err *e)
 {
 	size_t total, off;
 
@@ -178,8 +178,7 @@ int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_
 
 		put_header(p, HOB_TYPE_RESOURCE_DESC, HOB_RESOURCE_LEN);
 		/* Owner GUID at +8 stays zero. */
-		put_le32(p + 24,
-			 map->r[i].accepted ? RESOURCE_SYSTEM_MEMORY : RESOURCE_UNACCEPTED);
+		put_le32(p + 24, map->r[i].accepted ? RESOURCE_SYSTEM_MEMORY : RESOURCE_UNACCEPTED);
 		put_le32(p + 28, RESOURCE_ATTR_TDVF);
 		put_le64(p + 32, map->r[i].gpa);
 		put_le64(p + 40, map->r[i].size);

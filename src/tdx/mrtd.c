@@ -117,10 +117,10 @@ static int emit_add(const struct td_mem_region *r, u64 p, u8 *buf,
 		    int (*cb)(void *, const struct td_measure_op *), void *ctx)
 {
 	struct td_measure_op op = {
-		.kind = TD_OP_PAGE_ADD,
-		.section = r->section,
-		.gpa = r->gpa + p * TD_PAGE_SIZE,
-		.data = page_data(r, p, buf),
+	    .kind = TD_OP_PAGE_ADD,
+	    .section = r->section,
+	    .gpa = r->gpa + p * TD_PAGE_SIZE,
+	    .data = page_data(r, p, buf),
 	};
 	return cb(ctx, &op);
 }
@@ -144,8 +144,7 @@ static int emit_extends(const struct td_mem_region *r, u64 p, u8 *buf,
 
 int td_walk_sections(const struct tdvf_info *fw, const u8 *image, size_t len,
 		     const struct td_section_inputs *in, enum td_measure_order order,
-		     int (*cb)(void *ctx, const struct td_measure_op *op), void *ctx,
-		     struct err *e)
+		     int (*cb)(void *ctx, const struct td_measure_op *op), void *ctx, struct err *e)
 {
 	struct td_mem_region regions[TDVF_MAX_SECTIONS];
 	u8 buf[TD_PAGE_SIZE];

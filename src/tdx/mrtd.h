@@ -13,9 +13,9 @@
 #include "../util/types.h"
 #include "tdvf.h"
 
-#define TD_DIGEST_SIZE	  48	/* SHA-384 */
-#define TD_EXTEND_CHUNK	  256	/* bytes measured by one TDH.MR.EXTEND */
-#define TD_PAGE_SIZE	  4096
+#define TD_DIGEST_SIZE	48  /* SHA-384 */
+#define TD_EXTEND_CHUNK 256 /* bytes measured by one TDH.MR.EXTEND */
+#define TD_PAGE_SIZE	4096
 
 /*
  * Order of the SEAMCALLs within each section:
@@ -44,13 +44,13 @@ struct td_section_inputs {
 
 /* One KVM_TDX_INIT_MEM_REGION call, as the launch must issue it. */
 struct td_mem_region {
-	u32 section;		/* index in tdvf_info */
+	u32 section; /* index in tdvf_info */
 	u32 type;
 	u64 gpa;
 	u64 nr_pages;
-	const u8 *src;		/* content; bytes past src_len up to nr_pages*4K are zero */
-	size_t src_len;		/* <= nr_pages * 4096 */
-	bool measure;		/* KVM_TDX_MEASURE_MEMORY_REGION (section has MR.EXTEND) */
+	const u8 *src;	/* content; bytes past src_len up to nr_pages*4K are zero */
+	size_t src_len; /* <= nr_pages * 4096 */
+	bool measure;	/* KVM_TDX_MEASURE_MEMORY_REGION (section has MR.EXTEND) */
 };
 
 /*
@@ -67,8 +67,8 @@ enum td_op_kind { TD_OP_PAGE_ADD, TD_OP_MR_EXTEND };
 struct td_measure_op {
 	enum td_op_kind kind;
 	u32 section;
-	u64 gpa;		/* page GPA for ADD, chunk GPA for EXTEND */
-	const u8 *data;		/* ADD: the 4096-byte page; EXTEND: the 256-byte chunk */
+	u64 gpa;	/* page GPA for ADD, chunk GPA for EXTEND */
+	const u8 *data; /* ADD: the 4096-byte page; EXTEND: the 256-byte chunk */
 };
 
 /*
@@ -82,7 +82,7 @@ int td_walk_sections(const struct tdvf_info *fw, const u8 *image, size_t len,
 
 /* Incremental MRTD: one SHA-384 context fed as the TDX module feeds it. */
 struct td_mrtd {
-	void *md;		/* EVP_MD_CTX */
+	void *md; /* EVP_MD_CTX */
 };
 
 int td_mrtd_init(struct td_mrtd *m, struct err *e);

@@ -17,17 +17,17 @@ static const u8 guid_table_footer[16] = {0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf
 static const u8 guid_tdx_metadata_offset[16] = {0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47,
 						0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2};
 
-#define FOOTER_GUID_FROM_END 0x30	/* footer GUID at [size-48, size-32) */
-#define FOOTER_LEN_FROM_END  0x32	/* u16 table length at [size-50, size-48) */
-#define LEGACY_PTR_FROM_END  0x20	/* td-shim: u32 absolute descriptor offset */
-#define GUID_ENTRY_TRAILER   18		/* u16 length + GUID */
+#define FOOTER_GUID_FROM_END 0x30 /* footer GUID at [size-48, size-32) */
+#define FOOTER_LEN_FROM_END  0x32 /* u16 table length at [size-50, size-48) */
+#define LEGACY_PTR_FROM_END  0x20 /* td-shim: u32 absolute descriptor offset */
+#define GUID_ENTRY_TRAILER   18	  /* u16 length + GUID */
 #define DESC_SIZE	     16
 #define SECTION_SIZE	     32
-#define TDVF_SIGNATURE	     0x46564454U	/* "TDVF" */
+#define TDVF_SIGNATURE	     0x46564454U /* "TDVF" */
 
 const char *tdvf_section_type_name(u32 type)
 {
-	static const char *const names[] = {"BFV",	   "CFV",     "TD_HOB",	      "TempMem",
+	static const char *const names[] = {"BFV",     "CFV",	  "TD_HOB",	  "TempMem",
 					    "PermMem", "Payload", "PayloadParam", "TD_INFO"};
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
 }
@@ -73,26 +73,29 @@ static int find_by_guid_table(const u8 *img, size_t len, u64 *desc, struct err *
 		guid = img + cur - 16;
 		entry_len = get_le16(img + cur - GUID_ENTRY_TRAILER);
 		if (entry_len < GUID_ENTRY_TRAILER || entry_len > cur - start)
-			return errf(e, -EINVAL,
-				    "OVMF GUIDed table: entry at file offset 0x%llx has length %llu, "
-				    "outside 18..%llu",
-				    (unsigned long long)(cur - 16), (unsigned long long)entry_len,
-				    (unsigned long long)(cur - start));
+			return errf(
+			    e, -EINVAL,
+			    "OVMF GUIDed table: entry at file offset 0x%llx has length %llu, "
+			    "outside 18..%llu",
+			    (unsigned long long)(cur - 16), (unsigned long long)entry_len,
+			    (unsigned long long)(cur - start));
 		entry_start = cur - entry_len;
 		if (!memcmp(guid, guid_tdx_metadata_offset, 16)) {
 			u32 off;
 
 			if (entry_len < GUID_ENTRY_TRAILER + 4)
-				return errf(e, -EINVAL,
-					    "TDX metadata offset entry: length %llu is too short for "
-					    "its 4-byte offset",
-					    (unsigned long long)entry_len);
+				return errf(
+				    e, -EINVAL,
+				    "TDX metadata offset entry: length %llu is too short for "
+				    "its 4-byte offset",
+				    (unsigned long long)entry_len);
 			off = get_le32(img + entry_start);
 			if (off < DESC_SIZE || off > len)
-				return errf(e, -EINVAL,
-					    "TDX metadata offset entry: descriptor offset %u from the "
-					    "end is outside the %zu-byte image",
-					    off, len);
+				return errf(
+				    e, -EINVAL,
+				    "TDX metadata offset entry: descriptor offset %u from the "
+				    "end is outside the %zu-byte image",
+				    off, len);
 			*desc = len - off;
 			return 1;
 		}
@@ -146,12 +149,13 @@ static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct
 
 		if (s->gpa < o->gpa + o->mem_size && o->gpa < end)
 			return errf(e, -EINVAL,
-				    "TDVF section %u (%s): memory range overlaps section %u (%s)", i,
-				    name, j, tdvf_section_type_name(o->type));
+				    "TDVF section %u (%s): memory range overlaps section %u (%s)",
+				    i, name, j, tdvf_section_type_name(o->type));
 		if (s->type == TDVF_SECTION_TD_HOB && o->type == TDVF_SECTION_TD_HOB)
-			return errf(e, -EINVAL,
-				    "TDVF section %u (TD_HOB): a second TD_HOB (first is section %u)",
-				    i, j);
+			return errf(
+			    e, -EINVAL,
+			    "TDVF section %u (TD_HOB): a second TD_HOB (first is section %u)", i,
+			    j);
 	}
 	return 0;
 }
@@ -165,8 +169,8 @@ int tdvf_parse(const u8 *img, size_t len, struct tdvf_info *out, struct err *e)
 
 	memset(out, 0, sizeof(*out));
 	if (len < 4096 || !IS_ALIGNED(len, 4096))
-		return errf(e, -EINVAL, "firmware image: size %zu is not a non-zero multiple of 4 KiB",
-			    len);
+		return errf(e, -EINVAL,
+			    "firmware image: size %zu is not a non-zero multiple of 4 KiB", len);
 	if (len > 4 * GiB)
 		return errf(e, -EINVAL, "firmware image: size %zu exceeds 4 GiB", len);
 	r = find_by_guid_table(img, len, &desc, e);
@@ -177,10 +181,11 @@ int tdvf_parse(const u8 *img, size_t len, struct tdvf_info *out, struct err *e)
 		u32 off = get_le32(img + len - LEGACY_PTR_FROM_END);
 
 		if (!range_within(off, DESC_SIZE, len) || get_le32(img + off) != TDVF_SIGNATURE)
-			return errf(e, -ENOENT,
-				    "firmware image: no OVMF GUIDed table footer at offset 0x%zx and "
-				    "no TDVF descriptor at the legacy offset 0x%x: not a TDX firmware",
-				    len - FOOTER_GUID_FROM_END, off);
+			return errf(
+			    e, -ENOENT,
+			    "firmware image: no OVMF GUIDed table footer at offset 0x%zx and "
+			    "no TDVF descriptor at the legacy offset 0x%x: not a TDX firmware",
+			    len - FOOTER_GUID_FROM_END, off);
 		desc = off;
 	}
 	if (!range_within(desc, DESC_SIZE, len))
@@ -203,13 +208,14 @@ int tdvf_parse(const u8 *img, size_t len, struct tdvf_info *out, struct err *e)
 			    TDVF_MAX_SECTIONS);
 	if (dlen != DESC_SIZE + (u64)SECTION_SIZE * n)
 		return errf(e, -EINVAL, "TDVF descriptor: length %llu, want %llu for %u sections",
-			    (unsigned long long)dlen, DESC_SIZE + (unsigned long long)SECTION_SIZE * n,
-			    n);
+			    (unsigned long long)dlen,
+			    DESC_SIZE + (unsigned long long)SECTION_SIZE * n, n);
 	if (!range_within(desc, dlen, len))
-		return errf(e, -EINVAL,
-			    "TDVF descriptor: %u sections at file offset 0x%llx run past the end of "
-			    "the %zu-byte image",
-			    n, (unsigned long long)desc, len);
+		return errf(
+		    e, -EINVAL,
+		    "TDVF descriptor: %u sections at file offset 0x%llx run past the end of "
+		    "the %zu-byte image",
+		    n, (unsigned long long)desc, len);
 
 	out->image_size = len;
 	out->image_gpa = 4 * GiB - len;

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			u64 ops = 0;
 
 			td_mrtd_compute(info, img, len, NULL, TD_ORDER_PER_PAGE, m, &e);
-			td_walk_sections(info, img, len, NULL, TD_ORDER_TWO_PASS, count_op, &ops, &e);
+			td_walk_sections(info, img, len, NULL, TD_ORDER_TWO_PASS, count_op, &ops,
+					 &e);
 		}
 		struct td_ram_range ram[2];
 		struct td_ram_map map;
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				u8 d[48];
 
 				if (td_hob_event_digest(hob, used, d, &e) != 0)
-					abort();	/* our own HOB must always be walkable */
+					abort(); /* our own HOB must always be walkable */
 			}
 		}
 	}

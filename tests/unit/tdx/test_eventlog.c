@@ -11,7 +11,9 @@
 #include "tdx/mrtd.h"
 #include "tdx_test_util.h"
 
-#define ZEROS "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define ZEROS                                                                                      \
+	"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+	"00000000"
 
 /* ../shared/data/eventlog/README.md (trustee test_rtmr_integrity). */
 static const struct {
@@ -19,26 +21,44 @@ static const struct {
 	unsigned events;
 	const char *rtmr[3];
 } vectors[] = {
-	{"CCEL_data", 5,
-	 {"2dc712306a963eadb894ad47dbaa17df44814151555aee11cbb843becca88950ffd079664902e6f22c66f7c8213543f4",
-	  "0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf",
-	  ZEROS}},
-	{"CCEL_data_ovmf", 20,
-	 {"8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193",
-	  "775b9f6bfe99f8a31396f0d0218e67ffa796d3b96ccf961cbb0deba48c79c00f082cda1a5567c1c16305f1fc210c13c6",
-	  "94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a"}},
-	{"CCEL_data_grub", 37,
-	 {"cec0a104f691f60da2387fea3c2de00c4ac035e2bb479ff02edcce69039d9e9907f0b3e55031da3dc7038f423adebd79",
-	  "6c289e0c62182d41ebe97bdbc9872d10998a08eaa86adcdc684001a363207ee72942c7522cdf00a4bbc3d784bed7b670",
-	  "08919d017ba0e52cd6d966351c7de16fe76c1d3d3d3da4554239e4c7d16cb8b82a94e7eaea3a0e6e18eb690b999fd31e"}},
-	{"CCEL_data_gcp", 21,
-	 {"3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304f",
-	  "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f21967",
-	  ZEROS}},
-	{"CCEL_data_grub_gke", 35,
-	 {"bc9945139042cf2cc75caf920aa57f14884ecfd7e893bccc51250c8ce90eb53ce72741e6adaa18183eb1331a87d4544a",
-	  "c17cb288a4dee302bb9ed8d27257a168f3264ad68cab53757f37eeaa7039657fa887cad65cf910e0fdc435ff110f8a7b",
-	  "334aeba2c985f8886cea97d1ecffbd512769d528b9a94009583db667ad7d2faa7d37fa145d75b192ceee2d2f10b2eb6d"}},
+    {"CCEL_data",
+     5,
+     {"2dc712306a963eadb894ad47dbaa17df44814151555aee11cbb843becca88950ffd079664902e6f22c66f7c82135"
+      "43f4",
+      "0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28c"
+      "d3cf",
+      ZEROS}},
+    {"CCEL_data_ovmf",
+     20,
+     {"8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90ab"
+      "e193",
+      "775b9f6bfe99f8a31396f0d0218e67ffa796d3b96ccf961cbb0deba48c79c00f082cda1a5567c1c16305f1fc210c"
+      "13c6",
+      "94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25"
+      "f34a"}},
+    {"CCEL_data_grub",
+     37,
+     {"cec0a104f691f60da2387fea3c2de00c4ac035e2bb479ff02edcce69039d9e9907f0b3e55031da3dc7038f423ade"
+      "bd79",
+      "6c289e0c62182d41ebe97bdbc9872d10998a08eaa86adcdc684001a363207ee72942c7522cdf00a4bbc3d784bed7"
+      "b670",
+      "08919d017ba0e52cd6d966351c7de16fe76c1d3d3d3da4554239e4c7d16cb8b82a94e7eaea3a0e6e18eb690b999f"
+      "d31e"}},
+    {"CCEL_data_gcp",
+     21,
+     {"3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b"
+      "304f",
+      "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f2"
+      "1967",
+      ZEROS}},
+    {"CCEL_data_grub_gke",
+     35,
+     {"bc9945139042cf2cc75caf920aa57f14884ecfd7e893bccc51250c8ce90eb53ce72741e6adaa18183eb1331a87d4"
+      "544a",
+      "c17cb288a4dee302bb9ed8d27257a168f3264ad68cab53757f37eeaa7039657fa887cad65cf910e0fdc435ff110f"
+      "8a7b",
+      "334aeba2c985f8886cea97d1ecffbd512769d528b9a94009583db667ad7d2faa7d37fa145d75b192ceee2d2f10b2"
+      "eb6d"}},
 };
 
 static void hexeq(const u8 *d, const char *want)
@@ -96,11 +116,26 @@ static void test_digest_vectors(void **state)
 		const char *digest;
 		int hits_in_ovmf_log;
 	} v[] = {
-		{"\0\0\0\0", 4, "394341b7182cd227c5c6b07ef8000cdfd86136c4292b8e576573ad7ed9ae41019f5818b4b971c9effc60e1ad9f1289f0", 2},
-		{"Calling EFI Application from Boot Option", 40, "77a0dab2312b4e1e57a84d865a21e5b2ee8d677a21012ada819d0a98988078d3d740f6346bfe0abaa938ca20439a8d71", 1},
-		{"Exit Boot Services Invocation", 29, "214b0bef1379756011344877743fdc2a5382bac6e70362d624ccf3f654407c1b4badf7d8f9295dd3dabdef65b27677e0", 1},
-		{"Exit Boot Services Returned with Success", 40, "0a2e01c85deae718a530ad8c6d20a84009babe6c8989269e950d8cf440c6e997695e64d455c4174a652cd080f6230b74", 1},
-		{"\0\0", 2, "1dd6f7b457ad880d840d41c961283bab688e94e4b59359ea45686581e90feccea3c624b1226113f824f315eb60ae0a7c", 0},
+	    {"\0\0\0\0", 4,
+	     "394341b7182cd227c5c6b07ef8000cdfd86136c4292b8e576573ad7ed9ae41019f5818b4b971c9effc60e"
+	     "1ad9f1289f0",
+	     2},
+	    {"Calling EFI Application from Boot Option", 40,
+	     "77a0dab2312b4e1e57a84d865a21e5b2ee8d677a21012ada819d0a98988078d3d740f6346bfe0abaa938c"
+	     "a20439a8d71",
+	     1},
+	    {"Exit Boot Services Invocation", 29,
+	     "214b0bef1379756011344877743fdc2a5382bac6e70362d624ccf3f654407c1b4badf7d8f9295dd3dabde"
+	     "f65b27677e0",
+	     1},
+	    {"Exit Boot Services Returned with Success", 40,
+	     "0a2e01c85deae718a530ad8c6d20a84009babe6c8989269e950d8cf440c6e997695e64d455c4174a652cd"
+	     "080f6230b74",
+	     1},
+	    {"\0\0", 2,
+	     "1dd6f7b457ad880d840d41c961283bab688e94e4b59359ea45686581e90feccea3c624b1226113f824f31"
+	     "5eb60ae0a7c",
+	     0},
 	};
 	struct file_buf f;
 	struct err e;
@@ -120,7 +155,8 @@ static void test_digest_vectors(void **state)
 	u8 param[0x1000] = {0}, d[48];
 	memcpy(param, "root=/dev/vda1 console=hvc0 rw", 30);
 	td_sha384(param, sizeof(param), d);
-	hexeq(d, "64ed1e5a47e8632f80faf428465bd987af3e8e4ceb10a5a9f387b6302e30f4993bded2331f0691c4a38ad34e4cbbc627");
+	hexeq(d, "64ed1e5a47e8632f80faf428465bd987af3e8e4ceb10a5a9f387b6302e30f4993bded2331f0691c4a"
+		 "38ad34e4cbbc627");
 }
 
 static void test_mr_mapping(void **state)
@@ -169,7 +205,7 @@ static void spec(struct blog *l, bool two)
 		put16(l, 0x000B);
 		put16(l, 32);
 	}
-	l->b[l->n++] = 0;	/* vendorInfoSize */
+	l->b[l->n++] = 0; /* vendorInfoSize */
 }
 
 static void event(struct blog *l, u32 mr, u32 type, const char *data)
@@ -283,7 +319,9 @@ static void test_hostile(void **state)
 	expect_err(&l, hdr + 14 + 48 + 2, "truncated event size");
 	expect_err(&l, full - 1, "event 0 at offset 65: event data of 3 bytes runs past the end");
 	put_le32(l.b + hdr + 8, 0xffffffff);
-	expect_err(&l, full, "event 0 at offset 65: 4294967295 digests, the Spec ID event lists 1 algorithms");
+	expect_err(
+	    &l, full,
+	    "event 0 at offset 65: 4294967295 digests, the Spec ID event lists 1 algorithms");
 	put_le32(l.b + hdr + 8, 1);
 	put_le16(l.b + hdr + 12, 0x0004);
 	expect_err(&l, full, "digest algorithm 0x0004 is not in the Spec ID event");
@@ -300,11 +338,9 @@ static void test_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay_vectors),
-		cmocka_unit_test(test_digest_vectors),
-		cmocka_unit_test(test_mr_mapping),
-		cmocka_unit_test(test_synthetic_ok),
-		cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_replay_vectors), cmocka_unit_test(test_digest_vectors),
+	    cmocka_unit_test(test_mr_mapping),	   cmocka_unit_test(test_synthetic_ok),
+	    cmocka_unit_test(test_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

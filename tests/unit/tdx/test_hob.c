@@ -60,10 +60,11 @@ static void test_map_ovmf(void **state)
 	assert_int_equal(td_ram_from_size(8 * GiB, ram, &n, &e), 0);
 	assert_int_equal(td_ram_map_build(ram, n, &ovmf_info, &m, &e), 0);
 	static const struct td_ram_range want[] = {
-		{0, 0x800000, false},	     {0x800000, 0x6000, true},	{0x806000, 0x3000, false},
-		{0x809000, 0x2000, true},    {0x80b000, 0x2000, true},	{0x80d000, 0x3000, false},
-		{0x810000, 0x10000, true},   {0x820000, 0xC0000000ULL - 0x820000, false},
-		{4 * GiB, 5 * GiB, false},
+	    {0, 0x800000, false},      {0x800000, 0x6000, true},
+	    {0x806000, 0x3000, false}, {0x809000, 0x2000, true},
+	    {0x80b000, 0x2000, true},  {0x80d000, 0x3000, false},
+	    {0x810000, 0x10000, true}, {0x820000, 0xC0000000ULL - 0x820000, false},
+	    {4 * GiB, 5 * GiB, false},
 	};
 	assert_int_equal(m.n, ARRAY_SIZE(want));
 	for (unsigned i = 0; i < m.n; i++) {
@@ -81,10 +82,12 @@ static void test_map_errors(void **state)
 
 	/* Too little RAM for the TempMem sections. */
 	assert_int_equal(td_ram_map_build(ram, 1, &ovmf_info, &m, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "TDVF section 2 (TempMem) at 0x810000+0x10000 is not inside guest RAM"));
+	assert_non_null(
+	    strstr(e.msg, "TDVF section 2 (TempMem) at 0x810000+0x10000 is not inside guest RAM"));
 	ram[0].size = 0x818000;
 	assert_int_equal(td_ram_map_build(ram, 1, &ovmf_info, &m, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "TDVF section 2 (TempMem) at 0x810000+0x10000 straddles the edge of guest RAM 0x0+0x818000"));
+	assert_non_null(strstr(e.msg, "TDVF section 2 (TempMem) at 0x810000+0x10000 straddles the "
+				      "edge of guest RAM 0x0+0x818000"));
 	ram[0].size = 1 * GiB;
 	ram[1] = (struct td_ram_range){512 * MiB, 1 * GiB, false};
 	assert_int_equal(td_ram_map_build(ram, 2, &ovmf_info, &m, &e), -EINVAL);
@@ -94,8 +97,8 @@ static void test_map_errors(void **state)
 static void test_hob_bytes(void **state)
 {
 	struct td_ram_map m = {
-		.n = 2,
-		.r = {{0x809000, 0x2000, true}, {0x100000000ULL, 0x40000000, false}},
+	    .n = 2,
+	    .r = {{0x809000, 0x2000, true}, {0x100000000ULL, 0x40000000, false}},
 	};
 	u8 buf[256];
 	size_t used;
@@ -105,6 +108,7 @@ static void test_hob_bytes(void **state)
 	assert_int_equal(td_hob_size(&m), 56 + 96 + 8);
 	assert_int_equal(td_hob_build(&m, 0x809000, buf, sizeof(buf), &used, &e), 0);
 	assert_int_equal(used, 160);
+	/* clang-format off */
 	static const u8 want[160] = {
 		/* PHIT */
 		0x01, 0x00, 0x38, 0x00, 0, 0, 0, 0, 0x09, 0, 0, 0, 0, 0, 0, 0,
@@ -122,6 +126,7 @@ static void test_hob_bytes(void **state)
 		/* END */
 		0xff, 0xff, 0x08, 0x00, 0, 0, 0, 0,
 	};
+	/* clang-format on */
 	assert_memory_equal(buf, want, sizeof(want));
 	assert_int_equal(buf[160], 0xAA);
 	assert_int_equal(td_hob_build(&m, 0x809000, buf, 159, &used, &e), -ENOSPC);
@@ -168,11 +173,11 @@ static void test_hob_digest_matches_real_log(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ram_from_size),
-		cmocka_unit_test(test_map_ovmf),
-		cmocka_unit_test(test_map_errors),
-		cmocka_unit_test(test_hob_bytes),
-		cmocka_unit_test(test_hob_digest_matches_real_log),
+	    cmocka_unit_test(test_ram_from_size),
+	    cmocka_unit_test(test_map_ovmf),
+	    cmocka_unit_test(test_map_errors),
+	    cmocka_unit_test(test_hob_bytes),
+	    cmocka_unit_test(test_hob_digest_matches_real_log),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

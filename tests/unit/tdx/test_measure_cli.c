@@ -42,23 +42,30 @@ static int run(int argc, const char **argv)
 	return r;
 }
 
-#define RUN(...)                                                                  \
-	({                                                                        \
-		const char *a_[] = {"measure", __VA_ARGS__};                      \
-		run((int)ARRAY_SIZE(a_), a_);                                     \
+#define RUN(...)                                                                                   \
+	({                                                                                         \
+		const char *a_[] = {"measure", __VA_ARGS__};                                       \
+		run((int)ARRAY_SIZE(a_), a_);                                                      \
 	})
 
 static void test_firmware(void **state)
 {
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--memory", "2G"), 0);
-	assert_non_null(strstr(out, "MRTD: 4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de4057fb887fed0744d5631a212967fb231c47 (order per-page)"));
-	assert_non_null(strstr(out, "TD HOB (EV_EFI_HANDOFF_TABLES2): 0b8772e5b0b41b83e6044a68397e02f49fb47066b4fbe4917ea2c45c64f323fdacbb37948f821ebaf8bc9c938ba8a749"));
-	assert_non_null(strstr(out, "RTMR1: not predicted: depends on the kernel image (--kernel)"));
+	assert_non_null(strstr(out, "MRTD: "
+				    "4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de40"
+				    "57fb887fed0744d5631a212967fb231c47 (order per-page)"));
+	assert_non_null(strstr(out, "TD HOB (EV_EFI_HANDOFF_TABLES2): "
+				    "0b8772e5b0b41b83e6044a68397e02f49fb47066b4fbe4917ea2c45c64f323"
+				    "fdacbb37948f821ebaf8bc9c938ba8a749"));
+	assert_non_null(
+	    strstr(out, "RTMR1: not predicted: depends on the kernel image (--kernel)"));
 	assert_string_equal(errbuf, "");
 
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--order", "two-pass", "--json"), 0);
 	assert_true(out[0] == '{');
-	assert_non_null(strstr(out, "\"mrtd\":\"acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724eed443f7e1\""));
+	assert_non_null(strstr(out, "\"mrtd\":"
+				    "\"acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d0"
+				    "45b33db3b32e6924cba830a724eed443f7e1\""));
 	assert_non_null(strstr(out, "depends on the TD HOB, i.e. on the memory size (--memory)"));
 }
 
@@ -70,26 +77,32 @@ static void test_replay(void **state)
 	if (dir && *dir)
 		snprintf(path, sizeof(path), "%s/data/eventlog/CCEL_data_ovmf", dir);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/data/eventlog/CCEL_data_ovmf", MERAK_SOURCE_ROOT);
+		snprintf(path, sizeof(path), "%s/../shared/data/eventlog/CCEL_data_ovmf",
+			 MERAK_SOURCE_ROOT);
 	assert_int_equal(RUN("--replay-event-log", path), 0);
-	assert_non_null(strstr(out, "replayed RTMR0: 8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193"));
+	assert_non_null(strstr(out, "replayed RTMR0: "
+				    "8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e9017"
+				    "7329ec5aba3bb484404f2ab9cc90abe193"));
 	assert_non_null(strstr(out, "  14 RTMR1  0x80000007 EV_EFI_ACTION"));
 	assert_int_equal(RUN("--replay-event-log", path, "--json"), 0);
 	assert_non_null(strstr(out, "\"rtmr\":[\"8566f998"));
 	/* A firmware passed as an event log: one error line, nothing on stdout. */
 	assert_int_equal(RUN("--replay-event-log", OVMF_PATH), 1);
 	assert_string_equal(out, "");
-	assert_non_null(strstr(errbuf, "merak measure: event log '" OVMF_PATH "': event log: first record"));
+	assert_non_null(
+	    strstr(errbuf, "merak measure: event log '" OVMF_PATH "': event log: first record"));
 }
 
 static void test_errors(void **state)
 {
 	assert_int_equal(RUN("--bogus"), 2);
-	assert_non_null(strstr(errbuf, "merak measure: unknown option or missing argument '--bogus'"));
+	assert_non_null(
+	    strstr(errbuf, "merak measure: unknown option or missing argument '--bogus'"));
 	assert_int_equal(RUN(), 2);
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "extra"), 2);
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--order", "sideways"), 1);
-	assert_string_equal(errbuf, "merak measure: --order 'sideways': want per-page or two-pass\n");
+	assert_string_equal(errbuf,
+			    "merak measure: --order 'sideways': want per-page or two-pass\n");
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--memory", "lots"), 1);
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--platform", "tdx=off"), 1);
 	assert_non_null(strstr(errbuf, "measure only applies to TDs"));
@@ -98,15 +111,16 @@ static void test_errors(void **state)
 	assert_non_null(strstr(errbuf, "is not inside guest RAM"));
 	assert_int_equal(RUN("--firmware", "/nonexistent/fw.fd"), 1);
 	assert_string_equal(out, "");
-	assert_int_equal(RUN("--firmware", OVMF_PATH, "--platform", "tdx=on,debug=on", "--cpus", "boot=2"), 0);
+	assert_int_equal(
+	    RUN("--firmware", OVMF_PATH, "--platform", "tdx=on,debug=on", "--cpus", "boot=2"), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_firmware),
-		cmocka_unit_test(test_replay),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_firmware),
+	    cmocka_unit_test(test_replay),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,11 +22,13 @@ static struct tdvf_info info;
  * tdx-measurement.md §1.1 block layout, and are re-derived below by a second C
  * code path that does not use the walker.
  */
-#define OVMF_MRTD_PER_PAGE                                                                      \
-	"4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de4057fb887fed0744d5631a212967f" \
+#define OVMF_MRTD_PER_PAGE                                                                         \
+	"4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de4057fb887fed0744d5631a212967" \
+	"f"                                                                                        \
 	"b231c47"
-#define OVMF_MRTD_TWO_PASS                                                                      \
-	"acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724eed" \
+#define OVMF_MRTD_TWO_PASS                                                                         \
+	"acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724ee" \
+	"d"                                                                                        \
 	"443f7e1"
 
 static int setup(void **state)
@@ -57,14 +59,17 @@ static void test_ovmf_mrtd(void **state)
 	u8 m[48];
 	struct err e;
 
-	assert_int_equal(td_mrtd_compute(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, m, &e), 0);
+	assert_int_equal(
+	    td_mrtd_compute(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, m, &e), 0);
 	hexeq(m, OVMF_MRTD_PER_PAGE);
-	assert_int_equal(td_mrtd_compute(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_TWO_PASS, m, &e), 0);
+	assert_int_equal(
+	    td_mrtd_compute(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_TWO_PASS, m, &e), 0);
 	hexeq(m, OVMF_MRTD_TWO_PASS);
 	/* A HOB in the TD_HOB section does not change it: that section is not extended. */
 	u8 hob[64] = {1, 2, 3};
 	struct td_section_inputs in = {.hob = hob, .hob_len = sizeof(hob)};
-	assert_int_equal(td_mrtd_compute(&info, ovmf.data, ovmf.len, &in, TD_ORDER_PER_PAGE, m, &e), 0);
+	assert_int_equal(td_mrtd_compute(&info, ovmf.data, ovmf.len, &in, TD_ORDER_PER_PAGE, m, &e),
+			 0);
 	hexeq(m, OVMF_MRTD_PER_PAGE);
 }
 
@@ -111,7 +116,7 @@ struct rec {
 	unsigned adds, extends, n;
 	struct td_measure_op first[40];
 	const u8 *bfv_src;
-	bool direct;	/* every BFV extend chunk came straight from the image */
+	bool direct; /* every BFV extend chunk came straight from the image */
 	int stop_after;
 };
 
@@ -137,7 +142,9 @@ static void test_walk_order(void **state)
 	struct rec r = {.bfv_src = ovmf.data + 0x20000, .direct = true};
 	struct err e;
 
-	assert_int_equal(td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, record, &r, &e), 0);
+	assert_int_equal(
+	    td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, record, &r, &e),
+	    0);
 	/* BFV 480 pages, CFV 32, TempMem 16 + 2 + 6, TD_HOB 2. */
 	assert_int_equal(r.adds, 480 + 32 + 16 + 2 + 2 + 6);
 	assert_int_equal(r.extends, 480 * 16);
@@ -155,7 +162,9 @@ static void test_walk_order(void **state)
 	memset(&r, 0, sizeof(r));
 	r.bfv_src = ovmf.data + 0x20000;
 	r.direct = true;
-	assert_int_equal(td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_TWO_PASS, record, &r, &e), 0);
+	assert_int_equal(
+	    td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_TWO_PASS, record, &r, &e),
+	    0);
 	assert_int_equal(r.extends, 480 * 16);
 	for (int i = 0; i < 40; i++) {
 		assert_int_equal(r.first[i].kind, TD_OP_PAGE_ADD);
@@ -165,7 +174,9 @@ static void test_walk_order(void **state)
 	memset(&r, 0, sizeof(r));
 	r.bfv_src = ovmf.data + 0x20000;
 	r.stop_after = 5;
-	assert_int_equal(td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, record, &r, &e), 7);
+	assert_int_equal(
+	    td_walk_sections(&info, ovmf.data, ovmf.len, NULL, TD_ORDER_PER_PAGE, record, &r, &e),
+	    7);
 	assert_int_equal(r.n, 5);
 }
 
@@ -195,7 +206,8 @@ static void test_regions(void **state)
 	in.hob = big;
 	in.hob_len = 0x3000;
 	assert_int_equal(td_mem_regions(&info, ovmf.data, ovmf.len, &in, reg, &n, &e), -E2BIG);
-	assert_non_null(strstr(e.msg, "TDVF section 4 (TD_HOB): 12288 bytes of content do not fit its 0x2000-byte memory range"));
+	assert_non_null(strstr(e.msg, "TDVF section 4 (TD_HOB): 12288 bytes of content do not fit "
+				      "its 0x2000-byte memory range"));
 	free(big);
 }
 
@@ -203,7 +215,8 @@ static void test_regions(void **state)
 static void test_padding_and_aug(void **state)
 {
 	u8 img[0x3000];
-	struct tdvf_info fi = {.image_size = sizeof(img), .image_gpa = 4 * GiB - sizeof(img), .nsections = 2};
+	struct tdvf_info fi = {
+	    .image_size = sizeof(img), .image_gpa = 4 * GiB - sizeof(img), .nsections = 2};
 	u8 stream[128 + 16 * 384 + 128 + 16 * 384], want[48], got[48];
 	size_t len = 0;
 	unsigned olen;
@@ -211,8 +224,10 @@ static void test_padding_and_aug(void **state)
 
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (u8)(i * 7 + 1);
-	fi.sections[0] = (struct tdvf_section){0x1000, 0x1100, 0x1000000, 0x2000, TDVF_SECTION_BFV, TDVF_ATTR_MR_EXTEND};
-	fi.sections[1] = (struct tdvf_section){0, 0, 0x2000000, 0x100000, TDVF_SECTION_PERM_MEM, TDVF_ATTR_PAGE_AUG};
+	fi.sections[0] = (struct tdvf_section){0x1000, 0x1100,		 0x1000000,
+					       0x2000, TDVF_SECTION_BFV, TDVF_ATTR_MR_EXTEND};
+	fi.sections[1] = (struct tdvf_section){
+	    0, 0, 0x2000000, 0x100000, TDVF_SECTION_PERM_MEM, TDVF_ATTR_PAGE_AUG};
 	for (u64 pg = 0; pg < 2; pg++) {
 		memset(stream + len, 0, 128);
 		memcpy(stream + len, "MEM.PAGE.ADD", 12);
@@ -231,12 +246,15 @@ static void test_padding_and_aug(void **state)
 	}
 	assert_int_equal(len, sizeof(stream));
 	EVP_Digest(stream, len, want, &olen, EVP_sha384(), NULL);
-	assert_int_equal(td_mrtd_compute(&fi, img, sizeof(img), NULL, TD_ORDER_PER_PAGE, got, &e), 0);
+	assert_int_equal(td_mrtd_compute(&fi, img, sizeof(img), NULL, TD_ORDER_PER_PAGE, got, &e),
+			 0);
 	assert_memory_equal(got, want, 48);
 	/* Raw data beyond the image is refused even for an unvalidated tdvf_info. */
 	fi.sections[0].raw_size = 0x2001;
-	assert_int_equal(td_mrtd_compute(&fi, img, sizeof(img), NULL, TD_ORDER_PER_PAGE, got, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "TDVF section 0 (BFV): raw data runs past the end of the image"));
+	assert_int_equal(td_mrtd_compute(&fi, img, sizeof(img), NULL, TD_ORDER_PER_PAGE, got, &e),
+			 -EINVAL);
+	assert_non_null(
+	    strstr(e.msg, "TDVF section 0 (BFV): raw data runs past the end of the image"));
 }
 
 static void test_rtmr_extend(void **state)
@@ -246,7 +264,8 @@ static void test_rtmr_extend(void **state)
 
 	/* EV_SEPARATOR digest (tdx-measurement.md §3.4). */
 	td_sha384("\0\0\0\0", 4, d);
-	hexeq(d, "394341b7182cd227c5c6b07ef8000cdfd86136c4292b8e576573ad7ed9ae41019f5818b4b971c9effc60e1ad9f1289f0");
+	hexeq(d, "394341b7182cd227c5c6b07ef8000cdfd86136c4292b8e576573ad7ed9ae41019f5818b4b971c9eff"
+		 "c60e1ad9f1289f0");
 	memcpy(buf + 48, d, 48);
 	EVP_Digest(buf, 96, want, &n, EVP_sha384(), NULL);
 	rtmr_extend(r, d);
@@ -260,12 +279,9 @@ static void test_rtmr_extend(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ovmf_mrtd),
-		cmocka_unit_test(test_ovmf_mrtd_second_path),
-		cmocka_unit_test(test_walk_order),
-		cmocka_unit_test(test_regions),
-		cmocka_unit_test(test_padding_and_aug),
-		cmocka_unit_test(test_rtmr_extend),
+	    cmocka_unit_test(test_ovmf_mrtd),	    cmocka_unit_test(test_ovmf_mrtd_second_path),
+	    cmocka_unit_test(test_walk_order),	    cmocka_unit_test(test_regions),
+	    cmocka_unit_test(test_padding_and_aug), cmocka_unit_test(test_rtmr_extend),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -68,12 +68,12 @@ static void test_real_ovmf(void **state)
 	assert_int_equal(info.image_gpa, 0xFFE00000ULL);
 	assert_int_equal(info.nsections, 6);
 	static const struct tdvf_section want[6] = {
-		{0x20000, 0x1e0000, 0xffe20000, 0x1e0000, TDVF_SECTION_BFV, TDVF_ATTR_MR_EXTEND},
-		{0x0, 0x20000, 0xffe00000, 0x20000, TDVF_SECTION_CFV, 0},
-		{0, 0, 0x810000, 0x10000, TDVF_SECTION_TEMP_MEM, 0},
-		{0, 0, 0x80b000, 0x2000, TDVF_SECTION_TEMP_MEM, 0},
-		{0, 0, 0x809000, 0x2000, TDVF_SECTION_TD_HOB, 0},
-		{0, 0, 0x800000, 0x6000, TDVF_SECTION_TEMP_MEM, 0},
+	    {0x20000, 0x1e0000, 0xffe20000, 0x1e0000, TDVF_SECTION_BFV, TDVF_ATTR_MR_EXTEND},
+	    {0x0, 0x20000, 0xffe00000, 0x20000, TDVF_SECTION_CFV, 0},
+	    {0, 0, 0x810000, 0x10000, TDVF_SECTION_TEMP_MEM, 0},
+	    {0, 0, 0x80b000, 0x2000, TDVF_SECTION_TEMP_MEM, 0},
+	    {0, 0, 0x809000, 0x2000, TDVF_SECTION_TD_HOB, 0},
+	    {0, 0, 0x800000, 0x6000, TDVF_SECTION_TEMP_MEM, 0},
 	};
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(info.sections[i].data_offset, want[i].data_offset);
@@ -118,7 +118,7 @@ static u8 *find_offset_entry(u8 *img, size_t len)
 {
 	for (size_t i = len - 0x30; i > len - 0x1000; i--)
 		if (!memcmp(img + i, tdx_offset_guid, 16))
-			return img + i - 2 - 4;	/* its u32 data */
+			return img + i - 2 - 4; /* its u32 data */
 	fail_msg("no TDX metadata offset entry");
 	return NULL;
 }
@@ -137,7 +137,8 @@ static void test_offset_outside(void **state)
 	expect_err(img, ovmf.len, -EINVAL, "descriptor offset 8 from the end is outside");
 	/* Pointing at something that is not a descriptor. */
 	put_le32(ent, 0x100000);
-	expect_err(img, ovmf.len, -EINVAL, "TDVF descriptor at file offset 0x100000: bad signature");
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF descriptor at file offset 0x100000: bad signature");
 	/* The entry GUID unknown: table walked to its start, nothing found. */
 	put_le32(ent, ovmf.len - DESC_OFF);
 	ent[6] ^= 0xff;
@@ -219,14 +220,17 @@ static void test_sections(void **state)
 		   "TDVF section 3 (TempMem): memory range 0x80b800+0x2000 is not 4 KiB aligned");
 	RESET();
 	put_le64(img + SEC(3) + 16, 0x2100);
-	expect_err(img, ovmf.len, -EINVAL, "TDVF section 3 (TempMem): memory range 0x80b000+0x2100 is not 4 KiB aligned");
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 3 (TempMem): memory range 0x80b000+0x2100 is not 4 KiB aligned");
 	RESET();
 	put_le64(img + SEC(3) + 8, 0xfffffffffffff000ULL);
-	expect_err(img, ovmf.len, -EINVAL, "TDVF section 3 (TempMem): memory range 0xfffffffffffff000+0x2000 wraps around");
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 3 (TempMem): memory range 0xfffffffffffff000+0x2000 wraps around");
 	RESET();
 	put_le64(img + SEC(0) + 16, 0x1000);
-	expect_err(img, ovmf.len, -EINVAL,
-		   "TDVF section 0 (BFV): memory size 0x1000 is smaller than its raw data size 0x1e0000");
+	expect_err(
+	    img, ovmf.len, -EINVAL,
+	    "TDVF section 0 (BFV): memory size 0x1000 is smaller than its raw data size 0x1e0000");
 	RESET();
 	put_le32(img + SEC(1) + 4, 0);
 	expect_err(img, ovmf.len, -EINVAL, "TDVF section 1 (CFV): no raw data");
@@ -295,14 +299,10 @@ static void test_legacy_pointer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_ovmf),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_footer_corrupt),
-		cmocka_unit_test(test_offset_outside),
-		cmocka_unit_test(test_guid_table_lengths),
-		cmocka_unit_test(test_descriptor_header),
-		cmocka_unit_test(test_sections),
-		cmocka_unit_test(test_legacy_pointer),
+	    cmocka_unit_test(test_real_ovmf),	       cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_footer_corrupt),     cmocka_unit_test(test_offset_outside),
+	    cmocka_unit_test(test_guid_table_lengths), cmocka_unit_test(test_descriptor_header),
+	    cmocka_unit_test(test_sections),	       cmocka_unit_test(test_legacy_pointer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
