@@ -10,6 +10,7 @@ struct acpi_config {
 	u32 ncpus;
 	bool pci;		/* emit MCFG and the PCI host bridge in the DSDT */
 	u64 pci_ecam_base;
+	u64 pci_ecam_size;	/* 0: 256 MiB, buses 0-255 */
 	u64 pci_mmio32_base, pci_mmio32_size;
 	u64 pci_mmio64_base, pci_mmio64_size;
 	bool serial;		/* COM1 in the DSDT */
@@ -17,9 +18,10 @@ struct acpi_config {
 
 /*
  * Builds RSDP, XSDT, FADT (hardware-reduced off: PM1a event/control ports,
- * SCI on IRQ 9, reset register at 0xCF9), FACS, DSDT (COM1, power button,
- * _S5, PCI root bridge), MADT (one x2APIC/LAPIC per vCPU, IOAPIC, ISA
- * overrides) and MCFG at LAYOUT_ACPI_BASE. Pure. Returns the RSDP address.
+ * PM timer, SCI on IRQ 9, reset register at 0xCF9, fixed power button),
+ * FACS, DSDT (COM1, _S5, PCI root bridge), MADT (one LAPIC, or x2APIC from
+ * APIC ID 255 on, per vCPU; IOAPIC; ISA overrides; LINT1 NMI) and MCFG at
+ * LAYOUT_ACPI_BASE. Pure. Returns the RSDP address.
  */
 int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg, u64 *rsdp_gpa,
 	       struct err *e);
