@@ -14,7 +14,7 @@
 #include "loader.h"
 #include "x86_boot_abi.h"
 
-#define PROTO(v) (unsigned)((v) >> 8), (unsigned)((v) & 0xff)
+#define PROTO(v) (unsigned)((v) >> 8), (unsigned)((v)&0xff)
 
 /* Protocol 2.06 defines the fields up to cmdline_size; 2.10 up to init_size. */
 #define HDR_END_206 (BZ_HDR_OFF(cmdline_size) + 4)
@@ -23,9 +23,9 @@
 #define HDR_END_MAX 0x290
 
 struct bz_layout {
-	u64 load;		/* protected-mode part */
+	u64 load; /* protected-mode part */
 	u64 pm_size;
-	u64 run_start;		/* where the kernel decompresses and runs */
+	u64 run_start; /* where the kernel decompresses and runs */
 	u64 run_end;
 	u64 initrd;
 };
@@ -105,12 +105,12 @@ static int plan_kernel(const struct bz_setup_header *h, u64 pm_size, u64 ram_end
 	return 0;
 }
 
-static int plan_initrd(const struct bz_setup_header *h, const struct boot_payload *p,
-		       u64 ram_end, struct bz_layout *l, struct err *e)
+static int plan_initrd(const struct bz_setup_header *h, const struct boot_payload *p, u64 ram_end,
+		       struct bz_layout *l, struct err *e)
 {
 	const struct boot_range avoid[] = {
-		{l->load, l->load + l->pm_size},
-		{l->run_start, l->run_end},
+	    {l->load, l->load + l->pm_size},
+	    {l->run_start, l->run_end},
 	};
 	/* initrd_addr_max is the last byte the initrd may occupy. */
 	u64 ceiling = MIN((u64)h->initrd_addr_max + 1, ram_end);
@@ -188,7 +188,7 @@ int boot_load_bzimage(struct guest_mem *gm, const struct boot_payload *p, struct
 	h->cmd_line_ptr = (u32)LAYOUT_CMDLINE;
 	h->hardware_subarch = 0;
 	h->hardware_subarch_data = 0;
-	h->setup_data = 0;	/* merak passes no setup_data list */
+	h->setup_data = 0; /* merak passes no setup_data list */
 	for (unsigned i = 0; i < p->n_e820; i++) {
 		bp.e820_table[i].addr = p->e820[i].addr;
 		bp.e820_table[i].size = p->e820[i].size;

@@ -61,8 +61,9 @@ int boot_write_cmdline(struct guest_mem *gm, const char *cmdline, u64 max_len, s
 		return errf(e, -E2BIG, "command line of %zu bytes exceeds merak's limit of %llu",
 			    len, (unsigned long long)(LAYOUT_CMDLINE_MAX - 1));
 	if (len > max_len)
-		return errf(e, -E2BIG, "command line of %zu bytes exceeds the kernel's limit of %llu",
-			    len, (unsigned long long)max_len);
+		return errf(e, -E2BIG,
+			    "command line of %zu bytes exceeds the kernel's limit of %llu", len,
+			    (unsigned long long)max_len);
 	if (guest_mem_write(gm, LAYOUT_CMDLINE, s, len + 1, e) < 0)
 		return err_ctx(e, "command line");
 	return 0;

@@ -27,7 +27,7 @@ struct phdr {
 
 struct pvh_image {
 	struct boot_range load[PVH_MAX_LOAD];
-	unsigned idx[PVH_MAX_LOAD];	/* program header index of each load[] */
+	unsigned idx[PVH_MAX_LOAD]; /* program header index of each load[] */
 	unsigned n_load;
 	u64 entry;
 	bool have_entry;
@@ -72,15 +72,14 @@ static int check_ehdr(const u8 *img, size_t len, u64 *phoff, unsigned *phnum, st
 	return 0;
 }
 
-static int check_load(const struct guest_mem *gm, unsigned i, const struct phdr *ph,
-		      struct err *e)
+static int check_load(const struct guest_mem *gm, unsigned i, const struct phdr *ph, struct err *e)
 {
 	const struct mem_region *r;
 	u64 end;
 
 	if (ph->memsz < ph->filesz)
-		return errf(e, -EINVAL, "segment %u: memsz 0x%llx is smaller than filesz 0x%llx",
-			    i, (unsigned long long)ph->memsz, (unsigned long long)ph->filesz);
+		return errf(e, -EINVAL, "segment %u: memsz 0x%llx is smaller than filesz 0x%llx", i,
+			    (unsigned long long)ph->memsz, (unsigned long long)ph->filesz);
 	if (!ph->memsz)
 		return 0;
 	if (add_overflows(ph->paddr, ph->memsz, &end))
@@ -211,11 +210,11 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 	/* start_info, then the memory map, then the module list: one page. */
 	modlist_gpa = memmap_gpa + (u64)p->n_e820 * sizeof(struct hvm_memmap_table_entry);
 	if (modlist_gpa + sizeof(mod) > info_gpa + PAGE_SIZE)
-		return errf(e, -E2BIG, "memory map of %u entries does not fit in the start-info page",
+		return errf(e, -E2BIG,
+			    "memory map of %u entries does not fit in the start-info page",
 			    p->n_e820);
-	if (initrd &&
-	    boot_place_high(p->initrd_len, LAYOUT_HIGH_RAM, boot_low_ram_end(gm), im.load,
-			    im.n_load, &initrd_gpa) < 0)
+	if (initrd && boot_place_high(p->initrd_len, LAYOUT_HIGH_RAM, boot_low_ram_end(gm), im.load,
+				      im.n_load, &initrd_gpa) < 0)
 		return errf(e, -ENOMEM,
 			    "no room for the %zu-byte initramfs in low RAM (1 MiB to 0x%llx) clear "
 			    "of the kernel's segments",
@@ -240,9 +239,9 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 	info.memmap_entries = p->n_e820;
 	for (unsigned i = 0; i < p->n_e820; i++) {
 		struct hvm_memmap_table_entry m = {
-			.addr = p->e820[i].addr,
-			.size = p->e820[i].size,
-			.type = p->e820[i].type,
+		    .addr = p->e820[i].addr,
+		    .size = p->e820[i].size,
+		    .type = p->e820[i].type,
 		};
 		r = guest_mem_write(gm, memmap_gpa + i * sizeof(m), &m, sizeof(m), e);
 		if (r < 0)

@@ -14,15 +14,15 @@
 
 /* ---- Linux boot protocol --------------------------------------------------- */
 
-#define BZ_SETUP_HEADER_OFF 0x1f1
-#define BZ_BOOT_FLAG_OFF    0x1fe
-#define BZ_JUMP_OFF	    0x200
-#define BZ_HEADER_OFF	    0x202
-#define BZ_BOOT_FLAG	    0xAA55
-#define BZ_HEADER_MAGIC	    0x53726448u /* "HdrS" */
+#define BZ_SETUP_HEADER_OFF    0x1f1
+#define BZ_BOOT_FLAG_OFF       0x1fe
+#define BZ_JUMP_OFF	       0x200
+#define BZ_HEADER_OFF	       0x202
+#define BZ_BOOT_FLAG	       0xAA55
+#define BZ_HEADER_MAGIC	       0x53726448u /* "HdrS" */
 #define BZ_DEFAULT_SETUP_SECTS 4
-#define BZ_SECTOR_SIZE	    512
-#define BZ_ENTRY64_OFF	    0x200 /* 64-bit entry, relative to the load address */
+#define BZ_SECTOR_SIZE	       512
+#define BZ_ENTRY64_OFF	       0x200 /* 64-bit entry, relative to the load address */
 
 /* loadflags */
 #define BZ_LOADED_HIGH	0x01
@@ -85,11 +85,11 @@ struct bz_e820_entry {
 /* Only the fields merak writes are named; the rest is opaque padding. */
 struct bz_boot_params {
 	u8 _screen_apm_etc[0x070];
-	u64 acpi_rsdp_addr;			/* 0x070 */
+	u64 acpi_rsdp_addr; /* 0x070 */
 	u8 _pad1[0x1e8 - 0x078];
-	u8 e820_entries;			/* 0x1e8 */
+	u8 e820_entries; /* 0x1e8 */
 	u8 _pad2[BZ_SETUP_HEADER_OFF - 0x1e9];
-	struct bz_setup_header hdr;		/* 0x1f1 */
+	struct bz_setup_header hdr; /* 0x1f1 */
 	u8 _pad3[0x2d0 - BZ_SETUP_HEADER_OFF - sizeof(struct bz_setup_header)];
 	struct bz_e820_entry e820_table[BZ_E820_MAX]; /* 0x2d0 */
 	u8 _pad4[0x1000 - 0xcd0];
@@ -137,7 +137,7 @@ struct hvm_start_info {
 	u64 modlist_paddr;
 	u64 cmdline_paddr;
 	u64 rsdp_paddr;
-	u64 memmap_paddr;	/* version 1 */
+	u64 memmap_paddr; /* version 1 */
 	u32 memmap_entries;
 	u32 reserved;
 };
@@ -152,7 +152,7 @@ struct hvm_modlist_entry {
 struct hvm_memmap_table_entry {
 	u64 addr;
 	u64 size;
-	u32 type;		/* E820 type values */
+	u32 type; /* E820 type values */
 	u32 reserved;
 };
 

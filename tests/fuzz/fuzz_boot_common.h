@@ -69,14 +69,14 @@ static u8 *fuzz_boot_payload(struct fuzz_boot *fb, const u8 *data, size_t size,
 		abort();
 	memcpy(k, data + 3, size - 3);
 	*p = (struct boot_payload){
-		.kernel = k,
-		.kernel_len = size - 3,
-		.initrd = data[1] ? fb->initrd : NULL,
-		.initrd_len = (size_t)data[1] * 4099,
-		.cmdline = (data[0] & 2) ? NULL : fb->cmdline,
-		.e820 = fb->e820,
-		.n_e820 = fb->n_e820,
-		.rsdp_gpa = LAYOUT_ACPI_BASE,
+	    .kernel = k,
+	    .kernel_len = size - 3,
+	    .initrd = data[1] ? fb->initrd : NULL,
+	    .initrd_len = (size_t)data[1] * 4099,
+	    .cmdline = (data[0] & 2) ? NULL : fb->cmdline,
+	    .e820 = fb->e820,
+	    .n_e820 = fb->n_e820,
+	    .rsdp_gpa = LAYOUT_ACPI_BASE,
 	};
 	return k;
 }

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (boot_load_pvh(&fb->gm, &p, &out, &e) == 0) {
 		const struct hvm_start_info *si =
-			guest_mem_ptr(&fb->gm, LAYOUT_PVH_START_INFO, sizeof(*si));
+		    guest_mem_ptr(&fb->gm, LAYOUT_PVH_START_INFO, sizeof(*si));
 
 		if (out.mode != BOOT_MODE_PVH || out.boot_info != LAYOUT_PVH_START_INFO ||
 		    out.entry < LAYOUT_HIGH_RAM || out.entry >= LAYOUT_MMIO32_START ||
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (p.initrd) {
 			const struct hvm_modlist_entry *m =
-				guest_mem_ptr(&fb->gm, si->modlist_paddr, sizeof(*m));
+			    guest_mem_ptr(&fb->gm, si->modlist_paddr, sizeof(*m));
 
 			if (!m || m->size != p.initrd_len || m->paddr < LAYOUT_HIGH_RAM ||
 			    m->paddr + m->size > FUZZ_RAM)

@@ -86,12 +86,13 @@ int e820_build(const struct guest_mem *gm, struct e820_entry *out, unsigned max,
 			u64 prev_end = prev->addr + prev->size;
 
 			if (cur->addr < prev_end)
-				return errf(e, -EINVAL,
-					    "e820: %s [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx)",
-					    type_name(cur->type), (unsigned long long)cur->addr,
-					    (unsigned long long)(cur->addr + cur->size),
-					    type_name(prev->type), (unsigned long long)prev->addr,
-					    (unsigned long long)prev_end);
+				return errf(
+				    e, -EINVAL,
+				    "e820: %s [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx)",
+				    type_name(cur->type), (unsigned long long)cur->addr,
+				    (unsigned long long)(cur->addr + cur->size),
+				    type_name(prev->type), (unsigned long long)prev->addr,
+				    (unsigned long long)prev_end);
 			/* Back-to-back regions of one type read better as one entry. */
 			if (cur->addr == prev_end && cur->type == prev->type) {
 				prev->size += cur->size;

@@ -104,12 +104,12 @@ static inline void assert_untouched(const struct fixture *f)
 	assert_untouched_except(f, NULL, 0);
 }
 
-#define assert_msg(e, s)                                                                   \
-	do {                                                                               \
-		if (!strstr((e)->msg, (s))) {                                              \
-			print_error("error \"%s\" lacks \"%s\"\n", (e)->msg, (s));         \
-			fail();                                                            \
-		}                                                                          \
+#define assert_msg(e, s)                                                                           \
+	do {                                                                                       \
+		if (!strstr((e)->msg, (s))) {                                                      \
+			print_error("error \"%s\" lacks \"%s\"\n", (e)->msg, (s));                 \
+			fail();                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static inline void fill_pattern(u8 *p, size_t len, u8 seed)

@@ -8,13 +8,13 @@
 #define INITRD_MAX 0x37FFFFFFu
 
 struct bz_spec {
-	unsigned setup_sects;	/* as written in the header (0 means 4) */
+	unsigned setup_sects; /* as written in the header (0 means 4) */
 	size_t pm_size;
 	u16 version;
 	u16 xloadflags;
 	u8 loadflags;
 	u8 relocatable;
-	u8 hdr_len;		/* byte at 0x201 */
+	u8 hdr_len; /* byte at 0x201 */
 	u32 kernel_alignment;
 	u32 initrd_addr_max;
 	u32 cmdline_size;
@@ -25,18 +25,18 @@ struct bz_spec {
 static struct bz_spec default_spec(void)
 {
 	return (struct bz_spec){
-		.setup_sects = 3,
-		.pm_size = 0x5432,
-		.version = 0x20f,
-		.xloadflags = BZ_XLF_KERNEL_64,
-		.loadflags = BZ_LOADED_HIGH,
-		.relocatable = 1,
-		.hdr_len = 0x6a, /* header ends at 0x26c */
-		.kernel_alignment = 0x200000,
-		.initrd_addr_max = INITRD_MAX,
-		.cmdline_size = 2048,
-		.pref_address = 0x1000000,
-		.init_size = 0x800000,
+	    .setup_sects = 3,
+	    .pm_size = 0x5432,
+	    .version = 0x20f,
+	    .xloadflags = BZ_XLF_KERNEL_64,
+	    .loadflags = BZ_LOADED_HIGH,
+	    .relocatable = 1,
+	    .hdr_len = 0x6a, /* header ends at 0x26c */
+	    .kernel_alignment = 0x200000,
+	    .initrd_addr_max = INITRD_MAX,
+	    .cmdline_size = 2048,
+	    .pref_address = 0x1000000,
+	    .init_size = 0x800000,
 	};
 }
 
@@ -105,14 +105,14 @@ static void run_load(struct run *t, const struct bz_spec *s, u64 ram, size_t ini
 		fill_pattern(t->initrd, initrd_len, 0x33);
 	}
 	t->p = (struct boot_payload){
-		.kernel = t->kernel,
-		.kernel_len = klen,
-		.initrd = t->initrd,
-		.initrd_len = initrd_len,
-		.cmdline = cmdline,
-		.e820 = t->f.e820,
-		.n_e820 = t->f.n_e820,
-		.rsdp_gpa = RSDP,
+	    .kernel = t->kernel,
+	    .kernel_len = klen,
+	    .initrd = t->initrd,
+	    .initrd_len = initrd_len,
+	    .cmdline = cmdline,
+	    .e820 = t->f.e820,
+	    .n_e820 = t->f.n_e820,
+	    .rsdp_gpa = RSDP,
 	};
 	err_clear(&t->e);
 	t->r = boot_load_bzimage(&t->f.gm, &t->p, &t->out, &t->e);
@@ -212,10 +212,10 @@ static void test_load_with_initrd(void **state)
 	assert_int_equal(bp->acpi_rsdp_addr, RSDP);
 
 	const struct span written[] = {
-		{LAYOUT_ZERO_PAGE, 4096},
-		{LAYOUT_CMDLINE, strlen(cmdline) + 1},
-		{0x100000, s.pm_size},
-		{want, ilen},
+	    {LAYOUT_ZERO_PAGE, 4096},
+	    {LAYOUT_CMDLINE, strlen(cmdline) + 1},
+	    {0x100000, s.pm_size},
+	    {want, ilen},
 	};
 	assert_untouched_except(&t.f, written, ARRAY_SIZE(written));
 	run_free(&t);
@@ -232,9 +232,9 @@ static void test_load_without_initrd_or_cmdline(void **state)
 	assert_int_equal(zero_page(&t)->hdr.ramdisk_image, 0);
 	assert_int_equal(zero_page(&t)->hdr.ramdisk_size, 0);
 	const struct span written[] = {
-		{LAYOUT_ZERO_PAGE, 4096},
-		{LAYOUT_CMDLINE, 1},
-		{0x100000, s.pm_size},
+	    {LAYOUT_ZERO_PAGE, 4096},
+	    {LAYOUT_CMDLINE, 1},
+	    {0x100000, s.pm_size},
 	};
 	assert_untouched_except(&t.f, written, ARRAY_SIZE(written));
 	run_free(&t);
@@ -342,7 +342,7 @@ static void load_raw(struct run *t, const u8 *img, size_t len)
 	memset(t, 0, sizeof(*t));
 	fixture_init(&t->f, RAM);
 	t->p = (struct boot_payload){
-		.kernel = img, .kernel_len = len, .e820 = t->f.e820, .n_e820 = t->f.n_e820};
+	    .kernel = img, .kernel_len = len, .e820 = t->f.e820, .n_e820 = t->f.n_e820};
 	t->r = boot_load_bzimage(&t->f.gm, &t->p, &t->out, &t->e);
 }
 
@@ -523,10 +523,8 @@ static void test_detect_and_dispatch(void **state)
 	/* boot_load_kernel sends a bzImage to the bzImage loader... */
 	memset(&t, 0, sizeof(t));
 	fixture_init(&t.f, RAM);
-	t.p = (struct boot_payload){.kernel = img,
-				    .kernel_len = len,
-				    .e820 = t.f.e820,
-				    .n_e820 = t.f.n_e820};
+	t.p = (struct boot_payload){
+	    .kernel = img, .kernel_len = len, .e820 = t.f.e820, .n_e820 = t.f.n_e820};
 	assert_int_equal(boot_load_kernel(&t.f.gm, &t.p, &t.out, &t.e), 0);
 	assert_int_equal(t.out.mode, BOOT_MODE_LINUX64);
 	run_free(&t);
@@ -534,10 +532,8 @@ static void test_detect_and_dispatch(void **state)
 	/* ...and refuses what it does not know. */
 	memset(&t, 0, sizeof(t));
 	fixture_init(&t.f, RAM);
-	t.p = (struct boot_payload){.kernel = junk,
-				    .kernel_len = sizeof(junk),
-				    .e820 = t.f.e820,
-				    .n_e820 = t.f.n_e820};
+	t.p = (struct boot_payload){
+	    .kernel = junk, .kernel_len = sizeof(junk), .e820 = t.f.e820, .n_e820 = t.f.n_e820};
 	t.r = boot_load_kernel(&t.f.gm, &t.p, &t.out, &t.e);
 	assert_string_equal(t.e.msg, "neither a bzImage nor an ELF64 x86-64 image");
 	expect_fail(&t, -EINVAL, "neither");
@@ -564,24 +560,24 @@ static void test_firmware_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_with_initrd),
-		cmocka_unit_test(test_load_without_initrd_or_cmdline),
-		cmocka_unit_test(test_initrd_addr_max_respected),
-		cmocka_unit_test(test_initrd_avoids_kernel_runtime_area),
-		cmocka_unit_test(test_old_protocol_fields),
-		cmocka_unit_test(test_cmdline_limit),
-		cmocka_unit_test(test_too_small),
-		cmocka_unit_test(test_bad_magic),
-		cmocka_unit_test(test_protocol_too_old),
-		cmocka_unit_test(test_not_64bit),
-		cmocka_unit_test(test_setup_sects_past_end),
-		cmocka_unit_test(test_header_too_short),
-		cmocka_unit_test(test_kernel_too_big),
-		cmocka_unit_test(test_bad_alignment),
-		cmocka_unit_test(test_initrd_no_room),
-		cmocka_unit_test(test_bad_e820),
-		cmocka_unit_test(test_detect_and_dispatch),
-		cmocka_unit_test(test_firmware_check),
+	    cmocka_unit_test(test_load_with_initrd),
+	    cmocka_unit_test(test_load_without_initrd_or_cmdline),
+	    cmocka_unit_test(test_initrd_addr_max_respected),
+	    cmocka_unit_test(test_initrd_avoids_kernel_runtime_area),
+	    cmocka_unit_test(test_old_protocol_fields),
+	    cmocka_unit_test(test_cmdline_limit),
+	    cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_bad_magic),
+	    cmocka_unit_test(test_protocol_too_old),
+	    cmocka_unit_test(test_not_64bit),
+	    cmocka_unit_test(test_setup_sects_past_end),
+	    cmocka_unit_test(test_header_too_short),
+	    cmocka_unit_test(test_kernel_too_big),
+	    cmocka_unit_test(test_bad_alignment),
+	    cmocka_unit_test(test_initrd_no_room),
+	    cmocka_unit_test(test_bad_e820),
+	    cmocka_unit_test(test_detect_and_dispatch),
+	    cmocka_unit_test(test_firmware_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

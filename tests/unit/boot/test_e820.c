@@ -62,8 +62,7 @@ static void test_adjacent_regions_merge(void **state)
 	guest_mem_init(&gm);
 	assert_int_equal(guest_mem_add_anon(&gm, 32 * MiB, 32 * MiB, MEM_RAM, &e), 0);
 	assert_int_equal(guest_mem_add_anon(&gm, 0, 512 * KiB, MEM_RAM, &e), 0);
-	assert_int_equal(guest_mem_add_anon(&gm, 512 * KiB, 32 * MiB - 512 * KiB, MEM_RAM, &e),
-			 0);
+	assert_int_equal(guest_mem_add_anon(&gm, 512 * KiB, 32 * MiB - 512 * KiB, MEM_RAM, &e), 0);
 	assert_int_equal(e820_build(&gm, t, E820_MAX, &n, &e), 0);
 	assert_int_equal(n, 4);
 	/* [0, 512K) and [512K, EBDA) join up. */
@@ -99,10 +98,10 @@ static void test_limits_and_overlap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_guest),
-		cmocka_unit_test(test_large_guest_with_firmware),
-		cmocka_unit_test(test_adjacent_regions_merge),
-		cmocka_unit_test(test_limits_and_overlap),
+	    cmocka_unit_test(test_small_guest),
+	    cmocka_unit_test(test_large_guest_with_firmware),
+	    cmocka_unit_test(test_adjacent_regions_merge),
+	    cmocka_unit_test(test_limits_and_overlap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

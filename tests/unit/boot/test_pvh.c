@@ -13,12 +13,15 @@ struct elf {
 	unsigned phnum;
 };
 
-#define PH(el, i) ((el)->buf + 64 + (size_t)(i) * 56)
+#define PH(el, i) ((el)->buf + 64 + (size_t)(i)*56)
 
 static void elf_init(struct elf *el)
 {
 	memset(el, 0, sizeof(*el));
-	memcpy(el->buf, "\x7f" "ELF", 4);
+	memcpy(el->buf,
+	       "\x7f"
+	       "ELF",
+	       4);
 	el->buf[4] = 2; /* ELFCLASS64 */
 	el->buf[5] = 1; /* little-endian */
 	el->buf[6] = 1;
@@ -104,10 +107,10 @@ static struct pvh_layout make_pvh(struct elf *el, unsigned entry_size, u64 entry
 	put_le64(val, entry);
 	n += note(notes + n, "GNU", 4, 3, id, sizeof(id));
 	n += note(notes + n, "Xen", 4, XEN_ELFNOTE_PHYS32_ENTRY, val, entry_size);
-	l.seg0 = elf_phdr(el, 1, elf_data(el, s0, sizeof(s0)), SEG0_PADDR, SEG0_FILE,
-			  SEG0_MEM, 0x1000);
-	l.seg1 = elf_phdr(el, 1, elf_data(el, s1, sizeof(s1)), SEG1_PADDR, SEG1_FILE,
-			  SEG1_FILE, 0x1000);
+	l.seg0 =
+	    elf_phdr(el, 1, elf_data(el, s0, sizeof(s0)), SEG0_PADDR, SEG0_FILE, SEG0_MEM, 0x1000);
+	l.seg1 =
+	    elf_phdr(el, 1, elf_data(el, s1, sizeof(s1)), SEG1_PADDR, SEG1_FILE, SEG1_FILE, 0x1000);
 	elf_phdr(el, 0x6474e551, 0, 0, 0, 0, 16); /* PT_GNU_STACK: skipped */
 	l.notes = elf_phdr(el, 4, elf_data(el, notes, n), 0, n, n, 4);
 	return l;
@@ -133,14 +136,14 @@ static void run_load(struct run *t, const struct elf *el, size_t len, size_t ini
 		fill_pattern(t->initrd, initrd_len, 0x44);
 	}
 	t->p = (struct boot_payload){
-		.kernel = el->buf,
-		.kernel_len = len,
-		.initrd = t->initrd,
-		.initrd_len = initrd_len,
-		.cmdline = cmdline,
-		.e820 = t->f.e820,
-		.n_e820 = t->f.n_e820,
-		.rsdp_gpa = RSDP,
+	    .kernel = el->buf,
+	    .kernel_len = len,
+	    .initrd = t->initrd,
+	    .initrd_len = initrd_len,
+	    .cmdline = cmdline,
+	    .e820 = t->f.e820,
+	    .n_e820 = t->f.n_e820,
+	    .rsdp_gpa = RSDP,
 	};
 	err_clear(&t->e);
 	t->r = boot_load_pvh(&t->f.gm, &t->p, &t->out, &t->e);
@@ -216,11 +219,11 @@ static void test_load_with_initrd(void **state)
 	assert_memory_equal(t.f.hva + want, t.initrd, ilen);
 
 	const struct span written[] = {
-		{LAYOUT_PVH_START_INFO, 56 + 24 * t.f.n_e820 + 32},
-		{LAYOUT_CMDLINE, strlen(cmdline) + 1},
-		{SEG0_PADDR, SEG0_MEM},
-		{SEG1_PADDR, SEG1_FILE},
-		{want, ilen},
+	    {LAYOUT_PVH_START_INFO, 56 + 24 * t.f.n_e820 + 32},
+	    {LAYOUT_CMDLINE, strlen(cmdline) + 1},
+	    {SEG0_PADDR, SEG0_MEM},
+	    {SEG1_PADDR, SEG1_FILE},
+	    {want, ilen},
 	};
 	assert_untouched_except(&t.f, written, ARRAY_SIZE(written));
 	run_free(&t);
@@ -237,10 +240,10 @@ static void test_load_4byte_note_no_initrd(void **state)
 	assert_int_equal(start_info(&t)->nr_modules, 0);
 	assert_int_equal(start_info(&t)->modlist_paddr, 0);
 	const struct span written[] = {
-		{LAYOUT_PVH_START_INFO, 56 + 24 * t.f.n_e820},
-		{LAYOUT_CMDLINE, 1},
-		{SEG0_PADDR, SEG0_MEM},
-		{SEG1_PADDR, SEG1_FILE},
+	    {LAYOUT_PVH_START_INFO, 56 + 24 * t.f.n_e820},
+	    {LAYOUT_CMDLINE, 1},
+	    {SEG0_PADDR, SEG0_MEM},
+	    {SEG1_PADDR, SEG1_FILE},
 	};
 	assert_untouched_except(&t.f, written, ARRAY_SIZE(written));
 	run_free(&t);
@@ -579,7 +582,7 @@ static void test_dispatch_to_pvh(void **state)
 	memset(&t, 0, sizeof(t));
 	fixture_init(&t.f, RAM);
 	t.p = (struct boot_payload){
-		.kernel = el.buf, .kernel_len = el.len, .e820 = t.f.e820, .n_e820 = t.f.n_e820};
+	    .kernel = el.buf, .kernel_len = el.len, .e820 = t.f.e820, .n_e820 = t.f.n_e820};
 	assert_int_equal(boot_load_kernel(&t.f.gm, &t.p, &t.out, &t.e), 0);
 	assert_int_equal(t.out.mode, BOOT_MODE_PVH);
 	assert_int_equal(t.out.entry, ENTRY);
@@ -589,23 +592,23 @@ static void test_dispatch_to_pvh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_with_initrd),
-		cmocka_unit_test(test_load_4byte_note_no_initrd),
-		cmocka_unit_test(test_initrd_avoids_segments),
-		cmocka_unit_test(test_note_in_8_aligned_segment),
-		cmocka_unit_test(test_truncated_header),
-		cmocka_unit_test(test_wrong_kind_of_elf),
-		cmocka_unit_test(test_phdrs_past_file),
-		cmocka_unit_test(test_segment_past_file),
-		cmocka_unit_test(test_memsz_below_filesz),
-		cmocka_unit_test(test_bad_addresses),
-		cmocka_unit_test(test_missing_or_bad_note),
-		cmocka_unit_test(test_bad_entry),
-		cmocka_unit_test(test_no_load_segment),
-		cmocka_unit_test(test_initrd_no_room),
-		cmocka_unit_test(test_memmap_too_big),
-		cmocka_unit_test(test_cmdline_too_long),
-		cmocka_unit_test(test_dispatch_to_pvh),
+	    cmocka_unit_test(test_load_with_initrd),
+	    cmocka_unit_test(test_load_4byte_note_no_initrd),
+	    cmocka_unit_test(test_initrd_avoids_segments),
+	    cmocka_unit_test(test_note_in_8_aligned_segment),
+	    cmocka_unit_test(test_truncated_header),
+	    cmocka_unit_test(test_wrong_kind_of_elf),
+	    cmocka_unit_test(test_phdrs_past_file),
+	    cmocka_unit_test(test_segment_past_file),
+	    cmocka_unit_test(test_memsz_below_filesz),
+	    cmocka_unit_test(test_bad_addresses),
+	    cmocka_unit_test(test_missing_or_bad_note),
+	    cmocka_unit_test(test_bad_entry),
+	    cmocka_unit_test(test_no_load_segment),
+	    cmocka_unit_test(test_initrd_no_room),
+	    cmocka_unit_test(test_memmap_too_big),
+	    cmocka_unit_test(test_cmdline_too_long),
+	    cmocka_unit_test(test_dispatch_to_pvh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
