@@ -53,6 +53,7 @@ static struct {
 	struct sim_caps caps;
 	struct script script;
 	bool script_ok;
+	bool used;        /* this process opened /dev/kvm */
 	unsigned long violations, expect_failures;
 	int (*r_open)(const char *, int, ...);
 	int (*r_openat)(int, const char *, int, ...);
@@ -360,7 +361,7 @@ const struct script *sim_script(void)
 
 static void sim_fini(void)
 {
-	if (G.log_fd >= 0)
+	if (G.log_fd >= 0 && G.used)
 		sim_log("SUMMARY violations=%lu expect_failures=%lu", G.violations,
 			G.expect_failures);
 }
@@ -1345,7 +1346,7 @@ static long vcpu_new(struct sim_vm *vm, u64 id)
 				 vm->created_vcpus, vm->max_vcpus);
 	if (vm->state != TD_INITIALIZED)
 		return violation(EIO, "KVM_CREATE_VCPU %s KVM_TDX_INIT_VM",
-				 vm->state == TD_UNINITIALIZED ? "before" : "after FINALIZE, i.e. not right after");
+				 vm->state == TD_UNINITIALIZED ? "before" : "after KVM_TDX_FINALIZE_VM, i.e. not between INIT_VM and");
 	if (!vm->split_irqchip)
 		return violation(EINVAL, "KVM_CREATE_VCPU without KVM_CAP_SPLIT_IRQCHIP");
 	if (id >= SIM_MAX_VCPUS)
@@ -1784,6 +1785,7 @@ static int open_kvm(int flags)
 		errno = ENOMEM;
 		return -1;
 	}
+	G.used = true;
 	sys->real_fd = G.r_open("/dev/kvm", flags | O_CLOEXEC);
 	sys->real_errno = sys->real_fd < 0 ? errno : 0;
 	fd = new_fd("tdxsim-kvm", O_SYS, sys, flags & O_CLOEXEC, 0);
