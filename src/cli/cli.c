@@ -1,8 +1,92 @@
 // SPDX-License-Identifier: MIT
+/*
+ * merak's entry point: subcommand dispatch and `merak run`. This is the one
+ * place that prints errors; everything below returns them in a struct err.
+ */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../control/api.h"
+#include "../util/log.h"
+#include "../vm/vm.h"
+
+/* Input files are checked before anything else, so a typo is named first. */
+static int check_inputs(const struct vm_config *cfg, struct err *e)
+{
+	const struct {
+		const char *what, *path;
+	} files[] = {
+		{"kernel", cfg->kernel},
+		{"initramfs", cfg->initramfs},
+		{"firmware", cfg->firmware},
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path && access(files[i].path, R_OK) < 0)
+			return errf_sys(e, -errno, "%s '%s': cannot read", files[i].what,
+					files[i].path);
+	for (unsigned i = 0; i < cfg->n_disks; i++)
+		if (access(cfg->disks[i].path, cfg->disks[i].readonly ? R_OK : R_OK | W_OK) < 0)
+			return errf_sys(e, -errno, "disk '%s': cannot open%s", cfg->disks[i].path,
+					cfg->disks[i].readonly ? "" : " for writing");
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	struct err e;
+	int r, status;
+
+	err_clear(&e);
+	r = cli_parse_run(argc, argv, &cfg, &e);
+	if (r == 1) {
+		vm_config_free(&cfg);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "merak: %s\n", e.msg);
+		vm_config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	r = check_inputs(&cfg, &e);
+	if (r == 0)
+		r = vm_create(&cfg, &vm, &e);
+	if (r < 0) {
+		fprintf(stderr, "merak: %s\n", e.msg);
+		vm_destroy(vm);
+		vm_config_free(&cfg);
+		return 1;
+	}
+	if (cfg.api_socket) {
+		r = api_server_start(vm, cfg.api_socket, &vm->api, &e);
+		if (r < 0) {
+			fprintf(stderr, "merak: %s\n", e.msg);
+			vm_destroy(vm);
+			vm_config_free(&cfg);
+			return 1;
+		}
+	}
+	status = vm_run(vm, &e);
+	api_server_stop(vm->api);
+	vm->api = NULL;
+	if (status < 0) {
+		fprintf(stderr, "merak: %s\n", e.msg);
+		status = 1;
+	} else if (status != 0 || strstr(vm->exit_reason, "reset")) {
+		fprintf(stderr, "merak: %s (exit status %d)\n", vm->exit_reason, status);
+	} else {
+		log_info("%s", vm->exit_reason);
+	}
+	vm_destroy(vm);
+	vm_config_free(&cfg);
+	return status;
+}
 
 int cli_main(int argc, char **argv)
 {
@@ -10,6 +94,9 @@ int cli_main(int argc, char **argv)
 		return cmd_measure(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "tdx-caps"))
 		return cmd_tdx_caps(argc - 1, argv + 1);
-	fprintf(stderr, "merak: run not implemented yet\n");
-	return 1;
+	if (argc > 1 && !strcmp(argv[1], "remote"))
+		return cmd_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	return cmd_run(argc, argv);
 }

@@ -287,10 +287,13 @@ static void build_madt(u8 *t, size_t len, u32 ncpus)
 			p += MADT_X2APIC_LEN;
 		}
 	}
-	/* An IOAPIC ID that no local APIC has, when one fits in 8 bits. */
+	/*
+	 * The ID the IOAPIC's own ID register reports: KVM's in-kernel IOAPIC
+	 * and merak's both reset to 0 (QEMU's tables say 0 too).
+	 */
 	p[0] = MADT_IOAPIC;
 	p[1] = MADT_IOAPIC_LEN;
-	p[2] = ncpus < X2APIC_FIRST_ID ? (u8)ncpus : 0;
+	p[2] = IOAPIC_ID;
 	p[3] = 0;
 	put_le32(p + 4, (u32)LAYOUT_IOAPIC_BASE);
 	put_le32(p + 8, 0); /* GSI base */

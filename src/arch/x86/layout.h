@@ -36,6 +36,7 @@
 #define LAYOUT_HIGH_RAM_START	0x100000000ULL	/* RAM above the hole */
 
 #define IOAPIC_NUM_PINS		24
+#define IOAPIC_ID		0	/* MADT and the IOAPIC ID register agree */
 #define IRQ_COM1		4
 #define IRQ_SCI			9
 
