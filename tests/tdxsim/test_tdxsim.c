@@ -791,6 +791,8 @@ static void case_script(void)
 		}
 	}
 	CHECK(fatal, "script ends with the fatal error");
+	/* the kick protocol: immediate_exit first, then the signal, so none is lost */
+	__atomic_store_n(&t.run[1]->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(ap, SIGUSR1);
 	pthread_join(ap, &apr);
 	CHECK(apr == NULL, "AP KVM_RUN must return EINTR on a signal");
