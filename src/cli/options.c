@@ -178,33 +178,35 @@ static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
 {
 	struct disk_config *d;
 	char *cur = arg, *k, *v;
-	int r;
+	int r = 0;
 
 	if (cfg->n_disks == MAX_DISKS)
 		return errf(e, -EINVAL, "--disk: at most %d disks", MAX_DISKS);
 	d = &cfg->disks[cfg->n_disks];
 	memset(d, 0, sizeof(*d));
-	while ((k = next_pair(&cur, &v))) {
+	while (!r && (k = next_pair(&cur, &v))) {
 		if (!strcmp(k, "path") && v && *v) {
 			free(d->path);
 			d->path = strdup(v);
 		} else if (!strcmp(k, "readonly")) {
 			r = parse_bool("--disk", k, v, &d->readonly, e);
-			if (r < 0)
-				return r;
 		} else if (!strcmp(k, "serial") && v) {
 			if (strlen(v) > 20)
-				return errf(e, -EINVAL, "--disk: serial '%s' is longer than 20 bytes",
-					    v);
-			strcpy(d->serial, v);
+				r = errf(e, -EINVAL, "--disk: serial '%s' is longer than 20 bytes", v);
+			else
+				strcpy(d->serial, v);
 		} else {
-			free(d->path);
-			d->path = NULL;
-			return errf(e, -EINVAL, "--disk: unknown or empty key '%s'", k);
+			r = errf(e, -EINVAL, "--disk: unknown or empty key '%s'", k);
 		}
 	}
-	if (!d->path)
-		return errf(e, -EINVAL, "--disk: path=FILE is required");
+	if (!r && !d->path)
+		r = errf(e, -EINVAL, "--disk: path=FILE is required");
+	if (r) {
+		/* Not counted yet, so vm_config_free would not see it. */
+		free(d->path);
+		d->path = NULL;
+		return r;
+	}
 	cfg->n_disks++;
 	return 0;
 }

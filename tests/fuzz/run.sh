@@ -23,7 +23,7 @@ mkdir -p "$BUILD/crashes" "$BUILD/corpus"
 pass=0
 fail=0
 for f in "$BUILD"/tests/fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=$(basename "$f")
 	mkdir -p "$BUILD/corpus/$name"
 	if "$f" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
