@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+/* The control socket served by a real api_server on a VM without vCPUs. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "control/api.h"
+#include "vm/vm.h"
+
+struct fixture {
+	struct vm_config cfg;
+	struct vm vm;
+	struct api_server *api;
+	char path[64];
+};
+
+static void collect_demo(void *ctx, counter_emit_fn emit, void *arg)
+{
+	emit(arg, "requests", 42);
+	emit(arg, "bytes", 4096);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct err e;
+
+	f->cfg.cpus = 1;
+	f->cfg.mem_size = 64 << 20;
+	f->cfg.kernel = "vmlinux";
+	f->cfg.cmdline = "console=ttyS0";
+	f->cfg.seccomp = 0;
+	f->vm.cfg = &f->cfg;
+	f->vm.ncpus = 0;	/* no vCPU threads: pause completes at once */
+	f->vm.state = VM_RUNNING;
+	f->vm.stop_fd = eventfd(0, EFD_CLOEXEC);
+	guest_mem_init(&f->vm.mem);
+	pthread_mutex_init(&f->vm.lock, NULL);
+	pthread_cond_init(&f->vm.cond, NULL);
+	assert_int_equal(vm_add_counters(&f->vm, "blk0", collect_demo, NULL), 0);
+	snprintf(f->path, sizeof(f->path), "/tmp/merak-api-test-%d.sock", getpid());
+	assert_int_equal(api_server_start(&f->vm, f->path, &f->api, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	api_server_stop(f->api);
+	close(f->vm.stop_fd);
+	free(f);
+	return 0;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(addr.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+/* Sends raw bytes and reads until the server closes or 5 s pass. */
+static int exchange_raw(const char *path, const char *req, char *resp, size_t cap)
+{
+	int fd = connect_to(path);
+	size_t got = 0;
+
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 8000) <= 0)
+			break;
+		n = recv(fd, resp + got, cap - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	resp[got] = '\0';
+	close(fd);
+	return atoi(resp + 9);	/* "HTTP/1.1 NNN" */
+}
+
+static int call(struct fixture *f, const char *method, const char *api, char *resp, size_t cap)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "%s /api/v1/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		 method, api);
+	return exchange_raw(f->path, req, resp, cap);
+}
+
+static void test_ping_info_counters(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[65536];
+
+	assert_int_equal(call(f, "GET", "vmm.ping", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"version\":\"" MERAK_VERSION "\""));
+	assert_int_equal(call(f, "GET", "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"state\":\"Running\""));
+	assert_non_null(strstr(resp, "\"boot_vcpus\":1"));
+	assert_non_null(strstr(resp, "\"cmdline\":\"console=ttyS0\""));
+	assert_int_equal(call(f, "GET", "vm.counters", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"blk0\":{\"requests\":42,\"bytes\":4096}"));
+}
+
+static void test_pause_resume_power_shutdown(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[65536];
+
+	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 204);
+	assert_int_equal(f->vm.state, VM_PAUSED);
+	assert_int_equal(call(f, "GET", "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"state\":\"Paused\""));
+	/* Pausing twice is a conflict, with the reason. */
+	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 409);
+	assert_non_null(strstr(resp, "not running"));
+	assert_int_equal(call(f, "PUT", "vm.resume", resp, sizeof(resp)), 204);
+	assert_int_equal(f->vm.state, VM_RUNNING);
+	assert_int_equal(call(f, "PUT", "vm.power-button", resp, sizeof(resp)), 204);
+	assert_int_equal(call(f, "PUT", "vm.shutdown", resp, sizeof(resp)), 204);
+	/* The VM stops once the answer has gone out. */
+	for (int i = 0; i < 100 && f->vm.state != VM_STOPPING; i++)
+		usleep(10000);
+	assert_int_equal(f->vm.state, VM_STOPPING);
+	assert_non_null(strstr(f->vm.exit_reason, "API"));
+}
+
+static void test_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[65536];
+
+	assert_int_equal(call(f, "GET", "vm.bogus", resp, sizeof(resp)), 404);
+	assert_int_equal(call(f, "DELETE", "vm.pause", resp, sizeof(resp)), 405);
+	assert_int_equal(call(f, "PUT", "vmm.ping", resp, sizeof(resp)), 405);
+	assert_int_equal(exchange_raw(f->path, "GET /x HTTP/1.1\nbroken\r\n\r\n", resp,
+				      sizeof(resp)),
+			 400);
+	assert_int_equal(exchange_raw(f->path, "GET /notapi HTTP/1.1\r\n\r\n", resp, sizeof(resp)),
+			 404);
+	assert_int_equal(exchange_raw(f->path,
+				      "PUT /api/v1/vm.pause HTTP/1.1\r\nContent-Length: 999999\r\n\r\n",
+				      resp, sizeof(resp)),
+			 413);
+}
+
+static void test_keep_alive_pipelining(void **state)
+{
+	struct fixture *f = *state;
+	static char resp[65536];
+	const char *two = "GET /api/v1/vmm.ping HTTP/1.1\r\n\r\n"
+			  "GET /api/v1/vm.info HTTP/1.1\r\nConnection: close\r\n\r\n";
+
+	assert_int_equal(exchange_raw(f->path, two, resp, sizeof(resp)), 200);
+	/* Both answers arrive on the one connection. */
+	assert_non_null(strstr(resp, "\"pid\""));
+	assert_non_null(strstr(resp, "\"state\""));
+}
+
+static void test_slow_client_and_connection_limit(void **state)
+{
+	struct fixture *f = *state;
+	int fds[API_MAX_CONNECTIONS];
+	static char resp[4096];
+	struct timespec t0, t1;
+	int extra;
+
+	/* A client that never finishes its request gets 408 after the deadline. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(exchange_raw(f->path, "GET /api/v1/vmm.ping HTTP/1.1\r\nHost:", resp,
+				      sizeof(resp)),
+			 408);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec >= API_REQUEST_TIMEOUT_MS / 1000 - 1);
+
+	/* Past the connection limit, a newcomer is told the service is busy. */
+	for (int i = 0; i < API_MAX_CONNECTIONS; i++)
+		fds[i] = connect_to(f->path);
+	usleep(200000);
+	extra = connect_to(f->path);
+	{
+		struct pollfd p = {.fd = extra, .events = POLLIN};
+		ssize_t n;
+
+		assert_true(poll(&p, 1, 3000) > 0);
+		n = recv(extra, resp, sizeof(resp) - 1, 0);
+		assert_true(n > 0);
+		resp[n] = '\0';
+		assert_non_null(strstr(resp, "503"));
+	}
+	close(extra);
+	for (int i = 0; i < API_MAX_CONNECTIONS; i++)
+		close(fds[i]);
+	/* And the server still answers afterwards. */
+	usleep(100000);
+	assert_int_equal(call(f, "GET", "vmm.ping", resp, sizeof(resp)), 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ping_info_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_resume_power_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_alive_pipelining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client_and_connection_limit, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
