@@ -1,0 +1,97 @@
+#!/bin/sh
+# Boots every test guest under merak and checks its verdict (serial output
+# and merak's exit status). Ends with "N passed, M failed, K skipped".
+#
+# MERAK_KVM_TESTS=skip (set by tests/run-all.sh on a host without KVM)
+# reports every case as SKIP, loudly; otherwise a missing KVM fails them.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MERAK=${MERAK:-$ROOT/$BUILD/merak}
+GUESTS=${GUESTS:-$ROOT/$BUILD/tests/guest}
+TIMEOUT=${GUEST_TIMEOUT:-120}
+work=$(mktemp -d /tmp/merak-guests.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+pass=0
+fail=0
+skip=0
+
+kvm_reason=""
+if ! python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; then
+	kvm_reason=$(python3 -c '
+import os
+try:
+    os.open("/dev/kvm", os.O_RDWR)
+except OSError as e:
+    print("/dev/kvm: " + e.strerror)' 2>&1)
+fi
+
+# An initrd with a known pattern: byte i = (7i + 3) mod 256.
+python3 -c '
+import sys
+n = 12345
+sys.stdout.buffer.write(bytes((7 * i + 3) & 0xff for i in range(n)))' >"$work/initrd.bin"
+
+# case NAME EXPECTED_STATUS EXPECTED_OUTPUT_REGEX STDIN -- merak args...
+run_case() {
+	name=$1 want_rc=$2 want_out=$3 input=$4
+	shift 5
+	if [ -n "$kvm_reason" ]; then
+		if [ "${MERAK_KVM_TESTS:-run}" = skip ]; then
+			echo "SKIP $name: no usable KVM ($kvm_reason)"
+			skip=$((skip + 1))
+		else
+			echo "FAIL $name: no usable KVM ($kvm_reason)"
+			fail=$((fail + 1))
+		fi
+		return
+	fi
+	printf '%b' "$input" | timeout "$TIMEOUT" "$MERAK" "$@" --serial tty \
+		>"$work/$name.out" 2>"$work/$name.err"
+	rc=$?
+	if [ "$rc" = "$want_rc" ] && grep -qE "$want_out" "$work/$name.out" "$work/$name.err"; then
+		echo "PASS $name"
+		pass=$((pass + 1))
+	else
+		why=$(grep -h -m1 -E 'FAIL|error|merak:' "$work/$name.out" "$work/$name.err" | head -n 1)
+		[ "$rc" = 124 ] && why="timed out after ${TIMEOUT}s; $why"
+		echo "FAIL $name: exit $rc (want $want_rc) ${why}"
+		sed 's/^/    | /' "$work/$name.out" | tail -n 5
+		sed 's/^/    ! /' "$work/$name.err" | tail -n 3
+		fail=$((fail + 1))
+	fi
+}
+
+G=$GUESTS
+for fl in elf bzImage; do
+	run_case "boot_info-$fl" 0 'TEST boot_info: PASS' '' -- --kernel "$G/boot_info.$fl" \
+		--initramfs "$work/initrd.bin" --cmdline "marker=merak expect_mem=64 expect_initrd=12345" \
+		--memory size=64M
+	run_case "smp-$fl" 0 'TEST smp: PASS' '' -- --kernel "$G/smp.$fl" \
+		--cmdline "expect_cpus=4" --cpus boot=4 --memory size=64M
+	run_case "acpi-$fl" 0 'TEST acpi: PASS' '' -- --kernel "$G/acpi.$fl" \
+		--cmdline "expect_cpus=2" --cpus boot=2 --memory size=64M
+done
+for chip in kernel split; do
+	run_case "serial-$chip" 0 'TEST serial: PASS' 'ping\n' -- --kernel "$G/serial.elf" \
+		--memory size=64M --platform irqchip=$chip
+	run_case "ioapic-$chip" 0 'TEST ioapic: PASS' '' -- --kernel "$G/ioapic.elf" \
+		--memory size=64M --platform irqchip=$chip
+done
+run_case smp-split 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=3" \
+	--cpus boot=3 --memory size=64M --platform irqchip=split
+run_case big-memory 0 'TEST boot_info: PASS' '' -- --kernel "$G/boot_info.elf" \
+	--cmdline "marker=merak expect_mem=3584" --memory size=3584M
+run_case reset 0 'requested a reset' '' -- --kernel "$G/reset.elf" --memory size=64M
+run_case triple-fault 3 'triple fault at RIP' '' -- --kernel "$G/triple_fault.elf" --memory size=64M
+run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2" \
+	--cpus boot=2 --memory size=64M --seccomp false
+
+if [ "$skip" -gt 0 ]; then
+	echo "################################################################"
+	echo "# $skip test-guest case(s) SKIPPED: no usable KVM on this host"
+	echo "################################################################"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
