@@ -1,0 +1,33 @@
+#!/bin/sh
+# `make test-linux`: boots the tiny Linux under merak with 2 vCPUs and
+# 128 MiB and checks that init ran, saw both CPUs and the memory, and powered
+# off cleanly. Fails loudly (never skips) when it cannot run.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MERAK=${MERAK:-$ROOT/$BUILD/merak}
+TIMEOUT=${LINUX_TIMEOUT:-900}
+
+fail() {
+	echo "FAIL linux-boot: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+if ! python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; then
+	fail "no usable /dev/kvm on this host: the tiny Linux cannot be booted here"
+fi
+cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || fail "the tiny kernel did not build"
+out=$(mktemp /tmp/merak-linux.XXXXXX)
+start=$(date +%s)
+timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
+	--cmdline "$(cat "$ROOT/tests/e2e/linux/cmdline") merak_e2e.cpus=2 merak_e2e.mem=128" \
+	--cpus boot=2 --memory size=128M --serial "file=$out" 2>"$out.err"
+rc=$?
+secs=$(($(date +%s) - start))
+tail -n 20 "$out"
+grep -q 'merak-e2e: init ran' "$out" || fail "init never ran (exit $rc after ${secs}s; see $out, $out.err)"
+grep -q 'merak-e2e: PASS' "$out" || fail "init's checks failed (see $out)"
+[ "$rc" = 0 ] || fail "merak exited $rc instead of 0 after the guest's power-off"
+echo "PASS linux-boot (${secs}s to power-off)"
+echo "1 passed, 0 failed"
