@@ -11,6 +11,9 @@ DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-de
 	libseccomp-dev libjson-c-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
 	binutils iproute2
 
+# Extra packages for the tiny-Linux e2e test (make test-linux).
+DEPS_LINUX := linux-source-6.1 flex bison bc libelf-dev musl-tools cpio
+
 .PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \
 	bench clean format
 
@@ -41,6 +44,7 @@ test-asan: deps
 	meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 
 test-linux: build
+	@sh scripts/install-deps.sh $(DEPS_LINUX)
 	@sh tests/e2e/run-linux.sh $(BUILD)
 
 fuzz: deps
