@@ -14,6 +14,9 @@ DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-de
 # Extra packages for the tiny-Linux e2e test (make test-linux).
 DEPS_LINUX := linux-source-6.1 flex bison bc libelf-dev musl-tools cpio
 
+# Extra packages for the side-by-side benchmarks (make bench).
+DEPS_BENCH := qemu-system-x86 time
+
 .PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \
 	bench clean format
 
@@ -53,6 +56,7 @@ fuzz: deps
 	@sh tests/fuzz/run.sh $(BUILD_FUZZ) $${FUZZ_SECONDS:-60}
 
 bench: build
+	@sh scripts/install-deps.sh $(DEPS_BENCH)
 	@sh bench/run.sh $(BUILD)
 
 format:

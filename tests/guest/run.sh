@@ -83,6 +83,7 @@ run_case smp-split 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "exp
 	--cpus boot=3 --memory size=64M --platform irqchip=split
 run_case big-memory 0 'TEST boot_info: PASS' '' -- --kernel "$G/boot_info.elf" \
 	--cmdline "marker=merak expect_mem=3584" --memory size=3584M
+run_case hello-bzImage 0 "hello from a merak test guest" "" -- --kernel "$G/hello.bzImage" --memory size=32M
 run_case reset 0 'requested a reset' '' -- --kernel "$G/reset.elf" --memory size=64M
 run_case triple-fault 3 'triple fault at RIP' '' -- --kernel "$G/triple_fault.elf" --memory size=64M
 run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2" \
