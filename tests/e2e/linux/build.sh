@@ -35,13 +35,14 @@ make -s -C "$CACHE/src" O="$obj" olddefconfig >&2
 missing=""
 while IFS= read -r line; do
 	case "$line" in
-	CONFIG_*=n) grep -q "^# ${line%=n} is not set" "$obj/.config" || missing="$missing $line" ;;
+	CONFIG_*=n) grep -qx "${line%=n}=y" "$obj/.config" && missing="$missing $line" ;;
 	CONFIG_*) grep -qx "$line" "$obj/.config" || missing="$missing $line" ;;
 	esac
 done <"$HERE/config-fragment"
 [ -z "$missing" ] || echo "tiny Linux: note: not in the final config:$missing" >&2
 echo "tiny Linux: building vmlinux with $JOBS jobs (about 10 minutes on 2 cores, once)" >&2
-make -s -C "$CACHE/src" O="$obj" -j"$JOBS" vmlinux usr/gen_init_cpio >&2
+make -s -C "$CACHE/src" O="$obj" -j"$JOBS" vmlinux >&2
+gcc -O2 -o "$obj/gen_init_cpio" "$CACHE/src/usr/gen_init_cpio.c"
 cp "$obj/vmlinux" "$CACHE/vmlinux"
 
 musl-gcc -static -Os -Wall -o "$CACHE/init" "$HERE/../init/init.c"
@@ -52,6 +53,6 @@ dir /proc 0755 0 0
 dir /sys 0755 0 0
 file /init $CACHE/init 0755 0 0
 LIST
-"$obj/usr/gen_init_cpio" "$CACHE/initramfs.list" >"$CACHE/initramfs.cpio"
+"$obj/gen_init_cpio" "$CACHE/initramfs.list" >"$CACHE/initramfs.cpio"
 echo "$stamp" >"$CACHE/stamp"
 echo "$CACHE"
