@@ -14,6 +14,28 @@
 #include "../util/log.h"
 #include "../vm/vm.h"
 
+static void print_counter(void *arg, const char *key, u64 value)
+{
+	log_debug("  %s.%s = %llu", (const char *)arg, key, (unsigned long long)value);
+}
+
+/* --log-level debug: what the VM cost, exit by exit kind and device by device. */
+static void print_counters(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->ncpus; i++)
+		for (int k = 0; k < VM_EXIT_KINDS; k++) {
+			u64 n = vm->vcpus[i].exit_count[k];
+
+			if (n)
+				log_debug("  vcpu%u.exits_%s = %llu (%llu us handling)", i,
+					  vm_exit_kind_name(k), (unsigned long long)n,
+					  (unsigned long long)(vm->vcpus[i].exit_ns[k] / 1000));
+		}
+	for (unsigned i = 0; i < vm->n_counters; i++)
+		vm->counters[i].collect(vm->counters[i].ctx, print_counter,
+					(void *)vm->counters[i].name);
+}
+
 /* Input files are checked before anything else, so a typo is named first. */
 static int check_inputs(const struct vm_config *cfg, struct err *e)
 {
@@ -75,6 +97,10 @@ static int cmd_run(int argc, char **argv)
 	status = vm_run(vm, &e);
 	api_server_stop(vm->api);
 	vm->api = NULL;
+	if (log_get_level() >= LOG_DEBUG) {
+		log_debug("counters:");
+		print_counters(vm);
+	}
 	if (status < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
 		status = 1;
