@@ -5,15 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+static void verrf(struct err *e, int code, const char *fmt, va_list ap)
+{
+	e->code = code;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
 int errf(struct err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!e)
 		return code;
-	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	verrf(e, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -25,9 +30,8 @@ int errf_sys(struct err *e, int code, const char *fmt, ...)
 
 	if (!e)
 		return code;
-	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	verrf(e, code, fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
 	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(-code));
