@@ -27,7 +27,7 @@ static int check(const char *path)
 	guest_mem_init(&gm);
 	if (guest_mem_add_anon(&gm, 0, 64ULL << 20, MEM_RAM, &e) < 0 ||
 	    e820_build(&gm, map, E820_MAX, &n, &e) < 0 ||
-	    file_read_all(path, 16 << 20, "guest", &img, &e) < 0) {
+	    file_read_all(path, 512 << 20, "guest", &img, &e) < 0) {
 		printf("FAIL %s: %s\n", path, e.msg);
 		return 1;
 	}

@@ -4,6 +4,7 @@
  * against merak_e2e.cpus= and merak_e2e.mem= (MiB) on the command line, and
  * powers off. A few KB, built static with musl-gcc.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
