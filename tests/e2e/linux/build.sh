@@ -54,5 +54,27 @@ dir /sys 0755 0 0
 file /init $CACHE/init 0755 0 0
 LIST
 "$obj/gen_init_cpio" "$CACHE/initramfs.list" >"$CACHE/initramfs.cpio"
+# make run's demo: a busybox shell on the console (bigger: slower to unpack).
+if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static; then
+	cat >"$CACHE/demo-init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "merak demo: busybox shell; 'poweroff -f' ends the VM"
+exec setsid cttyhack sh
+INIT
+	cat >"$CACHE/initramfs-demo.list" <<LIST
+dir /dev 0755 0 0
+nod /dev/console 0600 0 0 c 5 1
+dir /proc 0755 0 0
+dir /sys 0755 0 0
+dir /bin 0755 0 0
+file /bin/busybox /bin/busybox 0755 0 0
+file /init $CACHE/demo-init 0755 0 0
+LIST
+	"$obj/gen_init_cpio" "$CACHE/initramfs-demo.list" >"$CACHE/initramfs-demo.cpio"
+fi
 echo "$stamp" >"$CACHE/stamp"
 echo "$CACHE"
