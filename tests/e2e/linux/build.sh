@@ -55,7 +55,7 @@ file /init $CACHE/init 0755 0 0
 LIST
 "$obj/gen_init_cpio" "$CACHE/initramfs.list" >"$CACHE/initramfs.cpio"
 # make run's demo: a busybox shell on the console (bigger: slower to unpack).
-if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static; then
+if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
 	cat >"$CACHE/demo-init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
