@@ -912,6 +912,10 @@ static int run_case(const char *self, const struct tcase *c, char *out, size_t o
 	}
 	st = p ? pclose(p) : -1;
 	*log = slurp(logp);
+	/* The log is in memory now; leave nothing behind in /tmp. */
+	unlink(logp);
+	unlink(scriptp);
+	rmdir(dir);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
