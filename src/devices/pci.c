@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PCI host bridge, config space and MSI-X. Config accesses are serialised by
+ * the bus lock; BAR accesses go straight to the device (bus handlers run
+ * outside the bus lock, so a config write may move a BAR's registration).
+ */
+#include "pci.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+
+#define PCI_HOST_VENDOR 0x8086
+#define PCI_HOST_DEVICE 0x29c0	/* a Q35 host bridge: every OS knows it */
+
+static void bar_read(void *opaque, u64 off, void *data, u32 len);
+static void bar_write(void *opaque, u64 off, const void *data, u32 len);
+static const struct bus_ops pci_bar_bus_ops = {bar_read, bar_write};
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static u32 cfg_get(const struct pci_dev *d, u32 off, u32 len)
+{
+	u32 v = 0;
+
+	for (u32 i = 0; i < len; i++)
+		v |= (u32)d->cfg[off + i] << (8 * i);
+	return v;
+}
+
+static void cfg_put(struct pci_dev *d, u32 off, u32 len, u32 v)
+{
+	for (u32 i = 0; i < len; i++)
+		d->cfg[off + i] = (u8)(v >> (8 * i));
+}
+
+static void wmask_put(struct pci_dev *d, u32 off, u32 len, u32 v)
+{
+	for (u32 i = 0; i < len; i++)
+		d->wmask[off + i] = (u8)(v >> (8 * i));
+}
+
+static u64 bar_cfg_addr(const struct pci_dev *d, unsigned i)
+{
+	const struct pci_bar *b = &d->bars[i];
+	u64 a = cfg_get(d, PCI_BAR0 + 4 * i, 4) & ~0xfULL;
+
+	if (b->kind == PCI_BAR_MEM64)
+		a |= (u64)cfg_get(d, PCI_BAR0 + 4 * (i + 1), 4) << 32;
+	return a;
+}
+
+/* Registers the BAR where the guest put it, if decoding is on and it fits. */
+static void bar_update(struct pci_dev *d, unsigned i)
+{
+	struct pci_bar *b = &d->bars[i];
+	bool decode = cfg_get(d, PCI_COMMAND, 2) & PCI_CMD_MEM;
+	u64 addr = bar_cfg_addr(d, i), end;
+	bool want = decode && addr && !add_overflows(addr, b->size, &end) &&
+		    (b->kind == PCI_BAR_MEM64 || end <= 0x100000000ULL);
+	struct err e;
+
+	b->addr = addr;
+	if (b->mapped && (!want || b->mapped_at != addr)) {
+		bus_unregister(d->bus->c.mmio, b->mapped_at, b);
+		b->mapped = false;
+		if (d->ops && d->ops->bar_moved)
+			d->ops->bar_moved(d->opaque, i, b->mapped_at, false);
+	}
+	if (want && !b->mapped) {
+		if (bus_register(d->bus->c.mmio, addr, b->size, &pci_bar_bus_ops, b, d->name,
+				 &e) < 0) {
+			/* A transient overlap while the guest reprograms: stay unmapped. */
+			log_debug("pci %s BAR%u at 0x%llx: %s", d->name, i,
+				  (unsigned long long)addr, e.msg);
+			return;
+		}
+		b->mapped = true;
+		b->mapped_at = addr;
+		if (d->ops && d->ops->bar_moved)
+			d->ops->bar_moved(d->opaque, i, addr, true);
+	}
+}
+
+static void bars_update(struct pci_dev *d)
+{
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		if (d->bars[i].kind != PCI_BAR_NONE)
+			bar_update(d, i);
+}
+
+/* ---- MSI-X ----------------------------------------------------------------- */
+
+static bool msix_vec_masked(const struct pci_msix *m, u16 v)
+{
+	return m->maskall || (get_le32(&m->table[v * 16 + 12]) & 1);
+}
+
+/* Called with msix_lock held. */
+static void msix_send(struct pci_dev *d, u16 v)
+{
+	const u8 *ent = &d->msix.table[v * 16];
+
+	irq_send_msi(&d->bus->c.msi, get_le64(ent), get_le32(ent + 8));
+	d->msi_sent++;
+}
+
+/* Delivers what unmasking released. Called with msix_lock held. */
+static void msix_flush_pending(struct pci_dev *d)
+{
+	struct pci_msix *m = &d->msix;
+
+	if (!m->enabled)
+		return;
+	for (u16 v = 0; v < m->nvec; v++) {
+		if ((m->pending >> v & 1) && !msix_vec_masked(m, v)) {
+			m->pending &= ~(1ULL << v);
+			msix_send(d, v);
+		}
+	}
+}
+
+bool pci_msix_notify(struct pci_dev *d, u16 vector)
+{
+	struct pci_msix *m = &d->msix;
+	bool sent = false;
+
+	if (vector == PCI_MSIX_NO_VECTOR)
+		return false;
+	pthread_mutex_lock(&d->msix_lock);
+	if (m->cap && m->enabled && vector < m->nvec) {
+		if (msix_vec_masked(m, vector)) {
+			m->pending |= 1ULL << vector;
+			d->msi_pended++;
+		} else {
+			msix_send(d, vector);
+			sent = true;
+		}
+	}
+	pthread_mutex_unlock(&d->msix_lock);
+	return sent;
+}
+
+bool pci_msix_message(struct pci_dev *d, u16 vector, u64 *addr, u32 *data)
+{
+	struct pci_msix *m = &d->msix;
+	bool ok = false;
+
+	pthread_mutex_lock(&d->msix_lock);
+	if (m->cap && m->enabled && vector < m->nvec && !msix_vec_masked(m, vector)) {
+		*addr = get_le64(&m->table[vector * 16]);
+		*data = get_le32(&m->table[vector * 16 + 8]);
+		ok = true;
+	}
+	pthread_mutex_unlock(&d->msix_lock);
+	return ok;
+}
+
+/* Message control changed (config write): mirror enable / function mask. */
+static void msix_ctrl_written(struct pci_dev *d)
+{
+	struct pci_msix *m = &d->msix;
+	u16 ctrl = (u16)cfg_get(d, m->cap + 2, 2);
+
+	pthread_mutex_lock(&d->msix_lock);
+	m->enabled = ctrl & PCI_MSIX_ENABLE;
+	m->maskall = ctrl & PCI_MSIX_MASKALL;
+	msix_flush_pending(d);
+	pthread_mutex_unlock(&d->msix_lock);
+}
+
+/* Returns true if the access hit the table or PBA. */
+static bool msix_bar_access(struct pci_dev *d, unsigned bar, u64 off, void *data, u32 len,
+			    bool write)
+{
+	struct pci_msix *m = &d->msix;
+	u64 tsize = (u64)m->nvec * 16, psize = ALIGN_UP((u64)m->nvec, 64) / 8;
+
+	if (!m->cap || bar != m->bar)
+		return false;
+	if (off >= m->table_off && off - m->table_off < tsize) {
+		u64 o = off - m->table_off;
+
+		/* Only naturally aligned dword/qword accesses (PCI spec). */
+		if ((len != 4 && len != 8) || (o & (len - 1)) || o + len > tsize) {
+			if (!write)
+				memset(data, 0xff, len);
+			return true;
+		}
+		pthread_mutex_lock(&d->msix_lock);
+		if (write) {
+			memcpy(&m->table[o], data, len);
+			msix_flush_pending(d);
+		} else {
+			memcpy(data, &m->table[o], len);
+		}
+		pthread_mutex_unlock(&d->msix_lock);
+		return true;
+	}
+	if (off >= m->pba_off && off - m->pba_off < psize) {
+		u64 o = off - m->pba_off;
+
+		if (!write) {
+			u8 pba[PCI_MSIX_MAX_VECTORS / 8];
+
+			pthread_mutex_lock(&d->msix_lock);
+			put_le64(pba, m->pending);
+			pthread_mutex_unlock(&d->msix_lock);
+			memset(data, 0, len);
+			memcpy(data, &pba[o], MIN((u64)len, psize - o));
+		}
+		return true;	/* PBA is read-only */
+	}
+	return false;
+}
+
+/* ---- BAR dispatch ---------------------------------------------------------- */
+
+static void bar_read(void *opaque, u64 off, void *data, u32 len)
+{
+	struct pci_bar *b = opaque;
+	struct pci_dev *d = b->dev;
+
+	if (msix_bar_access(d, b->idx, off, data, len, false))
+		return;
+	if (d->ops && d->ops->bar_read)
+		d->ops->bar_read(d->opaque, b->idx, off, data, len);
+	else
+		memset(data, 0xff, len);
+}
+
+static void bar_write(void *opaque, u64 off, const void *data, u32 len)
+{
+	struct pci_bar *b = opaque;
+	struct pci_dev *d = b->dev;
+
+	if (msix_bar_access(d, b->idx, off, (void *)data, len, true))
+		return;
+	if (d->ops && d->ops->bar_write)
+		d->ops->bar_write(d->opaque, b->idx, off, data, len);
+}
+
+/* ---- config space ---------------------------------------------------------- */
+
+static struct pci_dev *find_dev(struct pci_bus *b, u32 bdf)
+{
+	if ((bdf >> 8) != 0 || (bdf & 7) != 0)
+		return NULL;	/* one bus, single-function devices */
+	return b->slots[(bdf >> 3) & 31];
+}
+
+void pci_cfg_read(struct pci_bus *b, u32 bdf, u32 off, void *data, u32 len)
+{
+	struct pci_dev *d;
+	u32 v;
+
+	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SIZE) {
+		memset(data, 0xff, len);
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	d = find_dev(b, bdf);
+	v = d ? cfg_get(d, off, len) : 0xffffffffu;
+	pthread_mutex_unlock(&b->lock);
+	memcpy(data, &v, len);	/* x86 is little-endian */
+}
+
+void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 len)
+{
+	struct pci_dev *d;
+	u32 v = 0;
+	bool bars = false;
+
+	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SIZE)
+		return;
+	memcpy(&v, data, len);
+	pthread_mutex_lock(&b->lock);
+	d = find_dev(b, bdf);
+	if (!d) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	for (u32 i = 0; i < len; i++) {
+		u8 m = d->wmask[off + i], nv = (u8)(v >> (8 * i));
+
+		d->cfg[off + i] = (u8)((d->cfg[off + i] & ~m) | (nv & m));
+	}
+	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND)
+		bars = true;
+	if (off < PCI_BAR0 + 24 && off + len > PCI_BAR0)
+		bars = true;
+	if (bars)
+		bars_update(d);
+	if (d->msix.cap && off < d->msix.cap + 4u && off + len > d->msix.cap + 2u)
+		msix_ctrl_written(d);
+	else if (off >= 0x40 && d->ops && d->ops->cfg_written)
+		d->ops->cfg_written(d->opaque, off, len);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void ecam_read(void *opaque, u64 off, void *data, u32 len)
+{
+	pci_cfg_read(opaque, (u32)(off >> 12), (u32)(off & 0xfff), data, len);
+}
+
+static void ecam_write(void *opaque, u64 off, const void *data, u32 len)
+{
+	pci_cfg_write(opaque, (u32)(off >> 12), (u32)(off & 0xfff), data, len);
+}
+
+static const struct bus_ops ecam_ops = {ecam_read, ecam_write};
+
+/* Mechanism #1: the address latch at 0xCF8 (dword only), data at 0xCFC-0xCFF. */
+static void cfgio_read(void *opaque, u64 off, void *data, u32 len)
+{
+	struct pci_bus *b = opaque;
+	u32 a;
+
+	if (off < 4) {
+		if (off == 0 && len == 4) {
+			pthread_mutex_lock(&b->lock);
+			a = b->cf8;
+			pthread_mutex_unlock(&b->lock);
+			memcpy(data, &a, 4);
+		} else {
+			memset(data, 0xff, len);
+		}
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	a = b->cf8;
+	pthread_mutex_unlock(&b->lock);
+	if (!(a & 0x80000000u)) {
+		memset(data, 0xff, len);
+		return;
+	}
+	pci_cfg_read(b, (a >> 8) & 0xffff, (a & 0xfc) + (u32)(off - 4), data, len);
+}
+
+static void cfgio_write(void *opaque, u64 off, const void *data, u32 len)
+{
+	struct pci_bus *b = opaque;
+	u32 a;
+
+	if (off < 4) {
+		if (off == 0 && len == 4) {
+			pthread_mutex_lock(&b->lock);
+			memcpy(&b->cf8, data, 4);
+			pthread_mutex_unlock(&b->lock);
+		}
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	a = b->cf8;
+	pthread_mutex_unlock(&b->lock);
+	if (a & 0x80000000u)
+		pci_cfg_write(b, (a >> 8) & 0xffff, (a & 0xfc) + (u32)(off - 4), data, len);
+}
+
+static const struct bus_ops cfgio_ops = {cfgio_read, cfgio_write};
+
+/* ---- building functions ---------------------------------------------------- */
+
+static void dev_setup(struct pci_dev *d, struct pci_bus *b, unsigned slot, u16 vendor,
+		      u16 device, u32 class_code, u16 sv, u16 sid, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	d->bus = b;
+	d->slot = slot;
+	d->name = name;
+	pthread_mutex_init(&d->msix_lock, NULL);
+	cfg_put(d, PCI_VENDOR_ID, 2, vendor);
+	cfg_put(d, PCI_DEVICE_ID, 2, device);
+	cfg_put(d, PCI_REVISION, 1, 1);
+	cfg_put(d, PCI_CLASS_PROG, 3, class_code);
+	cfg_put(d, PCI_SUBSYS_VENDOR, 2, sv);
+	cfg_put(d, PCI_SUBSYS_ID, 2, sid);
+	/* Memory decode, bus master and INTx disable are the guest's to switch. */
+	wmask_put(d, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE);
+	wmask_put(d, PCI_INTERRUPT_LINE, 1, 0xff);
+	d->next_cap = 0x40;
+	d->last_cap_next = &d->cfg[PCI_CAP_PTR];
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		d->bars[i].dev = d;
+		d->bars[i].idx = i;
+	}
+}
+
+int pci_dev_init(struct pci_bus *b, struct pci_dev *d, u16 vendor, u16 device, u32 class_code,
+		 u16 subsys_vendor, u16 subsys_id, const char *name, struct err *e)
+{
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
+		if (b->slots[s])
+			continue;
+		dev_setup(d, b, s, vendor, device, class_code, subsys_vendor, subsys_id, name);
+		return 0;
+	}
+	return errf(e, -ENOSPC, "pci %s: all %d slots of bus 0 are taken", name, PCI_MAX_SLOTS);
+}
+
+int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64 size,
+		    struct err *e)
+{
+	unsigned slots = kind == PCI_BAR_MEM64 ? 2 : 1;
+
+	if (bar + slots > PCI_NUM_BARS || kind == PCI_BAR_NONE)
+		return errf(e, -EINVAL, "pci %s: BAR%u does not fit", d->name, bar);
+	for (unsigned i = bar; i < bar + slots; i++)
+		if (d->bars[i].kind != PCI_BAR_NONE || (i && d->bars[i - 1].kind == PCI_BAR_MEM64))
+			return errf(e, -EEXIST, "pci %s: BAR%u is already in use", d->name, i);
+	if (size < PAGE_SIZE)
+		size = PAGE_SIZE;
+	if (size & (size - 1))
+		size = 1ULL << (64 - __builtin_clzll(size));
+	if (kind == PCI_BAR_MEM32 && size > (1ULL << 31))
+		return errf(e, -EINVAL, "pci %s: 32-bit BAR%u of %llu bytes is too big", d->name,
+			    bar, (unsigned long long)size);
+	d->bars[bar].kind = kind;
+	d->bars[bar].size = size;
+	/* Writable bits are the address bits above the size: sizing reads them back. */
+	wmask_put(d, PCI_BAR0 + 4 * bar, 4, (u32)~(size - 1) & ~0xfu);
+	cfg_put(d, PCI_BAR0 + 4 * bar, 4, kind == PCI_BAR_MEM64 ? 0x4 : 0x0);
+	if (kind == PCI_BAR_MEM64)
+		wmask_put(d, PCI_BAR0 + 4 * (bar + 1), 4, (u32)(~(size - 1) >> 32));
+	return 0;
+}
+
+int pci_dev_add_cap(struct pci_dev *d, u8 id, u8 len, struct err *e)
+{
+	unsigned off = ALIGN_UP((unsigned)d->next_cap, 4u);
+
+	if (len < 2 || off + len > 0x100)
+		return errf(e, -ENOSPC, "pci %s: no room for a %u-byte capability", d->name, len);
+	d->cfg[off] = id;
+	d->cfg[off + 1] = 0;
+	*d->last_cap_next = (u8)off;
+	d->last_cap_next = &d->cfg[off + 1];
+	d->next_cap = (u8)MIN(off + len, 0xffu);
+	cfg_put(d, PCI_STATUS, 2, cfg_get(d, PCI_STATUS, 2) | PCI_STATUS_CAP_LIST);
+	return (int)off;
+}
+
+int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u64 pba_off,
+		     struct err *e)
+{
+	int cap;
+
+	if (!nvec || nvec > PCI_MSIX_MAX_VECTORS || bar >= PCI_NUM_BARS ||
+	    d->bars[bar].kind == PCI_BAR_NONE || (table_off & 7) || (pba_off & 7) ||
+	    !range_within(table_off, nvec * 16ULL, d->bars[bar].size) ||
+	    !range_within(pba_off, PCI_MSIX_MAX_VECTORS / 8, d->bars[bar].size))
+		return errf(e, -EINVAL, "pci %s: MSI-X with %u vectors does not fit BAR%u",
+			    d->name, nvec, bar);
+	cap = pci_dev_add_cap(d, PCI_CAP_ID_MSIX, 12, e);
+	if (cap < 0)
+		return cap;
+	d->msix.cap = (u8)cap;
+	d->msix.nvec = nvec;
+	d->msix.bar = bar;
+	d->msix.table_off = table_off;
+	d->msix.pba_off = pba_off;
+	cfg_put(d, cap + 2, 2, nvec - 1u);
+	wmask_put(d, cap + 2, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
+	cfg_put(d, cap + 4, 4, (u32)table_off | bar);
+	cfg_put(d, cap + 8, 4, (u32)pba_off | bar);
+	/* Vectors start masked (PCI spec). */
+	for (u16 v = 0; v < nvec; v++)
+		put_le32(&d->msix.table[v * 16 + 12], 1);
+	return 0;
+}
+
+static int alloc_bar(struct pci_bus *b, struct pci_bar *bar, u64 *out)
+{
+	u64 a, end;
+
+	if (bar->kind == PCI_BAR_MEM64 && b->c.mmio64_size) {
+		a = ALIGN_UP(b->next64, bar->size);
+		if (!add_overflows(a, bar->size, &end) &&
+		    end <= b->c.mmio64_base + b->c.mmio64_size) {
+			b->next64 = end;
+			*out = a;
+			return 0;
+		}
+	}
+	a = ALIGN_UP(b->next32, bar->size);
+	if (!add_overflows(a, bar->size, &end) && end <= b->c.mmio32_base + b->c.mmio32_size) {
+		b->next32 = end;
+		*out = a;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaque,
+		    struct err *e)
+{
+	struct pci_bus *b = d->bus;
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->slots[d->slot]) {
+		pthread_mutex_unlock(&b->lock);
+		return errf(e, -EBUSY, "pci %s: slot %u is taken", d->name, d->slot);
+	}
+	d->ops = ops;
+	d->opaque = opaque;
+	/* Largest first keeps the bump allocator's alignment holes small. */
+	for (;;) {
+		struct pci_bar *big = NULL;
+		u64 addr;
+
+		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+			struct pci_bar *bar = &d->bars[i];
+			if (bar->kind != PCI_BAR_NONE && !bar->addr && (!big || bar->size > big->size))
+				big = bar;
+		}
+		if (!big)
+			break;
+		if (alloc_bar(b, big, &addr) < 0) {
+			r = errf(e, -ENOSPC, "pci %s: no room for BAR%u (%llu bytes) in the PCI windows",
+				 d->name, big->idx, (unsigned long long)big->size);
+			break;
+		}
+		big->addr = addr;
+		cfg_put(d, PCI_BAR0 + 4 * big->idx, 4,
+			(u32)addr | (big->kind == PCI_BAR_MEM64 ? 0x4 : 0));
+		if (big->kind == PCI_BAR_MEM64)
+			cfg_put(d, PCI_BAR0 + 4 * (big->idx + 1), 4, (u32)(addr >> 32));
+	}
+	if (r == 0) {
+		cfg_put(d, PCI_COMMAND, 2, PCI_CMD_MEM);
+		b->slots[d->slot] = d;
+		bars_update(d);
+		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+			if (d->bars[i].kind != PCI_BAR_NONE && !d->bars[i].mapped) {
+				b->slots[d->slot] = NULL;
+				r = errf(e, -EEXIST, "pci %s: BAR%u at 0x%llx overlaps another device",
+					 d->name, i, (unsigned long long)d->bars[i].addr);
+				break;
+			}
+		}
+	}
+	if (r < 0) {
+		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+			if (d->bars[i].mapped) {
+				bus_unregister(b->c.mmio, d->bars[i].mapped_at, &d->bars[i]);
+				d->bars[i].mapped = false;
+			}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+void pci_dev_unrealize(struct pci_dev *d)
+{
+	struct pci_bus *b = d->bus;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->slots[d->slot] == d) {
+		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+			if (d->bars[i].mapped) {
+				bus_unregister(b->c.mmio, d->bars[i].mapped_at, &d->bars[i]);
+				d->bars[i].mapped = false;
+			}
+		b->slots[d->slot] = NULL;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct err *e)
+{
+	struct pci_bus *b = calloc(1, sizeof(*b));
+	int r;
+
+	if (!b)
+		return errf(e, -ENOMEM, "pci: out of memory");
+	b->c = *c;
+	b->next32 = c->mmio32_base;
+	b->next64 = c->mmio64_base;
+	pthread_mutex_init(&b->lock, NULL);
+	dev_setup(&b->host, b, 0, PCI_HOST_VENDOR, PCI_HOST_DEVICE, 0x060000, PCI_HOST_VENDOR,
+		  0x1100, "host bridge");
+	b->slots[0] = &b->host;
+	if (c->ecam_size) {
+		r = bus_register(c->mmio, c->ecam_base, c->ecam_size, &ecam_ops, b, "pci-ecam", e);
+		if (r < 0)
+			goto fail;
+		b->ecam_registered = true;
+	}
+	if (c->cfg_port) {
+		r = bus_register(c->pio, c->cfg_port, 8, &cfgio_ops, b, "pci-config", e);
+		if (r < 0)
+			goto fail;
+		b->pio_registered = true;
+	}
+	*out = b;
+	return 0;
+fail:
+	pci_bus_destroy(b);
+	return r;
+}
+
+void pci_bus_destroy(struct pci_bus *b)
+{
+	if (!b)
+		return;
+	if (b->ecam_registered)
+		bus_unregister(b->c.mmio, b->c.ecam_base, b);
+	if (b->pio_registered)
+		bus_unregister(b->c.pio, b->c.cfg_port, b);
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)
+		if (b->slots[s])
+			pci_dev_unrealize(b->slots[s]);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}

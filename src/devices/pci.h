@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_DEVICES_PCI_H
+#define MERAK_DEVICES_PCI_H
+
+/*
+ * A PCI host bridge with one bus (bus 0): config space through ECAM (MMIO)
+ * and configuration mechanism #1 (ports 0xCF8/0xCFC), one function per slot.
+ * merak assigns BARs itself (64-bit memory BARs in the window above RAM, the
+ * 32-bit window as fallback) and enables decoding, so a guest booted without
+ * firmware finds them ready; a guest (or firmware) that reprograms a BAR moves
+ * its bus registration. MSI-X table and PBA live in a BAR and are served here.
+ */
+#include <pthread.h>
+
+#include "../util/err.h"
+#include "../util/types.h"
+#include "../vm/bus.h"
+#include "../vm/irq.h"
+
+#define PCI_MAX_SLOTS	    32
+#define PCI_NUM_BARS	    6
+#define PCI_CFG_SIZE	    4096
+#define PCI_MSIX_MAX_VECTORS 64
+
+/* Config-space registers and bits used by merak. */
+#define PCI_VENDOR_ID	   0x00
+#define PCI_DEVICE_ID	   0x02
+#define PCI_COMMAND	   0x04
+#define PCI_STATUS	   0x06
+#define PCI_REVISION	   0x08
+#define PCI_CLASS_PROG	   0x09
+#define PCI_HEADER_TYPE	   0x0e
+#define PCI_BAR0	   0x10
+#define PCI_SUBSYS_VENDOR  0x2c
+#define PCI_SUBSYS_ID	   0x2e
+#define PCI_CAP_PTR	   0x34
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN  0x3d
+#define PCI_CMD_IO	   0x1
+#define PCI_CMD_MEM	   0x2
+#define PCI_CMD_MASTER	   0x4
+#define PCI_CMD_INTX_DISABLE 0x400
+#define PCI_STATUS_CAP_LIST 0x10
+#define PCI_CAP_ID_VNDR	   0x09
+#define PCI_CAP_ID_MSIX	   0x11
+#define PCI_MSIX_ENABLE	   0x8000
+#define PCI_MSIX_MASKALL   0x4000
+#define PCI_MSIX_NO_VECTOR 0xffff
+
+enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64 };
+
+struct pci_bus;
+struct pci_dev;
+
+/* A device's view of its BARs: accesses (offset within the BAR) and moves. */
+struct pci_dev_ops {
+	void (*bar_read)(void *opaque, unsigned bar, u64 off, void *data, u32 len);
+	void (*bar_write)(void *opaque, unsigned bar, u64 off, const void *data, u32 len);
+	/* The BAR now decodes at addr (mapped) or no longer decodes (optional). */
+	void (*bar_moved)(void *opaque, unsigned bar, u64 addr, bool mapped);
+	/* Config writes at or above 0x40 outside the MSI-X capability (optional). */
+	void (*cfg_written)(void *opaque, u32 off, u32 len);
+};
+
+struct pci_bar {
+	enum pci_bar_kind kind;
+	u64 size;
+	u64 addr;	/* as programmed (flag bits cleared) */
+	u64 mapped_at;	/* where it is registered on the bus */
+	bool mapped;
+	struct pci_dev *dev;	/* back pointer: the bus range's opaque */
+	unsigned idx;
+};
+
+struct pci_msix {
+	u16 nvec;
+	u8 cap;		/* config offset of the capability, 0 without MSI-X */
+	unsigned bar;
+	u64 table_off, pba_off;
+	u8 table[PCI_MSIX_MAX_VECTORS * 16];
+	u64 pending;	/* one bit per vector */
+	bool enabled, maskall;
+};
+
+struct pci_dev {
+	struct pci_bus *bus;
+	unsigned slot;
+	u8 cfg[PCI_CFG_SIZE];
+	u8 wmask[PCI_CFG_SIZE];	/* writable bits */
+	u8 next_cap;		/* where the next capability goes */
+	u8 *last_cap_next;	/* the "next" byte to patch when adding one */
+	struct pci_bar bars[PCI_NUM_BARS];
+	struct pci_msix msix;
+	pthread_mutex_t msix_lock;	/* table and pending bits: vCPUs vs workers */
+	const struct pci_dev_ops *ops;
+	void *opaque;
+	const char *name;
+	u64 msi_sent, msi_pended;	/* counters */
+};
+
+struct pci_bus_config {
+	struct bus *pio, *mmio;
+	u64 ecam_base, ecam_size;
+	u16 cfg_port;			/* 0xcf8 (0 for none) */
+	u64 mmio32_base, mmio32_size;
+	u64 mmio64_base, mmio64_size;	/* size 0: 64-bit BARs go to the 32-bit window */
+	struct irq_line msi;		/* MSI-X messages go out through irq_send_msi */
+};
+
+struct pci_bus {
+	struct pci_bus_config c;
+	struct pci_dev *slots[PCI_MAX_SLOTS];
+	pthread_mutex_t lock;	/* config space */
+	u32 cf8;		/* config address latch */
+	u64 next32, next64;	/* BAR allocators (bump) */
+	struct pci_dev host;	/* 00:00.0 */
+	bool ecam_registered, pio_registered;
+	void *board;		/* the board's list of devices on this bus */
+};
+
+/* Creates the host bridge (slot 0) and registers ECAM and the config ports. */
+int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct err *e);
+void pci_bus_destroy(struct pci_bus *b);
+
+/*
+ * Starts a function in the next free slot: IDs and class (0xCCSSPP), header
+ * type 0. Add BARs and capabilities, then pci_dev_realize places the BARs.
+ */
+int pci_dev_init(struct pci_bus *b, struct pci_dev *d, u16 vendor, u16 device, u32 class_code,
+		 u16 subsys_vendor, u16 subsys_id, const char *name, struct err *e);
+/* size is a power of two >= 4 KiB (rounded up). */
+int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64 size,
+		    struct err *e);
+/* Appends a capability of len bytes; returns its config offset, or negative. */
+int pci_dev_add_cap(struct pci_dev *d, u8 id, u8 len, struct err *e);
+/* MSI-X with nvec vectors, table at table_off and PBA at pba_off inside bar. */
+int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u64 pba_off,
+		     struct err *e);
+/* Allocates the BARs in the windows, programs them, enables memory decode. */
+int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaque,
+		    struct err *e);
+/* Unregisters the BARs and frees the slot. */
+void pci_dev_unrealize(struct pci_dev *d);
+
+/*
+ * Signals an MSI-X vector: sent now, or left pending while the vector or the
+ * function is masked; nothing when MSI-X is off or vector is NO_VECTOR.
+ * Returns true when the message went out. Thread-safe.
+ */
+bool pci_msix_notify(struct pci_dev *d, u16 vector);
+/* The message of a vector as the guest programmed it; false if none/masked. */
+bool pci_msix_message(struct pci_dev *d, u16 vector, u64 *addr, u32 *data);
+
+/* Config access by bus/device/function (for tests and the two mechanisms). */
+void pci_cfg_read(struct pci_bus *b, u32 bdf, u32 off, void *data, u32 len);
+void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 len);
+#define PCI_BDF(bus, dev, fn) (((u32)(bus) << 8) | ((u32)(dev) << 3) | (u32)(fn))
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MERAK_VIRTIO_BLK_H
+#define MERAK_VIRTIO_BLK_H
+
+/*
+ * virtio-blk (device ID 2) on a raw image file. The request parser and
+ * executor (blk_request) is separate from the transport so tests, the
+ * fuzzer and the benchmark drive it with synthetic chains.
+ */
+#include "../util/err.h"
+#include "../vm/config.h"
+#include "virtio_pci.h"
+
+#define VIRTIO_BLK_T_IN		  0
+#define VIRTIO_BLK_T_OUT	  1
+#define VIRTIO_BLK_T_FLUSH	  4
+#define VIRTIO_BLK_T_GET_ID	  8
+#define VIRTIO_BLK_T_DISCARD	  11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK		  0
+#define VIRTIO_BLK_S_IOERR	  1
+#define VIRTIO_BLK_S_UNSUPP	  2
+#define VIRTIO_BLK_F_SEG_MAX	  2
+#define VIRTIO_BLK_F_RO		  5
+#define VIRTIO_BLK_F_FLUSH	  9
+#define VIRTIO_BLK_F_DISCARD	  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+#define VIRTIO_BLK_ID_BYTES	  20
+#define VIRTIO_BLK_QUEUE_SIZE	  256
+#define VIRTIO_BLK_MAX_DISCARD_SEG 32
+
+struct blk_disk {
+	int fd;
+	u64 sectors;	/* capacity in 512-byte sectors (a partial last sector is not visible) */
+	bool readonly;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	u64 reads, writes, flushes, discards, write_zeroes, errors;
+};
+
+/* Opens and locks the image (exclusive, or shared when read-only). */
+int blk_disk_open(struct blk_disk *d, const char *path, bool readonly, const char *serial,
+		  struct err *e);
+void blk_disk_close(struct blk_disk *d);
+/*
+ * Executes one request. Returns the used length (bytes written to the
+ * driver's buffers, status included) or -EINVAL when the chain has no room
+ * for a header or a status byte (the device then needs a reset).
+ */
+int blk_request(struct blk_disk *d, const struct virtq_chain *c, struct err *e);
+
+struct virtio_blk;
+int virtio_blk_create(const struct virtio_pci_env *env, const struct disk_config *cfg,
+		      unsigned index, struct virtio_blk **out, struct err *e);
+struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
+struct blk_disk *virtio_blk_disk(struct virtio_blk *b);
+void virtio_blk_destroy(struct virtio_blk *b);
+
+#endif

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-pci modern transport. Register accesses arrive on vCPU threads;
+ * device work happens on the device's worker. Both take vd->lock, so a reset
+ * never races a request in flight. A queue notification only writes the
+ * queue's eventfd (or KVM does, with an ioeventfd), never blocks a vCPU.
+ */
+#include "virtio_pci.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vm/sandbox.h"
+
+#define VIRTIO_ISR_QUEUE  1
+#define VIRTIO_ISR_CONFIG 2
+#define VIRTIO_MSI_NO_VECTOR 0xffff
+
+struct virtio_pci_cap_desc {
+	u8 type;
+	u32 off, len;
+};
+
+/* ---- interrupts ------------------------------------------------------------ */
+
+void virtio_queue_notify(struct virtio_dev *vd, u16 q)
+{
+	if (!virtq_should_notify(&vd->q[q].vq))
+		return;
+	__atomic_fetch_or(&vd->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+	vd->interrupts++;
+	pci_msix_notify(&vd->pci, vd->q[q].msix_vector);
+}
+
+void virtio_config_changed(struct virtio_dev *vd)
+{
+	vd->config_generation++;
+	__atomic_fetch_or(&vd->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+	vd->interrupts++;
+	pci_msix_notify(&vd->pci, vd->msix_config);
+}
+
+void virtio_fail(struct virtio_dev *vd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vd->broken)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vd->broken_msg, sizeof(vd->broken_msg), fmt, ap);
+	va_end(ap);
+	vd->broken = true;
+	vd->status |= VIRTIO_STATUS_NEEDS_RESET;
+	log_warn("virtio %s: %s; device needs a reset", vd->name, vd->broken_msg);
+	if (vd->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_config_changed(vd);
+}
+
+/* ---- worker ------------------------------------------------------------------ */
+
+int virtio_watch_add(struct virtio_dev *vd, struct virtio_watch *w, u32 events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(vd->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+int virtio_watch_mod(struct virtio_dev *vd, struct virtio_watch *w, u32 events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(vd->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+void virtio_watch_del(struct virtio_dev *vd, struct virtio_watch *w)
+{
+	epoll_ctl(vd->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+static void kick_cb(struct virtio_watch *w, u32 events)
+{
+	struct virtio_dev *vd = w->ctx;
+	u16 q;
+	u64 v;
+
+	/* Drain first: a kick that lands after this read wakes us again. */
+	if (read(w->fd, &v, sizeof(v)) < 0)
+		return;
+	for (q = 0; q < vd->num_queues; q++)
+		if (&vd->q[q].kick == w)
+			break;
+	if (q == vd->num_queues || !virtio_active(vd) || !vd->q[q].enabled)
+		return;
+	vd->kicks++;
+	vd->ops->queue_kick(vd->dev, q);
+}
+
+/* Returns the number of events handled, -1 when told to quit. */
+static int handle_events(struct virtio_dev *vd, int timeout_ms)
+{
+	struct epoll_event ev[16];
+	int n = epoll_wait(vd->epfd, ev, 16, timeout_ms);
+
+	for (int i = 0; i < n; i++) {
+		struct virtio_watch *w = ev[i].data.ptr;
+
+		if (w == &vd->quit)
+			return -1;
+		pthread_mutex_lock(&vd->lock);
+		w->cb(w, ev[i].events);
+		pthread_mutex_unlock(&vd->lock);
+	}
+	return n < 0 ? 0 : n;
+}
+
+int virtio_dev_poll(struct virtio_dev *vd, int timeout_ms)
+{
+	return handle_events(vd, timeout_ms);
+}
+
+static void *worker_main(void *arg)
+{
+	struct virtio_dev *vd = arg;
+	struct err e;
+
+	if (sandbox_apply(SANDBOX_DEVICE, (enum sandbox_mode)vd->env.sandbox_mode, &e) < 0) {
+		log_error("virtio %s worker: %s", vd->name, e.msg);
+		return NULL;
+	}
+	while (handle_events(vd, -1) >= 0)
+		;
+	return NULL;
+}
+
+/* ---- status machine -------------------------------------------------------- */
+
+static void queues_reset(struct virtio_dev *vd)
+{
+	for (u16 i = 0; i < vd->num_queues; i++) {
+		struct virtio_queue_state *q = &vd->q[i];
+
+		virtq_reset(&q->vq);
+		q->vq.size = q->max_size;
+		q->msix_vector = VIRTIO_MSI_NO_VECTOR;
+		q->enabled = false;
+	}
+}
+
+/* Called with the lock held. */
+static void device_reset(struct virtio_dev *vd)
+{
+	if (vd->ops->reset)
+		vd->ops->reset(vd->dev);
+	queues_reset(vd);
+	vd->driver_features = 0;
+	vd->dfselect = vd->gfselect = 0;
+	vd->status = 0;
+	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
+	vd->queue_select = 0;
+	__atomic_store_n(&vd->isr, 0, __ATOMIC_SEQ_CST);
+	vd->broken = false;
+	vd->broken_msg[0] = '\0';
+	vd->resets++;
+}
+
+static void kick_all(struct virtio_dev *vd)
+{
+	u64 one = 1;
+
+	for (u16 i = 0; i < vd->num_queues; i++)
+		if (vd->q[i].enabled && write(vd->q[i].kick.fd, &one, sizeof(one)) < 0)
+			log_debug("virtio %s: kick queue %u: eventfd write failed", vd->name, i);
+}
+
+static void status_write(struct virtio_dev *vd, u8 v)
+{
+	u8 old = vd->status;
+	struct err e;
+
+	if (v == 0) {
+		device_reset(vd);
+		return;
+	}
+	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		/* Unknown bits or a legacy driver: FEATURES_OK does not stick. */
+		if ((vd->driver_features & ~vd->device_features) ||
+		    !virtio_has(vd, VIRTIO_F_VERSION_1)) {
+			log_debug("virtio %s: driver features 0x%llx refused (offered 0x%llx)",
+				  vd->name, (unsigned long long)vd->driver_features,
+				  (unsigned long long)vd->device_features);
+			v &= (u8)~VIRTIO_STATUS_FEATURES_OK;
+		} else {
+			for (u16 i = 0; i < vd->num_queues; i++) {
+				vd->q[i].vq.event_idx = virtio_has(vd, VIRTIO_F_RING_EVENT_IDX);
+				vd->q[i].vq.indirect = virtio_has(vd, VIRTIO_F_INDIRECT_DESC);
+			}
+		}
+	}
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
+			v &= (u8)~VIRTIO_STATUS_DRIVER_OK;
+		} else {
+			vd->status = (u8)(v | (old & VIRTIO_STATUS_NEEDS_RESET));
+			if (vd->broken)
+				return;
+			if (vd->ops->activate && vd->ops->activate(vd->dev, &e) < 0) {
+				virtio_fail(vd, "activation failed: %s", e.msg);
+				return;
+			}
+			kick_all(vd);
+			return;
+		}
+	}
+	vd->status = (u8)(v | (old & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+static void queue_enable(struct virtio_dev *vd, struct virtio_queue_state *q)
+{
+	struct err e;
+
+	if (q->enabled)
+		return;
+	if (virtq_start(&q->vq, vd->env.mem, &e) < 0) {
+		virtio_fail(vd, "queue %u: %s", (unsigned)(q - vd->q), e.msg);
+		return;
+	}
+	q->enabled = true;
+}
+
+/* ---- common configuration -------------------------------------------------- */
+
+/* The common structure as the driver sees it now (virtio 1.2 §4.1.4.3). */
+static void common_snapshot(struct virtio_dev *vd, u8 *s)
+{
+	struct virtio_queue_state *q = vd->queue_select < vd->num_queues ? &vd->q[vd->queue_select]
+									 : NULL;
+
+	memset(s, 0, 0x40);
+	put_le32(s + 0x00, vd->dfselect);
+	put_le32(s + 0x04, vd->dfselect < 2 ? (u32)(vd->device_features >> (32 * vd->dfselect)) : 0);
+	put_le32(s + 0x08, vd->gfselect);
+	put_le32(s + 0x0c, vd->gfselect < 2 ? (u32)(vd->driver_features >> (32 * vd->gfselect)) : 0);
+	put_le16(s + 0x10, vd->msix_config);
+	put_le16(s + 0x12, vd->num_queues);
+	s[0x14] = vd->status;
+	s[0x15] = vd->config_generation;
+	put_le16(s + 0x16, vd->queue_select);
+	if (q) {
+		put_le16(s + 0x18, q->vq.size);
+		put_le16(s + 0x1a, q->msix_vector);
+		put_le16(s + 0x1c, q->enabled);
+		put_le16(s + 0x1e, vd->queue_select);
+		put_le64(s + 0x20, q->vq.desc_gpa);
+		put_le64(s + 0x28, q->vq.avail_gpa);
+		put_le64(s + 0x30, q->vq.used_gpa);
+		put_le16(s + 0x38, vd->queue_select);
+	}
+}
+
+static bool touches(u64 off, u32 len, u64 field, u32 flen)
+{
+	return off < field + flen && off + len > field;
+}
+
+static u16 valid_vector(struct virtio_dev *vd, u16 v)
+{
+	return v < vd->pci.msix.nvec ? v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void common_write(struct virtio_dev *vd, u64 off, const void *data, u32 len)
+{
+	struct virtio_queue_state *q = vd->queue_select < vd->num_queues ? &vd->q[vd->queue_select]
+									 : NULL;
+	u8 s[0x40];
+
+	common_snapshot(vd, s);
+	memcpy(s + off, data, len);
+	if (touches(off, len, 0x00, 4))
+		vd->dfselect = get_le32(s + 0x00);
+	if (touches(off, len, 0x08, 4))
+		vd->gfselect = get_le32(s + 0x08);
+	if (touches(off, len, 0x0c, 4) && vd->gfselect < 2 &&
+	    !(vd->status & VIRTIO_STATUS_FEATURES_OK)) {
+		unsigned sh = 32 * vd->gfselect;
+
+		vd->driver_features = (vd->driver_features & ~(0xffffffffULL << sh)) |
+				      (u64)get_le32(s + 0x0c) << sh;
+	}
+	if (touches(off, len, 0x10, 2))
+		vd->msix_config = valid_vector(vd, get_le16(s + 0x10));
+	if (touches(off, len, 0x14, 1))
+		status_write(vd, s[0x14]);
+	if (touches(off, len, 0x16, 2))
+		vd->queue_select = get_le16(s + 0x16);
+	if (!q)
+		return;
+	if (touches(off, len, 0x1a, 2))
+		q->msix_vector = valid_vector(vd, get_le16(s + 0x1a));
+	if (q->enabled)
+		return;	/* the remaining queue fields are frozen once enabled */
+	if (touches(off, len, 0x18, 2)) {
+		u16 n = get_le16(s + 0x18);
+
+		if (n && n <= q->max_size && !(n & (n - 1)))
+			q->vq.size = n;
+	}
+	if (touches(off, len, 0x20, 8))
+		q->vq.desc_gpa = get_le64(s + 0x20);
+	if (touches(off, len, 0x28, 8))
+		q->vq.avail_gpa = get_le64(s + 0x28);
+	if (touches(off, len, 0x30, 8))
+		q->vq.used_gpa = get_le64(s + 0x30);
+	if (touches(off, len, 0x1c, 2) && get_le16(s + 0x1c) == 1)
+		queue_enable(vd, q);
+}
+
+/* ---- BAR 0 ------------------------------------------------------------------ */
+
+void virtio_pci_bar_read(struct virtio_dev *vd, u64 off, void *data, u32 len)
+{
+	memset(data, 0, len);
+	if (off < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_LEN) {
+		u8 s[0x40];
+
+		if (off + len > VIRTIO_PCI_COMMON_LEN)
+			return;
+		pthread_mutex_lock(&vd->lock);
+		common_snapshot(vd, s);
+		pthread_mutex_unlock(&vd->lock);
+		memcpy(data, s + off, len);
+	} else if (off == VIRTIO_PCI_ISR_OFF) {
+		/* Reading the ISR acknowledges it. */
+		*(u8 *)data = (u8)__atomic_exchange_n(&vd->isr, 0, __ATOMIC_SEQ_CST);
+	} else if (off >= VIRTIO_PCI_DEVCFG_OFF && off < VIRTIO_PCI_DEVCFG_OFF + vd->config_size) {
+		u64 o = off - VIRTIO_PCI_DEVCFG_OFF;
+
+		pthread_mutex_lock(&vd->lock);
+		memcpy(data, vd->config + o, MIN((u64)len, vd->config_size - o));
+		pthread_mutex_unlock(&vd->lock);
+	}
+}
+
+void virtio_pci_bar_write(struct virtio_dev *vd, u64 off, const void *data, u32 len)
+{
+	if (off >= VIRTIO_PCI_NOTIFY_OFF &&
+	    off < VIRTIO_PCI_NOTIFY_OFF + (u64)VIRTIO_PCI_NOTIFY_MULT * vd->num_queues) {
+		u16 q = (u16)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT);
+		u64 one = 1;
+
+		/* No ioeventfd: wake the worker ourselves; no lock on the vCPU path. */
+		if (write(vd->q[q].kick.fd, &one, sizeof(one)) < 0)
+			log_debug("virtio %s: notify queue %u: eventfd write failed", vd->name, q);
+		return;
+	}
+	if (off < VIRTIO_PCI_COMMON_LEN) {
+		if (off + len > VIRTIO_PCI_COMMON_LEN)
+			return;
+		pthread_mutex_lock(&vd->lock);
+		common_write(vd, off, data, len);
+		pthread_mutex_unlock(&vd->lock);
+	} else if (off >= VIRTIO_PCI_DEVCFG_OFF && off < VIRTIO_PCI_DEVCFG_OFF + vd->config_size) {
+		u64 o = off - VIRTIO_PCI_DEVCFG_OFF;
+
+		if (o + len > vd->config_size || !vd->ops->config_write)
+			return;
+		pthread_mutex_lock(&vd->lock);
+		vd->ops->config_write(vd->dev, (u32)o, data, len);
+		pthread_mutex_unlock(&vd->lock);
+	}
+}
+
+static void pci_bar_read(void *opaque, unsigned bar, u64 off, void *data, u32 len)
+{
+	virtio_pci_bar_read(opaque, off, data, len);
+}
+
+static void pci_bar_write(void *opaque, unsigned bar, u64 off, const void *data, u32 len)
+{
+	virtio_pci_bar_write(opaque, off, data, len);
+}
+
+/* BAR 0 moved: the notify addresses' ioeventfds follow it. */
+static void pci_bar_moved(void *opaque, unsigned bar, u64 addr, bool mapped)
+{
+	struct virtio_dev *vd = opaque;
+
+	if (!vd->env.ioeventfd)
+		return;
+	for (u16 i = 0; i < vd->num_queues; i++) {
+		struct virtio_queue_state *q = &vd->q[i];
+
+		if (q->ioeventfd_on) {
+			vd->env.ioeventfd(vd->env.ioeventfd_ctx, q->kick.fd, q->ioeventfd_addr, 2,
+					  true);
+			q->ioeventfd_on = false;
+		}
+		if (!mapped)
+			continue;
+		q->ioeventfd_addr = addr + VIRTIO_PCI_NOTIFY_OFF + (u64)VIRTIO_PCI_NOTIFY_MULT * i;
+		/* Failure is fine: the notify write then exits to us. */
+		q->ioeventfd_on = vd->env.ioeventfd(vd->env.ioeventfd_ctx, q->kick.fd,
+						    q->ioeventfd_addr, 2, false) == 0;
+	}
+}
+
+static const struct pci_dev_ops virtio_pci_dev_ops = {
+	.bar_read = pci_bar_read,
+	.bar_write = pci_bar_write,
+	.bar_moved = pci_bar_moved,
+};
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static int add_virtio_cap(struct pci_dev *d, u8 type, u32 off, u32 len, bool notify,
+			  struct err *e)
+{
+	int c = pci_dev_add_cap(d, PCI_CAP_ID_VNDR, notify ? 20 : 16, e);
+
+	if (c < 0)
+		return c;
+	d->cfg[c + 2] = notify ? 20 : 16;	/* cap_len */
+	d->cfg[c + 3] = type;			/* cfg_type */
+	d->cfg[c + 4] = VIRTIO_PCI_BAR;
+	d->cfg[c + 5] = 0;			/* id */
+	put_le32(&d->cfg[c + 8], off);
+	put_le32(&d->cfg[c + 12], len);
+	if (notify)
+		put_le32(&d->cfg[c + 16], VIRTIO_PCI_NOTIFY_MULT);
+	return 0;
+}
+
+int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
+		    const struct virtio_dev_params *p, struct err *e)
+{
+	enum pci_bar_kind kind = PCI_BAR_MEM64;
+	int r;
+
+	memset(vd, 0, sizeof(*vd));
+	vd->epfd = vd->quit.fd = -1;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vd->q[i].kick.fd = -1;
+	if (!p->num_queues || p->num_queues > VIRTIO_MAX_QUEUES || p->config_size > VIRTIO_CONFIG_MAX ||
+	    !p->queue_size || p->queue_size > VIRTQ_MAX_SIZE || (p->queue_size & (p->queue_size - 1)))
+		return errf(e, -EINVAL, "virtio %s: bad device parameters", p->name);
+	vd->name = p->name;
+	vd->env = *env;
+	vd->ops = p->ops;
+	vd->dev = p->dev;
+	vd->device_id = p->device_id;
+	vd->num_queues = p->num_queues;
+	vd->config_size = p->config_size;
+	vd->device_features = p->features | 1ULL << VIRTIO_F_VERSION_1 |
+			      1ULL << VIRTIO_F_RING_EVENT_IDX | 1ULL << VIRTIO_F_INDIRECT_DESC;
+	if (env->access_platform)
+		vd->device_features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	pthread_mutex_init(&vd->lock, NULL);
+	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
+	for (u16 i = 0; i < p->num_queues; i++)
+		vd->q[i].max_size = p->queue_size;
+	queues_reset(vd);
+
+	vd->epfd = epoll_create1(EPOLL_CLOEXEC);
+	vd->quit.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vd->epfd < 0 || vd->quit.fd < 0)
+		return errf_sys(e, -errno, "virtio %s: epoll/eventfd", p->name);
+	vd->quit.ctx = vd;
+	r = virtio_watch_add(vd, &vd->quit, EPOLLIN);
+	for (u16 i = 0; r == 0 && i < p->num_queues; i++) {
+		struct virtio_watch *w = &vd->q[i].kick;
+
+		w->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		w->cb = kick_cb;
+		w->ctx = vd;
+		r = w->fd < 0 ? -errno : virtio_watch_add(vd, w, EPOLLIN);
+	}
+	if (r < 0)
+		return errf_sys(e, r, "virtio %s: kick eventfds", p->name);
+
+	r = pci_dev_init(env->pci, &vd->pci, VIRTIO_PCI_VENDOR,
+			 (u16)(VIRTIO_PCI_DEVICE_BASE + p->device_id), p->class_code,
+			 VIRTIO_PCI_VENDOR, (u16)(VIRTIO_PCI_DEVICE_BASE + p->device_id), p->name, e);
+	if (r < 0)
+		return r;
+	/* Rev 1 marks a modern-only device (§4.1.2.1). */
+	vd->pci.cfg[PCI_REVISION] = 1;
+	if (!env->pci->c.mmio64_size)
+		kind = PCI_BAR_MEM32;
+	r = pci_dev_add_bar(&vd->pci, VIRTIO_PCI_BAR, kind, VIRTIO_PCI_BAR_SIZE, e);
+	if (r == 0)
+		r = pci_dev_add_msix(&vd->pci, (u16)(p->num_queues + 1), VIRTIO_PCI_BAR,
+				     VIRTIO_PCI_MSIX_TABLE, VIRTIO_PCI_MSIX_PBA, e);
+	if (r == 0)
+		r = add_virtio_cap(&vd->pci, 1, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN, false, e);
+	if (r == 0)
+		r = add_virtio_cap(&vd->pci, 2, VIRTIO_PCI_NOTIFY_OFF,
+				   VIRTIO_PCI_NOTIFY_MULT * p->num_queues, true, e);
+	if (r == 0)
+		r = add_virtio_cap(&vd->pci, 3, VIRTIO_PCI_ISR_OFF, 1, false, e);
+	if (r == 0 && p->config_size)
+		r = add_virtio_cap(&vd->pci, 4, VIRTIO_PCI_DEVCFG_OFF, p->config_size, false, e);
+	if (r == 0)
+		r = pci_dev_realize(&vd->pci, &virtio_pci_dev_ops, vd, e);
+	return r;
+}
+
+int virtio_dev_start(struct virtio_dev *vd, struct err *e)
+{
+	int r = pthread_create(&vd->worker, NULL, worker_main, vd);
+
+	if (r)
+		return errf_sys(e, -r, "virtio %s: worker thread", vd->name);
+	vd->worker_started = true;
+	return 0;
+}
+
+void virtio_dev_destroy(struct virtio_dev *vd)
+{
+	u64 one = 1;
+
+	if (vd->worker_started) {
+		if (write(vd->quit.fd, &one, sizeof(one)) < 0)
+			log_debug("virtio %s: quit eventfd write failed", vd->name);
+		pthread_join(vd->worker, NULL);
+		vd->worker_started = false;
+	}
+	if (vd->ops) {
+		pthread_mutex_lock(&vd->lock);
+		device_reset(vd);
+		pthread_mutex_unlock(&vd->lock);
+	}
+	pci_bar_moved(vd, VIRTIO_PCI_BAR, 0, false);
+	pci_dev_unrealize(&vd->pci);
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		if (vd->q[i].kick.fd >= 0)
+			close(vd->q[i].kick.fd);
+	if (vd->quit.fd >= 0)
+		close(vd->quit.fd);
+	if (vd->epfd >= 0)
+		close(vd->epfd);
+	vd->epfd = vd->quit.fd = -1;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vd->q[i].kick.fd = -1;
+}
