@@ -18,8 +18,11 @@
 #include "../arch/x86/layout.h"
 #include "../tdx/eventlog.h"
 #include "../tdx/hob.h"
+#include "../tdx/launch.h"
 #include "../tdx/mrtd.h"
+#include "../tdx/tdshim.h"
 #include "../tdx/tdvf.h"
+#include "../vm/config.h"
 #include "../util/file.h"
 
 #define EVLOG_MAX (64ULL << 20)
@@ -178,15 +181,91 @@ static void not_predicted(struct rtmr_pred *p, const char *reason)
 	snprintf(p->reason, sizeof(p->reason), "%s", reason);
 }
 
+/*
+ * td-shim: the kernel and PayloadParam bytes exactly as the launch
+ * (board_tdx.c read_payload) builds them, after the launch's refusals.
+ */
+static int shim_inputs(const struct measure_opts *o, const struct tdvf_info *fw,
+		       struct file_buf *kernel, u8 **param, size_t *param_len, struct err *e)
+{
+	const struct tdvf_section *ps = tdvf_find(fw, TDVF_SECTION_PAYLOAD);
+	const struct tdvf_section *pp = tdvf_find(fw, TDVF_SECTION_PAYLOAD_PARAM);
+	struct vm_config cfg = {0};
+	int r;
+
+	cfg.kernel = (char *)o->kernel;
+	cfg.initramfs = (char *)o->initramfs;
+	cfg.cmdline = (char *)o->cmdline;
+	r = td_check_firmware_use(&cfg, fw, e);
+	if (r < 0 || !td_shim_vmm_payload(fw))
+		return r;
+	r = file_read_all(o->kernel, INPUT_MAX, "kernel", kernel, e);
+	if (r < 0)
+		return r;
+	r = td_shim_payload_check(kernel->data, kernel->len, ps, e);
+	if (r < 0)
+		return err_ctx(e, "kernel '%s'", o->kernel);
+	if (pp)
+		return td_shim_param(o->cmdline, pp, param, param_len, e);
+	return 0;
+}
+
+static void add_event(struct rtmr_pred *p, const char *name, const u8 d[48])
+{
+	p->ev[p->nev].name = name;
+	memcpy(p->ev[p->nev].digest, d, 48);
+	p->nev++;
+}
+
+/* RTMRs of td-shim's Linux boot path (src/tdx/tdshim.h has the sources). */
+static int predict_shim(const struct measure_opts *o, const struct tdvf_info *fw,
+			const struct td_section_inputs *in, struct rtmr_pred rt[4], struct err *e)
+{
+	struct td_shim_rtmrs s;
+	struct err e2;
+	int r;
+
+	not_predicted(&rt[2], "td-shim does not extend RTMR2; the guest OS may");
+	not_predicted(&rt[3], "extended only by the guest OS and applications");
+	err_clear(&e2);
+	r = td_shim_predict(fw, in, &s, &e2);
+	if (r == -ENOTSUP) {
+		not_predicted(&rt[0], e2.msg);
+		not_predicted(&rt[1], e2.msg);
+		return 0;
+	}
+	if (r < 0) {
+		*e = e2;
+		return r;
+	}
+	if (s.have_rtmr0) {
+		rt[0].predicted = true;
+		memcpy(rt[0].value, s.rtmr[0], 48);
+		add_event(&rt[0], "TD HOB (EV_PLATFORM_CONFIG_FLAGS td_hob)", s.hob);
+	} else {
+		(void)o;
+		not_predicted(&rt[0], "depends on the TD HOB, i.e. on the memory size (--memory)");
+	}
+	add_event(&rt[0], "separator (EV_SEPARATOR)", s.separator);
+	rt[1].predicted = true;
+	memcpy(rt[1].value, s.rtmr[1], 48);
+	add_event(&rt[1], "separator (EV_SEPARATOR)", s.separator);
+	if (s.payload_measured)
+		add_event(&rt[1], "payload region (EV_EFI_PLATFORM_FIRMWARE_BLOB2 td_payload)",
+			  s.payload);
+	add_event(&rt[1], "payload parameter (EV_PLATFORM_CONFIG_FLAGS td_payload_info)", s.param);
+	return 0;
+}
+
 static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred rt[4],
 		   struct tdvf_info *fw, struct err *e)
 {
-	struct file_buf initrd = {0};
+	struct file_buf initrd = {0}, kernel = {0};
 	struct fw_map img;
 	struct td_section_inputs in = {0};
 	const struct tdvf_section *hobsec, *cfv;
-	u8 *hob = NULL;
-	size_t hob_len = 0;
+	u8 *hob = NULL, *param = NULL;
+	size_t hob_len = 0, param_len = 0;
 	bool tdshim;
 	int r;
 
@@ -200,11 +279,17 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 	}
 	hobsec = tdvf_find(fw, TDVF_SECTION_TD_HOB);
 	cfv = tdvf_find(fw, TDVF_SECTION_CFV);
-	/* td-shim images use the extra section types; OVMF uses only 0..3. */
-	tdshim = false;
-	for (u32 i = 0; i < fw->nsections; i++)
-		if (fw->sections[i].type > TDVF_SECTION_TEMP_MEM)
-			tdshim = true;
+	/* The same test and refusals as the launch (src/tdx/launch.c). */
+	tdshim = td_is_shim(fw);
+	if (tdshim) {
+		r = shim_inputs(o, fw, &kernel, &param, &param_len, e);
+		if (r < 0)
+			goto out;
+		in.payload = kernel.data;
+		in.payload_len = kernel.len;
+		in.param = param;
+		in.param_len = param_len;
+	}
 
 	if (o->has_mem && hobsec) {
 		struct td_ram_range ram[2];
@@ -221,6 +306,8 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 		}
 		if (r == 0)
 			r = td_hob_build(&map, hobsec->gpa, hob, hobsec->mem_size, &hob_len, e);
+		if (r == 0)
+			r = td_shim_hob_finish(fw, hob, hobsec->mem_size, &hob_len, e);
 		if (r < 0) {
 			err_ctx(e, "memory %llu", (unsigned long long)o->mem);
 			goto out;
@@ -239,11 +326,12 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 	if (r < 0)
 		goto out;
 
-	/* RTMR0. */
 	if (tdshim) {
-		not_predicted(&rt[0], "td-shim measures the TD HOB and its own configuration; "
-				      "merak does not model td-shim's RTMR0 events");
-	} else {
+		r = predict_shim(o, fw, &in, rt, e);
+		goto out;
+	}
+	/* RTMR0. */
+	{
 		not_predicted(&rt[0],
 			      "OVMF also measures the ACPI tables and UEFI variables it "
 			      "reads at boot, which merak does not model; the event digests "
@@ -312,6 +400,8 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 	r = 0;
 out:
 	free(hob);
+	free(param);
+	file_buf_free(&kernel);
 	file_buf_free(&initrd);
 	fw_close(&img);
 	return r;

@@ -101,8 +101,11 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 	for (u32 s = 0; s < fw->nsections; s++) {
 		const struct tdvf_section *sec = &fw->sections[s];
 		u64 send = sec->gpa + sec->mem_size;
+		/* td-shim puts TempMem (stack, heap, mailbox) inside its own image range. */
+		bool in_image = sec->gpa >= fw->image_gpa && send <= fw->image_gpa + fw->image_size;
 		bool must_be_ram =
-		    sec->type == TDVF_SECTION_TD_HOB || sec->type == TDVF_SECTION_TEMP_MEM;
+		    (sec->type == TDVF_SECTION_TD_HOB || sec->type == TDVF_SECTION_TEMP_MEM) &&
+		    !in_image;
 		bool done = false;
 		int r;
 

@@ -24,6 +24,7 @@
 #include "../tdx/hob.h"
 #include "../tdx/launch.h"
 #include "../tdx/mrtd.h"
+#include "../tdx/tdshim.h"
 #include "../tdx/qgs.h"
 #include "../tdx/tdvf.h"
 #include "../tdx/tdvmcall.h"
@@ -384,6 +385,8 @@ int board_tdx_setup(struct vm *vm, struct err *e)
 			goto out;
 		}
 		r = td_hob_build(&map, hobsec->gpa, hob, hob_cap, &hob_len, e);
+		if (r == 0) /* td-shim boots a VMM-loaded kernel only with this HOB */
+			r = td_shim_hob_finish(&t->fw, hob, hob_cap, &hob_len, e);
 		if (r < 0)
 			goto out;
 	}
