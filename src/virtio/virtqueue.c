@@ -203,6 +203,8 @@ bool virtq_should_notify(struct virtq *vq)
 
 	/* Our used index store must be ordered before reading the driver's flags. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (now == old)
+		return false;	/* nothing used since the last decision */
 	vq->signalled_used = now;
 	vq->signalled_valid = true;
 	if (!vq->event_idx)
