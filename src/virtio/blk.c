@@ -107,7 +107,8 @@ static u8 do_rw(struct blk_disk *d, const struct virtq_chain *c, u64 sector, boo
 		return VIRTIO_BLK_S_IOERR;
 	if (!in_range(d, sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	n = data_iov(c, write, len, iov);
+	/* A disk read fills the driver's writable buffers; a write takes its readable ones. */
+	n = data_iov(c, !write, len, iov);
 	while (done < len) {
 		ssize_t r;
 		int k = 0;
@@ -117,7 +118,7 @@ static u8 do_rw(struct blk_disk *d, const struct virtq_chain *c, u64 sector, boo
 		while (k < n && s >= iov[k].iov_len)
 			s -= iov[k++].iov_len;
 		if (k == n)
-			break;
+			return VIRTIO_BLK_S_IOERR;
 		iov[k].iov_base = (u8 *)iov[k].iov_base + s;
 		iov[k].iov_len -= s;
 		r = write ? pwritev(d->fd, iov + k, MIN(n - k, IOV_MAX), (off_t)(off + done))

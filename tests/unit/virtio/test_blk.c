@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/* virtio-blk driven through the transport with synthetic requests in guest RAM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "virtio/blk.h"
+#include "vtest.h"
+
+#define HDR  0x800000ULL
+#define DATA 0x810000ULL
+#define STAT 0x8f0000ULL
+#define IMG_SECTORS 64
+
+struct fx {
+	struct vt_board b;
+	struct virtio_blk *blk;
+	struct vt_drv d;
+	char path[64];
+	struct err e;
+};
+
+static struct fx *mk_img(bool readonly, u64 img_size)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct virtio_pci_env env;
+	struct disk_config dc = {.readonly = readonly};
+	int fd;
+
+	strcpy(f->path, "/tmp/merak-blk-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)img_size), 0);
+	/* Recognisable content: sector i is filled with byte i. */
+	for (u64 s = 0; s < img_size / 512; s++) {
+		u8 buf[512];
+		memset(buf, (int)s, sizeof(buf));
+		assert_int_equal(pwrite(fd, buf, 512, (off_t)(s * 512)), 512);
+	}
+	close(fd);
+	dc.path = f->path;
+	strcpy(dc.serial, "merak-disk-0");
+	assert_int_equal(vt_board_init(&f->b, true), 0);
+	env = vt_env(&f->b);
+	assert_int_equal(virtio_blk_create(&env, &dc, 0, &f->blk, &f->e), 0);
+	assert_int_equal(vt_drv_up(&f->d, &f->b, virtio_blk_dev(f->blk), ~0ULL, 64), 0x0f);
+	return f;
+}
+
+static struct fx *mk(bool readonly)
+{
+	return mk_img(readonly, IMG_SECTORS * 512);
+}
+
+static void rm(struct fx *f)
+{
+	virtio_blk_destroy(f->blk);
+	vt_board_free(&f->b);
+	unlink(f->path);
+	free(f);
+}
+
+/* One request: header, optional data (direction by type), status. Returns status. */
+static int req(struct fx *f, u32 type, u64 sector, u32 data_len, bool data_write, u32 *used)
+{
+	struct drv_buf b[3];
+	unsigned n = 0;
+	u8 *h = gp(&f->b.gm, HDR);
+	u32 id, len;
+
+	put_le32(h, type);
+	put_le32(h + 4, 0);
+	put_le64(h + 8, sector);
+	b[n++] = (struct drv_buf){HDR, 16, false};
+	if (data_len)
+		b[n++] = (struct drv_buf){DATA, data_len, data_write};
+	b[n++] = (struct drv_buf){STAT, 1, true};
+	*gp(&f->b.gm, STAT) = 0xee;
+	drvq_publish(&f->d.q[0], drvq_add(&f->d.q[0], b, n));
+	vt_kick(&f->d, 0);
+	if (!vt_wait_used(&f->d, 0, &id, &len, 2000))
+		return -1;
+	if (used)
+		*used = len;
+	return *gp(&f->b.gm, STAT);
+}
+
+static void test_config_and_features(void **state)
+{
+	struct fx *f = mk(false);
+
+	assert_int_equal(vt_rd(&f->d, 0x2000, 8), IMG_SECTORS);
+	assert_int_equal(vt_rd(&f->d, 0x2000 + 12, 4), VIRTIO_BLK_QUEUE_SIZE - 2);
+	vt_wr(&f->d, 0x00, 4, 0);
+	u32 feat = (u32)vt_rd(&f->d, 0x04, 4);
+	assert_true(feat & 1u << VIRTIO_BLK_F_FLUSH);
+	assert_true(feat & 1u << VIRTIO_BLK_F_DISCARD);
+	assert_true(feat & 1u << VIRTIO_BLK_F_WRITE_ZEROES);
+	assert_false(feat & 1u << VIRTIO_BLK_F_RO);
+	rm(f);
+}
+
+static void test_read(void **state)
+{
+	struct fx *f = mk(false);
+	u32 used;
+
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, 3, 1024, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1025);
+	assert_int_equal(gp(&f->b.gm, DATA)[0], 3);
+	assert_int_equal(gp(&f->b.gm, DATA)[1023], 4);
+	rm(f);
+}
+
+static void test_write_flush_then_host_reads(void **state)
+{
+	struct fx *f = mk(false);
+	u8 back[1024];
+	u32 used;
+	int fd;
+
+	memset(gp(&f->b.gm, DATA), 0x77, 1024);
+	assert_int_equal(req(f, VIRTIO_BLK_T_OUT, 10, 1024, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_int_equal(req(f, VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), VIRTIO_BLK_S_OK);
+	/* Data safety: the bytes are in the file, seen by an independent reader. */
+	fd = open(f->path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, back, sizeof(back), 10 * 512), 1024);
+	close(fd);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(back[i], 0x77);
+	assert_int_equal(virtio_blk_disk(f->blk)->flushes, 1);
+	rm(f);
+}
+
+static void test_get_id(void **state)
+{
+	struct fx *f = mk(false);
+	u32 used;
+
+	memset(gp(&f->b.gm, DATA), 0xff, 20);
+	assert_int_equal(req(f, VIRTIO_BLK_T_GET_ID, 0, 20, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 21);
+	assert_memory_equal(gp(&f->b.gm, DATA), "merak-disk-0\0\0\0\0\0\0\0", 20);
+	rm(f);
+}
+
+static void test_discard_and_write_zeroes(void **state)
+{
+	struct fx *f = mk(false);
+	u8 *seg = gp(&f->b.gm, DATA);
+	u8 back[512];
+	int fd;
+
+	put_le64(seg, 8);
+	put_le32(seg + 8, 8);
+	put_le32(seg + 12, 0);
+	assert_int_equal(req(f, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL), VIRTIO_BLK_S_OK);
+	put_le64(seg, 20);
+	put_le32(seg + 8, 2);
+	assert_int_equal(req(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL), VIRTIO_BLK_S_OK);
+	put_le32(seg + 12, 1);	/* unmap allowed */
+	put_le64(seg, 30);
+	assert_int_equal(req(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL), VIRTIO_BLK_S_OK);
+	fd = open(f->path, O_RDONLY);
+	for (u64 s = 0; s < IMG_SECTORS; s++) {
+		bool zero = (s >= 8 && s < 16) || (s >= 20 && s < 22) || (s >= 30 && s < 32);
+		assert_int_equal(pread(fd, back, 512, (off_t)(s * 512)), 512);
+		assert_int_equal(back[0], zero ? 0 : (u8)s);
+		assert_int_equal(back[511], zero ? 0 : (u8)s);
+	}
+	close(fd);
+	/* Discard with the unmap flag, and unknown flag bits, are unsupported. */
+	put_le32(seg + 12, 1);
+	assert_int_equal(req(f, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	put_le32(seg + 12, 4);
+	assert_int_equal(req(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	/* A segment past the end is an I/O error. */
+	put_le32(seg + 12, 0);
+	put_le64(seg, IMG_SECTORS - 1);
+	put_le32(seg + 8, 2);
+	assert_int_equal(req(f, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL), VIRTIO_BLK_S_IOERR);
+	rm(f);
+}
+
+static void test_out_of_range(void **state)
+{
+	struct fx *f = mk(false);
+
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, IMG_SECTORS, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, IMG_SECTORS - 1, 1024, true, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, VIRTIO_BLK_T_OUT, UINT64_MAX / 512, 512, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, IMG_SECTORS - 1, 512, true, NULL), VIRTIO_BLK_S_OK);
+	rm(f);
+}
+
+static void test_unknown_type(void **state)
+{
+	struct fx *f = mk(false);
+
+	assert_int_equal(req(f, 99, 0, 0, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	rm(f);
+}
+
+static void test_readonly(void **state)
+{
+	struct fx *f = mk(true);
+	u8 back[512];
+	int fd;
+
+	vt_wr(&f->d, 0x00, 4, 0);
+	u32 feat = (u32)vt_rd(&f->d, 0x04, 4);
+	assert_true(feat & 1u << VIRTIO_BLK_F_RO);
+	assert_false(feat & 1u << VIRTIO_BLK_F_DISCARD);
+	memset(gp(&f->b.gm, DATA), 0x99, 512);
+	assert_int_equal(req(f, VIRTIO_BLK_T_OUT, 1, 512, false, NULL), VIRTIO_BLK_S_IOERR);
+	put_le64(gp(&f->b.gm, DATA), 1);
+	put_le32(gp(&f->b.gm, DATA) + 8, 1);
+	put_le32(gp(&f->b.gm, DATA) + 12, 0);
+	assert_int_equal(req(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, 1, 512, true, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(req(f, VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
+	fd = open(f->path, O_RDONLY);
+	assert_int_equal(pread(fd, back, 512, 512), 512);
+	close(fd);
+	assert_int_equal(back[0], 1);
+	rm(f);
+}
+
+static void test_exclusive_lock(void **state)
+{
+	struct fx *f = mk(false);
+	struct disk_config dc = {.path = f->path};
+	struct blk_disk d2;
+	struct err e;
+
+	assert_int_equal(blk_disk_open(&d2, f->path, false, NULL, &e), -EBUSY);
+	char want[128];
+	snprintf(want, sizeof(want), "disk '%s' is in use by another process", f->path);
+	assert_string_equal(e.msg, want);
+	/* Read-only users are kept out too while a writer holds it. */
+	assert_int_equal(blk_disk_open(&d2, f->path, true, NULL, &e), -EBUSY);
+	(void)dc;
+	rm(f);
+}
+
+static void test_size_not_multiple_of_512(void **state)
+{
+	struct fx *f = mk_img(false, 10 * 512 + 100);
+
+	/* The partial last sector is not visible. */
+	assert_int_equal(vt_rd(&f->d, 0x2000, 8), 10);
+	assert_int_equal(req(f, VIRTIO_BLK_T_IN, 10, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+	rm(f);
+}
+
+static void test_missing_file(void **state)
+{
+	struct blk_disk d;
+	struct err e;
+
+	assert_int_equal(blk_disk_open(&d, "/nonexistent/merak.img", false, NULL, &e), -ENOENT);
+	assert_string_equal(e.msg, "disk '/nonexistent/merak.img': No such file or directory");
+}
+
+static void test_no_status_byte_needs_reset(void **state)
+{
+	struct fx *f = mk(false);
+	struct drv_buf b[1] = {{HDR, 16, false}};
+	u32 id, len;
+
+	put_le32(gp(&f->b.gm, HDR), VIRTIO_BLK_T_IN);
+	drvq_publish(&f->d.q[0], drvq_add(&f->d.q[0], b, 1));
+	vt_kick(&f->d, 0);
+	assert_false(vt_wait_used(&f->d, 0, &id, &len, 100));
+	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	assert_string_equal(virtio_blk_dev(f->blk)->broken_msg,
+			    "request queue: request has no writable status byte");
+	rm(f);
+}
+
+static void test_data_out_of_guest_ram_needs_reset(void **state)
+{
+	struct fx *f = mk(false);
+	struct drv_buf b[3] = {{HDR, 16, false}, {VT_RAM - 256, 512, true}, {STAT, 1, true}};
+	u32 id, len;
+
+	put_le32(gp(&f->b.gm, HDR), VIRTIO_BLK_T_IN);
+	drvq_publish(&f->d.q[0], drvq_add(&f->d.q[0], b, 3));
+	vt_kick(&f->d, 0);
+	assert_false(vt_wait_used(&f->d, 0, &id, &len, 100));
+	assert_true(virtio_blk_dev(f->blk)->broken);
+	assert_non_null(strstr(virtio_blk_dev(f->blk)->broken_msg, "outside guest RAM"));
+	rm(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_and_features),
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_write_flush_then_host_reads),
+		cmocka_unit_test(test_get_id),
+		cmocka_unit_test(test_discard_and_write_zeroes),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_unknown_type),
+		cmocka_unit_test(test_readonly),
+		cmocka_unit_test(test_exclusive_lock),
+		cmocka_unit_test(test_size_not_multiple_of_512),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_no_status_byte_needs_reset),
+		cmocka_unit_test(test_data_out_of_guest_ram_needs_reset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
