@@ -3,15 +3,20 @@
 # End-to-end TD launches: the real merak binary under tdxsim (LD_PRELOAD), which
 # simulates a TDX-capable KVM 6.16 and plays a script of guest exits.
 # Prints one PASS/FAIL line per case and ends with "N passed, M failed".
-#   MERAK       merak binary            (default: build/merak)
-#   TDXSIM_LIB  libtdxsim.so            (default: build/tests/tdxsim/libtdxsim.so)
+# usage: run.sh [BUILD_DIR]   (default: build)
+#   MERAK       merak binary            (default: BUILD_DIR/merak)
+#   TDXSIM_LIB  libtdxsim.so            (default: BUILD_DIR/tests/tdxsim/libtdxsim.so)
 #   OVMF        TDVF image              (default: /usr/share/ovmf/OVMF.fd)
+#   KERNEL      bzImage for td-shim     (default: BUILD_DIR/tests/guest/hello.bzImage)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-MERAK=${MERAK:-$root/build/merak}
-TDXSIM_LIB=${TDXSIM_LIB:-$root/build/tests/tdxsim/libtdxsim.so}
+bdir=${1:-build}
+case $bdir in /*) ;; *) bdir=$root/$bdir ;; esac
+MERAK=${MERAK:-$bdir/merak}
+TDXSIM_LIB=${TDXSIM_LIB:-$bdir/tests/tdxsim/libtdxsim.so}
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
+KERNEL=${KERNEL:-$bdir/tests/guest/hello.bzImage}
 work=$(mktemp -d /tmp/merak-tdx-e2e.XXXXXX)
 pass=0
 fail=0
@@ -23,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for f in "$MERAK" "$TDXSIM_LIB" "$OVMF"; do
+for f in "$MERAK" "$TDXSIM_LIB" "$OVMF" "$KERNEL"; do
 	if [ ! -e "$f" ]; then
 		echo "FAIL setup: $f is missing"
 		echo "0 passed, 1 failed"
@@ -194,6 +199,108 @@ rc=$?
 ok=0
 [ $rc -eq 1 ] && grep -q 'KVM_CAP_VM_TYPES lacks KVM_X86_TDX_VM' "$work/caps2.out" && ok=1
 result tdx-caps-no-tdx $ok "rc=$rc $(head -1 "$work/caps2.out")"
+
+# ---- td-shim-shaped image (tests/tdx-e2e/mk_tdshim.py; no td-shim bytes) ----
+# run_fw NAME SCRIPT FIRMWARE [merak options...] ; sets rc. The simulator dumps
+# every INIT_MEM_REGION source into $work/NAME.dump.
+run_fw() {
+	local name=$1 script=$2 fw=$3
+	shift 3
+	printf '%s\n' "$script" >"$work/$name.script"
+	rm -rf "$work/$name.log" "$work/$name.dump"
+	mkdir -p "$work/$name.dump"
+	TDXSIM_LOG="$work/$name.log" TDXSIM_SCRIPT="$work/$name.script" TDXSIM_DUMP_DIR="$work/$name.dump" \
+		LD_PRELOAD="$TDXSIM_LIB" timeout 60 "$MERAK" --platform tdx=on --firmware "$fw" \
+		--cpus boot=2 --serial null --seccomp log "$@" >"$work/$name.out" 2>"$work/$name.err"
+	rc=$?
+	touch "$work/$name.log"
+}
+measure_val() { # REGISTER args... : the value merak measure prints for MRTD/RTMR0/RTMR1
+	local reg=$1
+	shift
+	"$MERAK" measure "$@" 2>/dev/null | sed -n "s/^$reg: \([0-9a-f]\{96\}\).*/\1/p"
+}
+# The INIT_MEM_REGION GPAs and flags, one "gpa flags" per line, in call order
+# (a section retried by KVM shows up once per call; keep the first of a run).
+mem_regions() {
+	sed -n 's/^INIT_MEM_REGION vcpu=[0-9]* gpa=\(0x[0-9a-f]*\) pages=[0-9]* flags=\(0x[0-9a-f]*\).*/\1 \2/p' \
+		"$work/$1.log" | uniq
+}
+
+shim=$work/tdshim.fd
+shim_ext=$work/tdshim-ext.fd
+shim_ptr=$work/tdshim-ptr.fd
+cmdline="console=ttyS0 tdshim=1 root=/dev/vda1"
+python3 "$here/mk_tdshim.py" "$shim"
+python3 "$here/mk_tdshim.py" --payload-attr 1 --payload-size 0x200000 "$shim_ext"
+python3 "$here/mk_tdshim.py" --no-table "$shim_ptr"
+printf '%s\0' "$cmdline" >"$work/param.bin"
+
+# 11. Launch a td-shim-shaped image with --kernel/--cmdline: kernel order, one
+#     INIT_MEM_REGION per section in metadata order, measured only for BFV.
+run_fw tdshim "shutdown" "$shim" --kernel "$KERNEL" --cmdline "$cmdline" --memory size=128M
+why=$(check_order tdshim)
+regions=$(mem_regions tdshim | tr '\n' ' ')
+want="0xfff20000 0x1 0xfff00000 0x0 0xfff10000 0x0 0x800000 0x0 0x861000 0x0 0x860000 0x0 "
+[ -z "$why" ] && [ "$regions" != "$want" ] && why="INIT_MEM_REGION order '$regions', want '$want'"
+ok=0
+[ $rc -eq 0 ] && [ -z "$why" ] && clean_summary tdshim && ok=1
+result tdshim-launch $ok "rc=$rc ${why:-$(tail -1 "$work/tdshim.err")}"
+
+# 12. The simulator's MRTD (per page, as KVM) equals merak measure for the same inputs.
+sim_mrtd=$(sed -n 's/^MRTD //p' "$work/tdshim.log")
+pred=$(measure_val MRTD --firmware "$shim" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+ok=0
+[ -n "$sim_mrtd" ] && [ "$sim_mrtd" = "$pred" ] && ok=1
+result tdshim-mrtd-matches-measure $ok "simulator '$sim_mrtd' vs measure '$pred'"
+
+# 13. The Payload/PayloadParam bytes the simulator received are the kernel and the
+#     command line zero-padded, the HOB has td-shim's payload info HOB, and the
+#     RTMR0/RTMR1 an independent script derives from those bytes equal merak measure's.
+ref=$(python3 "$here/tdshim_ref.py" "$shim" "$work/tdshim.dump" "$KERNEL" "$cmdline" 2>&1)
+r0=$(measure_val RTMR0 --firmware "$shim" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+r1=$(measure_val RTMR1 --firmware "$shim" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+ok=0
+[ -n "$r0" ] && [ "$ref" = "RTMR0 $r0
+RTMR1 $r1" ] && ok=1
+result tdshim-payload-bytes-and-rtmrs $ok "reference '$ref' vs measure RTMR0 '$r0' RTMR1 '$r1'"
+
+# 14. Payload with MR.EXTEND: the kernel is in MRTD (simulator = measure = reference),
+#     and td-shim then leaves it out of RTMR1.
+run_fw tdshim-ext "shutdown" "$shim_ext" --kernel "$KERNEL" --cmdline "$cmdline" --memory size=128M
+sim_mrtd=$(sed -n 's/^MRTD //p' "$work/tdshim-ext.log")
+pred=$(measure_val MRTD --firmware "$shim_ext" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+refm=$(python3 "$root/tests/tdxsim/mrtd_ref.py" --order per-page --payload "$KERNEL" \
+	--param "$work/param.bin" "$shim_ext")
+ref=$(python3 "$here/tdshim_ref.py" "$shim_ext" "$work/tdshim-ext.dump" "$KERNEL" "$cmdline" 2>&1)
+r1=$(measure_val RTMR1 --firmware "$shim_ext" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+nodigest=$("$MERAK" measure --firmware "$shim_ext" --kernel "$KERNEL" --cmdline "$cmdline" | grep -c td_payload\))
+ok=0
+[ $rc -eq 0 ] && [ -n "$sim_mrtd" ] && [ "$sim_mrtd" = "$pred" ] && [ "$pred" = "$refm" ] &&
+	[ "${ref#*RTMR1 }" = "$r1" ] && [ "$nodigest" = 0 ] && ok=1
+result tdshim-payload-mr-extend $ok "rc=$rc sim '$sim_mrtd' measure '$pred' ref '$refm' rtmr1 '$r1' vs '${ref#*RTMR1 }'"
+
+# 15. --order two-pass against the independent two-pass reference, for Debian's
+#     OVMF and the td-shim images (the simulator itself stays per page like KVM).
+for fw in "$OVMF" "$shim" "$shim_ext"; do
+	name=two-pass-$(basename "$fw")
+	pred=$(measure_val MRTD --firmware "$fw" --order two-pass --kernel "$KERNEL" --cmdline "$cmdline")
+	[ "$fw" = "$OVMF" ] && pred=$(measure_val MRTD --firmware "$fw" --order two-pass)
+	refm=$(python3 "$root/tests/tdxsim/mrtd_ref.py" --order two-pass --payload "$KERNEL" \
+		--param "$work/param.bin" "$fw")
+	pp=$(python3 "$root/tests/tdxsim/mrtd_ref.py" --order per-page --payload "$KERNEL" \
+		--param "$work/param.bin" "$fw")
+	ok=0
+	[ -n "$pred" ] && [ "$pred" = "$refm" ] && [ "$pred" != "$pp" ] && ok=1
+	result "$name" $ok "measure '$pred' vs reference '$refm'"
+done
+
+# 16. An image located only through td-shim's own pointer at size-0x20.
+pred=$(measure_val MRTD --firmware "$shim_ptr" --kernel "$KERNEL")
+refm=$(python3 "$root/tests/tdxsim/mrtd_ref.py" "$shim_ptr")
+ok=0
+[ -n "$pred" ] && [ "$pred" = "$refm" ] && ok=1
+result tdshim-legacy-pointer $ok "measure '$pred' vs reference '$refm'"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
