@@ -164,7 +164,8 @@ static void rx_process(struct virtio_net *n)
 			}
 			if (r == 0) {
 				/* The other end is gone (socket back-ends): stop polling it. */
-				set_tap_watch(n, false);
+				virtio_watch_del(&n->vd, &n->tap);
+				n->tap_watched = false;
 				break;
 			}
 			if (r <= VIRTIO_NET_HDR_LEN) {

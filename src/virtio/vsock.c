@@ -307,9 +307,14 @@ static void rx_process(struct virtio_vsock *v)
 				c->host_eof = true;
 				c->want_shutdown = true;
 				progress = true;
+				/* A hung-up socket reports EPOLLHUP whatever we ask: stop watching. */
+				virtio_watch_del(&v->vd, &c->w);
+				c->events = 0;
+				c->readable = false;
+				continue;
 			}
 			c->readable = false;
-			conn_set_events(c, (c->events | EPOLLIN) & ~(c->host_eof ? (u32)EPOLLIN : 0u));
+			conn_set_events(c, c->events | EPOLLIN);
 		}
 	}
 out:
@@ -440,7 +445,8 @@ static void guest_request(struct virtio_vsock *v, u32 dst_port, u32 src_port, u3
 		queue_rst(v, dst_port, src_port);
 		return;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a full backlog on the host side is a refusal, not a stall. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (fd >= 0)
 			close(fd);
