@@ -42,6 +42,12 @@ static void wmask_put(struct pci_dev *d, u32 off, u32 len, u32 v)
 		d->wmask[off + i] = (u8)(v >> (8 * i));
 }
 
+void pci_dev_set_wmask(struct pci_dev *d, u32 off, u32 len, u32 mask)
+{
+	if (len <= 4 && off < PCI_CFG_SIZE && len <= PCI_CFG_SIZE - off)
+		wmask_put(d, off, len, mask);
+}
+
 static u64 bar_cfg_addr(const struct pci_dev *d, unsigned i)
 {
 	const struct pci_bar *b = &d->bars[i];
@@ -262,6 +268,8 @@ void pci_cfg_read(struct pci_bus *b, u32 bdf, u32 off, void *data, u32 len)
 	}
 	pthread_mutex_lock(&b->lock);
 	d = find_dev(b, bdf);
+	if (d && off >= 0x40 && d->ops && d->ops->cfg_read)
+		d->ops->cfg_read(d->opaque, off, len);
 	v = d ? cfg_get(d, off, len) : 0xffffffffu;
 	pthread_mutex_unlock(&b->lock);
 	memcpy(data, &v, len);	/* x86 is little-endian */
@@ -324,6 +332,8 @@ static void cfgio_read(void *opaque, u64 off, void *data, u32 len)
 			a = b->cf8;
 			pthread_mutex_unlock(&b->lock);
 			memcpy(data, &a, 4);
+		} else if (off == 1 && len == 1 && b->c.cf9_read) {
+			*(u8 *)data = b->c.cf9_read(b->c.cf9_ctx);
 		} else {
 			memset(data, 0xff, len);
 		}
@@ -349,6 +359,8 @@ static void cfgio_write(void *opaque, u64 off, const void *data, u32 len)
 			pthread_mutex_lock(&b->lock);
 			memcpy(&b->cf8, data, 4);
 			pthread_mutex_unlock(&b->lock);
+		} else if (off == 1 && len == 1 && b->c.cf9_write) {
+			b->c.cf9_write(b->c.cf9_ctx, *(const u8 *)data);
 		}
 		return;
 	}

@@ -60,6 +60,8 @@ struct pci_dev_ops {
 	void (*bar_moved)(void *opaque, unsigned bar, u64 addr, bool mapped);
 	/* Config writes at or above 0x40 outside the MSI-X capability (optional). */
 	void (*cfg_written)(void *opaque, u32 off, u32 len);
+	/* Before a config read at or above 0x40: a chance to refresh bytes (optional). */
+	void (*cfg_read)(void *opaque, u32 off, u32 len);
 };
 
 struct pci_bar {
@@ -105,6 +107,13 @@ struct pci_bus_config {
 	u64 mmio32_base, mmio32_size;
 	u64 mmio64_base, mmio64_size;	/* size 0: 64-bit BARs go to the 32-bit window */
 	struct irq_line msi;		/* MSI-X messages go out through irq_send_msi */
+	/*
+	 * Byte accesses at 0xCF9 belong to the chipset's reset control
+	 * register, inside the 0xCF8 dword: the bus hands them to these.
+	 */
+	u8 (*cf9_read)(void *ctx);
+	void (*cf9_write)(void *ctx, u8 value);
+	void *cf9_ctx;
 };
 
 struct pci_bus {
@@ -131,6 +140,8 @@ int pci_dev_init(struct pci_bus *b, struct pci_dev *d, u16 vendor, u16 device, u
 /* size is a power of two >= 4 KiB (rounded up). */
 int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64 size,
 		    struct err *e);
+/* Marks config bytes [off, off+len) writable with mask (per byte, little-endian). */
+void pci_dev_set_wmask(struct pci_dev *d, u32 off, u32 len, u32 mask);
 /* Appends a capability of len bytes; returns its config offset, or negative. */
 int pci_dev_add_cap(struct pci_dev *d, u8 id, u8 len, struct err *e);
 /* MSI-X with nvec vectors, table at table_off and PBA at pba_off inside bar. */

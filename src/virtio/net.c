@@ -23,6 +23,7 @@ struct virtio_net {
 	struct virtio_watch tap;
 	bool is_tap, offloads;
 	bool tap_watched;	/* EPOLLIN on the tap (off while rx buffers are short) */
+	int offload_want;	/* TUNSETOFFLOAD flags to apply on the worker, -1 if applied */
 	char name[32];
 	struct virtq_chain chain;
 	u8 pkt[VIRTIO_NET_MAX_PACKET];	/* a packet read from the tap, not yet delivered */
@@ -62,6 +63,8 @@ int tap_open(const char *name, int *fd, bool *offloads, struct err *e)
 	*fd = f;
 	return 0;
 }
+
+static void apply_offloads(struct virtio_net *n);
 
 static void set_tap_watch(struct virtio_net *n, bool on)
 {
@@ -145,6 +148,7 @@ static void rx_process(struct virtio_net *n)
 {
 	unsigned done = 0;
 
+	apply_offloads(n);
 	if (!virtio_active(&n->vd) || !n->vd.q[RXQ].enabled) {
 		set_tap_watch(n, false);
 		return;
@@ -206,6 +210,7 @@ static void tx_process(struct virtio_net *n)
 	struct err e;
 	int r;
 
+	apply_offloads(n);
 	while ((r = virtq_pop(vq, n->vd.env.mem, &n->chain, &e)) > 0) {
 		u32 k = 0;
 		ssize_t w;
@@ -251,6 +256,20 @@ static void net_kick(void *dev, u16 q)
 		rx_process(n);
 }
 
+/*
+ * The tap's offloads follow what the guest accepts. The ioctl is made on the
+ * worker (activation and reset run on vCPU threads, whose seccomp filter has
+ * no tap ioctls); the worker applies it before it touches the tap again.
+ */
+static void apply_offloads(struct virtio_net *n)
+{
+	if (n->offload_want < 0)
+		return;
+	if (ioctl(n->tap.fd, TUNSETOFFLOAD, (unsigned)n->offload_want) < 0)
+		virtio_fail(&n->vd, "TUNSETOFFLOAD 0x%x failed", (unsigned)n->offload_want);
+	n->offload_want = -1;
+}
+
 static int net_activate(void *dev, struct err *e)
 {
 	struct virtio_net *n = dev;
@@ -265,8 +284,7 @@ static int net_activate(void *dev, struct err *e)
 			off |= TUN_F_TSO6;
 		if (virtio_has(&n->vd, VIRTIO_NET_F_GUEST_ECN))
 			off |= TUN_F_TSO_ECN;
-		if (ioctl(n->tap.fd, TUNSETOFFLOAD, off) < 0)
-			return errf_sys(e, -errno, "%s: TUNSETOFFLOAD 0x%x", n->name, off);
+		n->offload_want = (int)off;
 	}
 	set_tap_watch(n, true);
 	return 0;
@@ -281,7 +299,7 @@ static void net_reset(void *dev)
 	set_tap_watch(n, false);
 	n->pkt_len = 0;
 	if (n->is_tap && n->offloads)
-		ioctl(n->tap.fd, TUNSETOFFLOAD, 0);
+		n->offload_want = 0;
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -315,6 +333,7 @@ int virtio_net_create_fd(const struct virtio_pci_env *env, int fd, bool is_tap, 
 	n->tap.ctx = n;
 	n->is_tap = is_tap;
 	n->offloads = offloads;
+	n->offload_want = -1;
 	p.name = n->name;
 	p.dev = n;
 	p.features = 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_MRG_RXBUF;

@@ -410,10 +410,58 @@ static void pci_bar_moved(void *opaque, unsigned bar, u64 addr, bool mapped)
 	}
 }
 
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window into BAR 0 through config
+ * space, for drivers that cannot map the BAR. The driver sets bar, offset
+ * and length in the capability, then reads or writes pci_cfg_data.
+ * Called with the PCI bus lock held; takes only vd->lock below it.
+ */
+static bool pcicfg_window(struct virtio_dev *vd, u32 *off, u32 *len)
+{
+	u8 *c = &vd->pci.cfg[vd->pcicfg_cap];
+
+	*off = get_le32(c + 8);
+	*len = get_le32(c + 12);
+	return c[4] == VIRTIO_PCI_BAR && (*len == 1 || *len == 2 || *len == 4) &&
+	       *off < VIRTIO_PCI_BAR_SIZE && !(*off & (*len - 1));
+}
+
+static bool touches_data(struct virtio_dev *vd, u32 off, u32 len)
+{
+	u32 data = vd->pcicfg_cap + 16u;
+
+	return vd->pcicfg_cap && off < data + 4 && off + len > data;
+}
+
+static void pcicfg_written(void *opaque, u32 off, u32 len)
+{
+	struct virtio_dev *vd = opaque;
+	u32 boff, blen;
+
+	if (!touches_data(vd, off, len) || !pcicfg_window(vd, &boff, &blen))
+		return;
+	/* The MSI-X table is not reachable this way; it is served by pci.c. */
+	virtio_pci_bar_write(vd, boff, &vd->pci.cfg[vd->pcicfg_cap + 16], blen);
+}
+
+static void pcicfg_read(void *opaque, u32 off, u32 len)
+{
+	struct virtio_dev *vd = opaque;
+	u32 boff, blen;
+	u8 v[4] = {0};
+
+	if (!touches_data(vd, off, len) || !pcicfg_window(vd, &boff, &blen))
+		return;
+	virtio_pci_bar_read(vd, boff, v, blen);
+	memcpy(&vd->pci.cfg[vd->pcicfg_cap + 16], v, 4);
+}
+
 static const struct pci_dev_ops virtio_pci_dev_ops = {
 	.bar_read = pci_bar_read,
 	.bar_write = pci_bar_write,
 	.bar_moved = pci_bar_moved,
+	.cfg_written = pcicfg_written,
+	.cfg_read = pcicfg_read,
 };
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -421,11 +469,11 @@ static const struct pci_dev_ops virtio_pci_dev_ops = {
 static int add_virtio_cap(struct pci_dev *d, u8 type, u32 off, u32 len, bool notify,
 			  struct err *e)
 {
-	int c = pci_dev_add_cap(d, PCI_CAP_ID_VNDR, notify ? 20 : 16, e);
+	int c = pci_dev_add_cap(d, PCI_CAP_ID_VNDR, notify || type == 5 ? 20 : 16, e);
 
 	if (c < 0)
 		return c;
-	d->cfg[c + 2] = notify ? 20 : 16;	/* cap_len */
+	d->cfg[c + 2] = notify || type == 5 ? 20 : 16;	/* cap_len */
 	d->cfg[c + 3] = type;			/* cfg_type */
 	d->cfg[c + 4] = VIRTIO_PCI_BAR;
 	d->cfg[c + 5] = 0;			/* id */
@@ -505,6 +553,17 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 		r = add_virtio_cap(&vd->pci, 3, VIRTIO_PCI_ISR_OFF, 1, false, e);
 	if (r == 0 && p->config_size)
 		r = add_virtio_cap(&vd->pci, 4, VIRTIO_PCI_DEVCFG_OFF, p->config_size, false, e);
+	if (r == 0) {
+		r = add_virtio_cap(&vd->pci, 5, 0, 0, false, e);
+		if (r == 0) {
+			/* The capability that add_virtio_cap just placed is the last one. */
+			vd->pcicfg_cap = (u8)(vd->pci.last_cap_next - vd->pci.cfg - 1);
+			pci_dev_set_wmask(&vd->pci, vd->pcicfg_cap + 4, 1, 0xff);
+			pci_dev_set_wmask(&vd->pci, vd->pcicfg_cap + 8, 4, 0xffffffff);
+			pci_dev_set_wmask(&vd->pci, vd->pcicfg_cap + 12, 4, 0xffffffff);
+			pci_dev_set_wmask(&vd->pci, vd->pcicfg_cap + 16, 4, 0xffffffff);
+		}
+	}
 	if (r == 0)
 		r = pci_dev_realize(&vd->pci, &virtio_pci_dev_ops, vd, e);
 	return r;

@@ -113,6 +113,8 @@ struct virtio_dev {
 	u8 config[VIRTIO_CONFIG_MAX];
 	u32 config_size;
 
+	u8 pcicfg_cap;		/* config offset of the PCI configuration access capability */
+
 	int epfd;
 	struct virtio_watch quit;
 	pthread_t worker;

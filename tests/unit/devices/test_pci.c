@@ -47,7 +47,8 @@ static void p_moved(void *opaque, unsigned bar, u64 addr, bool mapped)
 	p->moves++;
 }
 
-static const struct pci_dev_ops probe_ops = {p_read, p_write, p_moved, NULL};
+static const struct pci_dev_ops probe_ops = {
+	.bar_read = p_read, .bar_write = p_write, .bar_moved = p_moved};
 
 struct fx {
 	struct vt_board b;

@@ -116,7 +116,7 @@ static void rm(struct fx *f)
 static void test_pci_identity_and_caps(void **state)
 {
 	struct fx *f = mk();
-	unsigned slot = f->x.vd.pci.slot, nv = 0;
+	unsigned slot = f->x.vd.pci.slot, nv = 0, pcicfg = 0;
 	u8 types[8] = {0};
 
 	assert_int_equal(cfg_rd(&f->b, slot, 0, 4), (0x1040u + 42) << 16 | 0x1af4);
@@ -139,11 +139,30 @@ static void test_pci_identity_and_caps(void **state)
 			break;
 		case 3: assert_int_equal(off, 0x1000); break;
 		case 4: assert_int_equal(off, 0x2000); assert_int_equal(len, 8); break;
+		case 5: pcicfg = p; break;
 		default: fail();
 		}
 	}
-	assert_int_equal(nv, 4);
-	assert_memory_equal(types, "\1\2\3\4", 4);
+	assert_int_equal(nv, 5);
+	assert_memory_equal(types, "\1\2\3\4\5", 5);
+	/* The PCI configuration access window: bar 0, offset 0x14 (device_status), 1 byte. */
+	assert_int_not_equal(pcicfg, 0);
+	cfg_wr(&f->b, slot, pcicfg + 4, 1, 0);
+	cfg_wr(&f->b, slot, pcicfg + 8, 4, 0x14);
+	cfg_wr(&f->b, slot, pcicfg + 12, 4, 1);
+	cfg_wr(&f->b, slot, pcicfg + 16, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	vt_wr(&f->d, 0x14, 1, 3);
+	assert_int_equal(cfg_rd(&f->b, slot, pcicfg + 16, 1), 3);
+	/* Device config through the window, 4 bytes. */
+	cfg_wr(&f->b, slot, pcicfg + 8, 4, 0x2004);
+	cfg_wr(&f->b, slot, pcicfg + 12, 4, 4);
+	assert_int_equal(cfg_rd(&f->b, slot, pcicfg + 16, 4), 0x48474645);
+	/* A misaligned or oversized window does nothing. */
+	cfg_wr(&f->b, slot, pcicfg + 8, 4, 0x15);
+	cfg_wr(&f->b, slot, pcicfg + 12, 4, 2);
+	cfg_wr(&f->b, slot, pcicfg + 16, 2, 0);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1), 3);
 	/* Device config through BAR 0. */
 	assert_int_equal(vt_rd(&f->d, 0x2000 + 2, 2), 'C' | 'D' << 8);
 	rm(f);
