@@ -15,6 +15,7 @@
 #include "../virtio/net.h"
 #include "../virtio/rng.h"
 #include "../virtio/vsock.h"
+#include "../devices/acpi_pm.h"
 #include "vm.h"
 
 struct board_pci {
@@ -60,6 +61,16 @@ static int add(struct vm *vm, struct board_pci *bp, struct virtio_dev *vd, struc
 	return 0;
 }
 
+static u8 cf9_read(void *ctx)
+{
+	return acpi_pm_reset_control_read(ctx);
+}
+
+static void cf9_write(void *ctx, u8 value)
+{
+	acpi_pm_reset_control_write(ctx, value);
+}
+
 int board_pci_setup(struct vm *vm, struct err *e)
 {
 	const struct vm_config *c = vm->cfg;
@@ -74,6 +85,9 @@ int board_pci_setup(struct vm *vm, struct err *e)
 		.mmio64_base = vm->mmio64_base,
 		.mmio64_size = vm->mmio64_size,
 		.msi = vm_irq_line(vm, 0),
+		.cf9_read = cf9_read,
+		.cf9_write = cf9_write,
+		.cf9_ctx = vm->pm,
 	};
 	struct virtio_pci_env env = {
 		.mem = &vm->mem,
@@ -87,6 +101,8 @@ int board_pci_setup(struct vm *vm, struct err *e)
 
 	if (!bp)
 		return errf(e, -ENOMEM, "pci: out of memory");
+	/* The config ports take 0xCF8-0xCFF; the reset register at 0xCF9 rides along. */
+	acpi_pm_release_reset_port(vm->pm);
 	r = pci_bus_create(&pc, &vm->pci, e);
 	if (r < 0) {
 		free(bp);
