@@ -28,6 +28,7 @@ static const char usage_text[] =
 	"\n"
 	"Boot payload (one of --kernel or --firmware is required):\n"
 	"  --kernel PATH             bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
+	"                            (with --firmware: a bzImage handed to OVMF through fw_cfg)\n"
 	"  --initramfs PATH          initial ramdisk for --kernel\n"
 	"  --cmdline STRING          kernel command line\n"
 	"  --firmware PATH           raw firmware image mapped to end at 4 GiB (OVMF.fd, TDVF, TD-Shim)\n"
@@ -382,10 +383,7 @@ static int check_config(struct vm_config *cfg, struct err *e)
 		return errf(e, -EINVAL, "--cmdline needs --kernel");
 	if (cfg->serial.mode == CHARDEV_TTY && cfg->console.mode == CHARDEV_TTY)
 		return errf(e, -EINVAL, "--serial and --console cannot both use the terminal (tty)");
-	if (cfg->kernel && cfg->firmware && !cfg->tdx.enabled)
-		return errf(e, -EINVAL,
-			    "--kernel and --firmware together are only supported for TDs "
-			    "(--platform tdx=on)");
+	/* --kernel with --firmware: the kernel reaches the firmware through fw_cfg. */
 	if (cfg->tdx.enabled) {
 		if (cfg->irqchip_set && cfg->irqchip == IRQCHIP_KERNEL)
 			return errf(e, -EINVAL,

@@ -52,15 +52,9 @@ int td_check_firmware_use(const struct vm_config *cfg, const struct tdvf_info *f
 	const struct tdvf_section *payload = tdvf_find(fw, TDVF_SECTION_PAYLOAD);
 	const struct tdvf_section *param = tdvf_find(fw, TDVF_SECTION_PAYLOAD_PARAM);
 
-	if (!payload) {
-		if (cfg->kernel || cfg->initramfs || cfg->cmdline)
-			return errf(e, -ENOTSUP,
-				    "--kernel/--initramfs/--cmdline with a TDVF (OVMF) firmware: "
-				    "OVMF takes them from a fw_cfg device, which merak does not "
-				    "have yet; boot the kernel from a disk through the firmware, or "
-				    "use a TD-Shim image (its Payload section takes --kernel)");
+	/* TDVF (OVMF) takes --kernel/--initramfs/--cmdline from fw_cfg (board_fwcfg.c). */
+	if (!payload)
 		return 0;
-	}
 	if (cfg->initramfs)
 		return errf(e, -ENOTSUP,
 			    "--initramfs with a TD-Shim image: td-shim has no section for an "

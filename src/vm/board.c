@@ -537,6 +537,12 @@ static int setup_plain_vm(struct vm *vm, struct err *e)
 	r = vm_setup_devices(vm, e);
 	if (r < 0)
 		return r;
+	if (vm->cfg->firmware) {
+		/* OVMF learns the board and any --kernel through fw_cfg. */
+		r = board_fwcfg_setup(vm, true, e);
+		if (r < 0)
+			return r;
+	}
 	r = vm_create_vcpus(vm, NULL, e);
 	if (r < 0)
 		return r;
@@ -583,6 +589,7 @@ void vm_destroy(struct vm *vm)
 	if (!vm)
 		return;
 	board_pci_destroy(vm);
+	board_fwcfg_destroy(vm);
 	if (vm->tdx)
 		board_tdx_destroy(vm);
 	for (u32 i = 0; i < vm->ncpus; i++)

@@ -369,6 +369,12 @@ int board_tdx_setup(struct vm *vm, struct err *e)
 	r = vm_setup_devices(vm, e);
 	if (r < 0)
 		goto out;
+	if (!td_is_shim(&t->fw)) {
+		/* TDVF reads the board, ACPI and --kernel from fw_cfg (port I/O, shared DMA). */
+		r = board_fwcfg_setup(vm, true, e);
+		if (r < 0)
+			goto out;
+	}
 	r = vm_create_vcpus(vm, base, e);
 	if (r < 0)
 		goto out;

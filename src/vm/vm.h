@@ -32,6 +32,7 @@ struct i8042;
 struct debug_exit;
 struct cmos;
 struct api_server;
+struct fw_cfg;
 
 #define VM_EXIT_KINDS (VM_EXIT_UNKNOWN + 1)
 
@@ -121,6 +122,7 @@ struct vm {
 	struct debug_exit *debug_exit;
 	struct cmos *cmos;
 	struct console_io *serial_io;
+	struct fw_cfg *fw_cfg;	/* firmware boots only (board_fwcfg.c) */
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e);
@@ -170,5 +172,13 @@ int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
 int board_tdx_handle_exit(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x, struct err *e);
 void board_tdx_destroy(struct vm *vm);
 void board_pci_destroy(struct vm *vm);
+/*
+ * fw_cfg for OVMF/TDVF (board_fwcfg.c): CPU counts, etc/e820, the ACPI tables
+ * and loader script, and with with_kernel the --kernel/--initramfs/--cmdline
+ * items; registers the ports. After vm_setup_devices (the ACPI tables
+ * describe the devices).
+ */
+int board_fwcfg_setup(struct vm *vm, bool with_kernel, struct err *e);
+void board_fwcfg_destroy(struct vm *vm);
 
 #endif

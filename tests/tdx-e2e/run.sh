@@ -302,5 +302,43 @@ ok=0
 [ -n "$pred" ] && [ "$pred" = "$refm" ] && ok=1
 result tdshim-legacy-pointer $ok "measure '$pred' vs reference '$refm'"
 
+# 17. TDVF direct boot: --kernel/--cmdline reach the firmware through fw_cfg.
+# The script plays TDVF's port reads: signature, features, the command line
+# size and first byte, the kernel size (the bzImage minus its setup sectors).
+fk=$bdir/tests/guest/hello.bzImage
+fcmd="merak-fwcfg console=hvc0"
+ksize=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); s=d[0x1f1] or 4; print(len(d)-(s+1)*512)' "$fk")
+fwcfg_script="pio out 0x510 2 0x0
+pio in 0x511 1
+expect-data 0x51
+pio in 0x511 1
+expect-data 0x45
+pio out 0x510 2 0x1
+pio in 0x511 1
+expect-data 0x3
+pio out 0x510 2 0x14
+pio in 0x511 1
+expect-data $(( ${#fcmd} + 1 ))
+pio out 0x510 2 0x15
+pio in 0x511 1
+expect-data 0x6d
+pio out 0x510 2 0x8
+pio in 0x511 1
+expect-data $((ksize & 255))
+pio in 0x511 1
+expect-data $(((ksize >> 8) & 255))
+pio in 0x511 1
+expect-data $(((ksize >> 16) & 255))
+shutdown"
+printf '%s\n' "$fwcfg_script" >"$work/fwcfg.script"
+TDXSIM_LOG="$work/fwcfg.log" TDXSIM_SCRIPT="$work/fwcfg.script" LD_PRELOAD="$TDXSIM_LIB" \
+	timeout 60 "$MERAK" --platform tdx=on --firmware "$OVMF" --kernel "$fk" --cmdline "$fcmd" \
+	--cpus boot=1 --memory size=256M --serial null --seccomp log >"$work/fwcfg.out" 2>"$work/fwcfg.err"
+rc=$?
+touch "$work/fwcfg.log"
+ok=0
+[ $rc -eq 0 ] && clean_summary fwcfg && ok=1
+result tdvf-fwcfg-kernel $ok "rc=$rc $(grep -h -m1 EXPECT-FAIL "$work/fwcfg.log") $(tail -1 "$work/fwcfg.err")"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

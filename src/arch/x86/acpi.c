@@ -431,16 +431,29 @@ static bool place(size_t *cursor, size_t n, size_t align, size_t *off)
 	return true;
 }
 
-int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg, u64 *rsdp_gpa, struct err *e)
+/* Where each table went inside the assembled area (offsets from its start). */
+struct acpi_layout {
+	size_t rsdp, facs, xsdt, fadt, madt, mcfg, dsdt, xsdt_len, madt_len, dsdt_len;
+	size_t len;
+};
+
+/*
+ * Builds all tables into a fresh LAYOUT_ACPI_SIZE buffer whose first byte
+ * will sit at `base`, with the RSDP first when with_rsdp. acpi_build writes
+ * the result to guest memory; acpi_build_blob hands it to the firmware.
+ */
+static int assemble(const struct acpi_config *cfg, u64 base, bool with_rsdp, u8 **out,
+		    struct acpi_layout *lay, struct err *e)
 {
-	size_t cursor = 0, o_rsdp, o_facs, o_xsdt, o_fadt, o_madt, o_mcfg = 0, o_dsdt;
-	size_t n_xsdt = cfg->pci ? 3 : 2, xsdt_len = HDR_LEN + 8 * n_xsdt;
+	size_t cursor = 0, n_xsdt = cfg->pci ? 3 : 2, xsdt_len = HDR_LEN + 8 * n_xsdt;
 	size_t m_len;
 	unsigned last_bus = 0;
 	struct aml dsdt;
 	u8 *blob;
 	int r;
 
+	*out = NULL;
+	memset(lay, 0, sizeof(*lay));
 	r = check_config(cfg, &last_bus, e);
 	if (r < 0)
 		return r;
@@ -460,43 +473,119 @@ int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg, u64 *rsdp_gp
 	}
 
 	/* The RSDP first, 16-byte aligned, where legacy scans of 0xE0000 find it. */
-	if (!place(&cursor, RSDP_LEN, 16, &o_rsdp) || !place(&cursor, FACS_LEN, 64, &o_facs) ||
-	    !place(&cursor, xsdt_len, 16, &o_xsdt) || !place(&cursor, FADT_LEN, 16, &o_fadt) ||
-	    !place(&cursor, m_len, 16, &o_madt) ||
-	    (cfg->pci && !place(&cursor, MCFG_LEN, 16, &o_mcfg)) ||
-	    !place(&cursor, dsdt.len, 16, &o_dsdt)) {
+	if ((with_rsdp && !place(&cursor, RSDP_LEN, 16, &lay->rsdp)) ||
+	    !place(&cursor, FACS_LEN, 64, &lay->facs) ||
+	    !place(&cursor, xsdt_len, 16, &lay->xsdt) ||
+	    !place(&cursor, FADT_LEN, 16, &lay->fadt) ||
+	    !place(&cursor, m_len, 16, &lay->madt) ||
+	    (cfg->pci && !place(&cursor, MCFG_LEN, 16, &lay->mcfg)) ||
+	    !place(&cursor, dsdt.len, 16, &lay->dsdt)) {
 		r = errf(e, -E2BIG,
 			 "the ACPI tables (%u vCPUs, %zu-byte DSDT) exceed the %llu KiB area",
 			 cfg->ncpus, dsdt.len, LAYOUT_ACPI_SIZE / KiB);
-		goto out;
+		free(blob);
+		aml_free(&dsdt);
+		return r;
 	}
+	lay->xsdt_len = xsdt_len;
+	lay->madt_len = m_len;
+	lay->dsdt_len = dsdt.len;
+	lay->len = cursor;
 
-#define GPA(off) (LAYOUT_ACPI_BASE + (u64)(off))
-	memcpy(blob + o_dsdt, dsdt.buf, dsdt.len);
-	build_facs(blob + o_facs);
-	build_fadt(blob + o_fadt, GPA(o_facs), GPA(o_dsdt));
-	build_madt(blob + o_madt, m_len, cfg->ncpus);
+#define GPA(off) (base + (u64)(off))
+	memcpy(blob + lay->dsdt, dsdt.buf, dsdt.len);
+	build_facs(blob + lay->facs);
+	build_fadt(blob + lay->fadt, GPA(lay->facs), GPA(lay->dsdt));
+	build_madt(blob + lay->madt, m_len, cfg->ncpus);
 	if (cfg->pci)
-		build_mcfg(blob + o_mcfg, cfg->pci_ecam_base, last_bus);
+		build_mcfg(blob + lay->mcfg, cfg->pci_ecam_base, last_bus);
 
-	put_header(blob + o_xsdt, "XSDT", (u32)xsdt_len, 1);
-	put_le64(blob + o_xsdt + HDR_LEN, GPA(o_fadt));
-	put_le64(blob + o_xsdt + HDR_LEN + 8, GPA(o_madt));
+	put_header(blob + lay->xsdt, "XSDT", (u32)xsdt_len, 1);
+	put_le64(blob + lay->xsdt + HDR_LEN, GPA(lay->fadt));
+	put_le64(blob + lay->xsdt + HDR_LEN + 8, GPA(lay->madt));
 	if (cfg->pci)
-		put_le64(blob + o_xsdt + HDR_LEN + 16, GPA(o_mcfg));
-	set_checksum(blob + o_xsdt, xsdt_len, 9);
+		put_le64(blob + lay->xsdt + HDR_LEN + 16, GPA(lay->mcfg));
+	set_checksum(blob + lay->xsdt, xsdt_len, 9);
 
-	build_rsdp(blob + o_rsdp, GPA(o_xsdt));
-
-	r = guest_mem_write(gm, LAYOUT_ACPI_BASE, blob, cursor, e);
-	if (r < 0) {
-		err_ctx(e, "writing the ACPI tables");
-		goto out;
-	}
-	*rsdp_gpa = GPA(o_rsdp);
+	if (with_rsdp)
+		build_rsdp(blob + lay->rsdp, GPA(lay->xsdt));
 #undef GPA
-out:
-	free(blob);
 	aml_free(&dsdt);
+	*out = blob;
+	return 0;
+}
+
+int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg, u64 *rsdp_gpa, struct err *e)
+{
+	struct acpi_layout lay;
+	u8 *blob;
+	int r;
+
+	r = assemble(cfg, LAYOUT_ACPI_BASE, true, &blob, &lay, e);
+	if (r < 0)
+		return r;
+	r = guest_mem_write(gm, LAYOUT_ACPI_BASE, blob, lay.len, e);
+	if (r < 0)
+		err_ctx(e, "writing the ACPI tables");
+	else
+		*rsdp_gpa = LAYOUT_ACPI_BASE + lay.rsdp;
+	free(blob);
 	return r;
+}
+
+/* ---- relocatable form (fw_cfg) -------------------------------------------- */
+
+static void blob_ptr(struct acpi_blob *b, bool in_rsdp, size_t off, u8 size)
+{
+	b->ptrs[b->n_ptrs++] = (struct acpi_blob_ptr){in_rsdp, (u32)off, size};
+}
+
+static void blob_csum(struct acpi_blob *b, bool in_rsdp, size_t off, size_t start, size_t len)
+{
+	u8 *base = in_rsdp ? b->rsdp : b->tables;
+
+	/* The firmware computes it after relocation over a zero field. */
+	base[off] = 0;
+	b->csums[b->n_csums++] = (struct acpi_blob_csum){in_rsdp, (u32)off, (u32)start, (u32)len};
+}
+
+int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *b, struct err *e)
+{
+	struct acpi_layout lay;
+	u8 *blob;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	r = assemble(cfg, 0, false, &blob, &lay, e);
+	if (r < 0)
+		return r;
+	b->tables = blob;
+	b->tables_len = lay.len;
+	/* Base 0: every pointer already holds its target's offset in the tables. */
+	build_rsdp(b->rsdp, lay.xsdt);
+
+	blob_ptr(b, true, 24, 8); /* RSDP -> XSDT */
+	blob_ptr(b, false, lay.fadt + FADT_FIRMWARE_CTRL, 4);
+	blob_ptr(b, false, lay.fadt + FADT_DSDT, 4);
+	blob_ptr(b, false, lay.fadt + FADT_X_FIRMWARE_CTRL, 8);
+	blob_ptr(b, false, lay.fadt + FADT_X_DSDT, 8);
+	for (size_t i = 0; i < (lay.xsdt_len - HDR_LEN) / 8; i++)
+		blob_ptr(b, false, lay.xsdt + HDR_LEN + 8 * i, 8);
+
+	blob_csum(b, false, lay.dsdt + 9, lay.dsdt, lay.dsdt_len);
+	blob_csum(b, false, lay.fadt + 9, lay.fadt, FADT_LEN);
+	blob_csum(b, false, lay.madt + 9, lay.madt, lay.madt_len);
+	if (cfg->pci)
+		blob_csum(b, false, lay.mcfg + 9, lay.mcfg, MCFG_LEN);
+	blob_csum(b, false, lay.xsdt + 9, lay.xsdt, lay.xsdt_len);
+	blob_csum(b, true, 8, 0, 20);
+	blob_csum(b, true, 32, 0, RSDP_LEN);
+	return 0;
+}
+
+void acpi_blob_free(struct acpi_blob *b)
+{
+	free(b->tables);
+	b->tables = NULL;
+	b->tables_len = 0;
 }

@@ -26,6 +26,43 @@ struct acpi_config {
 int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg, u64 *rsdp_gpa,
 	       struct err *e);
 
+/*
+ * The same tables in relocatable form, for firmware that places them itself
+ * (OVMF through fw_cfg's etc/acpi/tables and etc/acpi/rsdp). `tables` holds
+ * FACS, XSDT, FADT, MADT, [MCFG], DSDT as if loaded at address 0: every
+ * table pointer holds its target's offset in `tables` and is listed in ptrs
+ * (the RSDP's XSDT pointer included); every checksum field is 0 and listed in
+ * csums, to be computed after the pointers are relocated, in list order.
+ */
+#define ACPI_RSDP_LEN	    36
+#define ACPI_BLOB_MAX_PTRS  16
+#define ACPI_BLOB_MAX_CSUMS 8
+
+struct acpi_blob_ptr {
+	bool in_rsdp;	/* the field lives in rsdp, else in tables */
+	u32 off;
+	u8 size;	/* 4 or 8 */
+};
+
+struct acpi_blob_csum {
+	bool in_rsdp;
+	u32 off;	/* the checksum byte */
+	u32 start, len; /* the range it covers */
+};
+
+struct acpi_blob {
+	u8 *tables;
+	size_t tables_len;
+	u8 rsdp[ACPI_RSDP_LEN];
+	struct acpi_blob_ptr ptrs[ACPI_BLOB_MAX_PTRS];
+	unsigned n_ptrs;
+	struct acpi_blob_csum csums[ACPI_BLOB_MAX_CSUMS];
+	unsigned n_csums;
+};
+
+int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *out, struct err *e);
+void acpi_blob_free(struct acpi_blob *b);
+
 /* Sum of bytes modulo 256: 0 for a table with a correct checksum. */
 u8 acpi_checksum(const void *p, size_t len);
 

@@ -102,6 +102,28 @@ static void test_tdx_options(void **state)
 	vm_config_free(&cfg);
 }
 
+/* OVMF takes --kernel/--initramfs/--cmdline through fw_cfg, in a VM as in a TD. */
+static void test_kernel_with_firmware(void **state)
+{
+	struct vm_config cfg;
+	struct err e;
+
+	assert_int_equal(parse(&cfg, &e, "--firmware", "OVMF.fd", "--kernel", "bzImage",
+			       "--initramfs", "initrd", "--cmdline", "console=ttyS0", NULL),
+			 0);
+	assert_string_equal(cfg.firmware, "OVMF.fd");
+	assert_string_equal(cfg.kernel, "bzImage");
+	assert_string_equal(cfg.initramfs, "initrd");
+	assert_string_equal(cfg.cmdline, "console=ttyS0");
+	assert_false(cfg.tdx.enabled);
+	vm_config_free(&cfg);
+	assert_int_equal(parse(&cfg, &e, "--firmware", "OVMF.fd", "--kernel", "bzImage",
+			       "--platform", "tdx=on", NULL),
+			 0);
+	assert_true(cfg.tdx.enabled);
+	vm_config_free(&cfg);
+}
+
 struct bad_case {
 	const char *args[8];
 	const char *msg;
@@ -137,7 +159,6 @@ static void test_bad_input(void **state)
 		{{"--cmdline", "x", NULL}, "nothing to boot"},
 		{{"--firmware", "f", "--initramfs", "i", NULL}, "--initramfs needs --kernel"},
 		{{"--kernel", "k", "--serial", "tty", "--console", "tty", NULL}, "both use the terminal"},
-		{{"--kernel", "k", "--firmware", "f", NULL}, "only supported for TDs"},
 		{{"--kernel", "k", "extra", NULL}, "unexpected argument 'extra'"},
 		{{"--kernel", "k", "--seccomp", "maybe", NULL}, "expected true, false or log"},
 		{{"--kernel", "k", "--log-level", "loud", NULL}, "--log-level: 'loud'"},
@@ -181,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_full_command_line),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_tdx_options),
+		cmocka_unit_test(test_kernel_with_firmware),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_help_and_version),
 	};
