@@ -392,7 +392,8 @@ static void vs_tx(struct vsfx *f, u32 src_port, u32 dst_port, u16 op, u32 flags,
 	put_le32(h + 32, flags);
 	put_le32(h + 36, buf_alloc);
 	put_le32(h + 40, fwd_cnt);
-	memcpy(h + 44, data, len);
+	if (len)
+		memcpy(h + 44, data, len);
 	drvq_publish(&f->d.q[1], drvq_add(&f->d.q[1], &b, 1));
 	vt_kick(&f->d, 1);
 	assert_true(vt_wait_used(&f->d, 1, &id, &ulen, 1000));
