@@ -44,13 +44,18 @@ void test_main(const struct boot_info *bi)
 	check_table(bi, "APIC");
 	check_table(bi, "DSDT");
 	facs = acpi_find(bi, "FACS");
-	CHECK(facs && !gmemcmp(facs, "FACS", 4) && !((u64)facs & 63), "FACS");
+	CHECK(facs && !gmemcmp(facs, "FACS", 4) && !((u64)facs & 63) &&
+	      *(const u32 *)(facs + 4) >= 64, "FACS missing, misaligned or short");
 
 	fadt = acpi_find(bi, "FACP");
 	CHECK(*(const u32 *)(fadt + 64) == 0x604, "FADT PM1a_CNT_BLK 0x%x",
 	      *(const u32 *)(fadt + 64));
 	CHECK(*(const u32 *)(fadt + 56) == 0x600, "FADT PM1a_EVT_BLK");
 	CHECK(*(const u16 *)(fadt + 46) == 9, "FADT SCI_INT %u", *(const u16 *)(fadt + 46));
+	/* A 32-bit DSDT pointer, where given, must agree with X_DSDT. */
+	CHECK(!*(const u32 *)(fadt + 40) || *(const u32 *)(fadt + 40) == *(const u64 *)(fadt + 140),
+	      "FADT DSDT 0x%x and X_DSDT 0x%lx differ", *(const u32 *)(fadt + 40),
+	      *(const u64 *)(fadt + 140));
 
 	madt = acpi_find(bi, "APIC");
 	CHECK(*(const u32 *)(madt + 36) == 0xfee00000, "MADT local APIC address");
@@ -60,6 +65,21 @@ void test_main(const struct boot_info *bi)
 			ioapic = true;
 	CHECK(ioapic, "MADT has no IOAPIC at 0xfec00000");
 	CHECK(madt_cpus(bi) == want, "MADT lists %u CPUs, expected %u", madt_cpus(bi), want);
+	/* MCFG exists only with PCI: then one ECAM window at 0xe0000000, segment 0, bus 0 up. */
+	{
+		const u8 *mcfg = acpi_find(bi, "MCFG");
+
+		if (mcfg) {
+			check_table(bi, "MCFG");
+			CHECK(*(const u32 *)(mcfg + 4) >= 44 + 16, "MCFG has no allocation");
+			CHECK(*(const u64 *)(mcfg + 44) == 0xe0000000 && *(const u16 *)(mcfg + 52) == 0 &&
+				      mcfg[54] == 0 && mcfg[55] >= mcfg[54],
+			      "MCFG window 0x%lx segment %u buses %u-%u", *(const u64 *)(mcfg + 44),
+			      *(const u16 *)(mcfg + 52), mcfg[54], mcfg[55]);
+		} else {
+			gprintf("acpi: no MCFG (no PCI)\n");
+		}
+	}
 	/* The DSDT carries _S5 and COM1. */
 	{
 		const u8 *d = acpi_find(bi, "DSDT");

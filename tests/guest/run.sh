@@ -17,15 +17,13 @@ pass=0
 fail=0
 skip=0
 
-kvm_reason=""
-if ! python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; then
-	kvm_reason=$(python3 -c '
+# Why /dev/kvm cannot be used, or nothing when it can.
+kvm_reason=$(python3 -c '
 import os
 try:
-    os.open("/dev/kvm", os.O_RDWR)
+    os.close(os.open("/dev/kvm", os.O_RDWR))
 except OSError as e:
-    print("/dev/kvm: " + e.strerror)' 2>&1)
-fi
+    print(e.strerror)' 2>&1)
 
 # An initrd with a known pattern: byte i = (7i + 3) mod 256.
 python3 -c '
@@ -39,19 +37,46 @@ run_case() {
 	shift 5
 	if [ -n "$kvm_reason" ]; then
 		if [ "${MERAK_KVM_TESTS:-run}" = skip ]; then
-			echo "SKIP $name: no usable KVM ($kvm_reason)"
+			echo "SKIP $name: no usable /dev/kvm ($kvm_reason)"
 			skip=$((skip + 1))
 		else
-			echo "FAIL $name: no usable KVM ($kvm_reason)"
+			echo "FAIL $name: no usable /dev/kvm ($kvm_reason)"
 			fail=$((fail + 1))
 		fi
 		return
 	fi
-	printf '%b' "$input" | timeout "$TIMEOUT" "$MERAK" "$@" --serial tty \
-		>"$work/$name.out" 2>"$work/$name.err"
-	rc=$?
+	if [ ! -x "$MERAK" ]; then
+		echo "FAIL $name: no merak binary at $MERAK"
+		fail=$((fail + 1))
+		return
+	fi
+	if [ -z "$input" ]; then
+		timeout "$TIMEOUT" "$MERAK" "$@" --serial tty </dev/null \
+			>"$work/$name.out" 2>"$work/$name.err"
+		rc=$?
+	else
+		# Input is typed only once the guest says it waits for it, so
+		# that it arrives by interrupt, after the loopback checks.
+		mkfifo "$work/$name.in"
+		timeout "$TIMEOUT" "$MERAK" "$@" --serial tty <"$work/$name.in" \
+			>"$work/$name.out" 2>"$work/$name.err" &
+		pid=$!
+		exec 3>"$work/$name.in"
+		waited=0
+		while ! grep -q 'waiting for input' "$work/$name.out" 2>/dev/null &&
+			kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$((TIMEOUT * 5))" ]; do
+			sleep 0.2
+			waited=$((waited + 1))
+		done
+		printf '%b' "$input" >&3 2>/dev/null
+		exec 3>&-
+		wait "$pid"
+		rc=$?
+	fi
 	if [ "$rc" = "$want_rc" ] && grep -qE "$want_out" "$work/$name.out" "$work/$name.err"; then
-		echo "PASS $name"
+		# A guest's NOTE (a check it could not make here) rides on the PASS line.
+		note=$(grep -h -m1 'NOTE:' "$work/$name.out" | sed 's/.*NOTE: *//')
+		echo "PASS $name${note:+ (note: $note)}"
 		pass=$((pass + 1))
 	else
 		why=$(grep -h -m1 -E 'FAIL|error|merak:' "$work/$name.out" "$work/$name.err" | head -n 1)
@@ -64,12 +89,16 @@ run_case() {
 }
 
 G=$GUESTS
+# The smp guest only notes a CPUID that is not merak's (hosts whose guests
+# read the host's CPUID, docs/testing.md); MERAK_STRICT_CPUID=1 makes it fail.
+strict=""
+[ "${MERAK_STRICT_CPUID:-0}" = 1 ] && strict=" strict_cpuid"
 for fl in elf bzImage; do
 	run_case "boot_info-$fl" 0 'TEST boot_info: PASS' '' -- --kernel "$G/boot_info.$fl" \
 		--initramfs "$work/initrd.bin" --cmdline "marker=merak expect_mem=64 expect_initrd=12345" \
 		--memory size=64M
 	run_case "smp-$fl" 0 'TEST smp: PASS' '' -- --kernel "$G/smp.$fl" \
-		--cmdline "expect_cpus=4" --cpus boot=4 --memory size=64M
+		--cmdline "expect_cpus=4$strict" --cpus boot=4 --memory size=64M
 	run_case "acpi-$fl" 0 'TEST acpi: PASS' '' -- --kernel "$G/acpi.$fl" \
 		--cmdline "expect_cpus=2" --cpus boot=2 --memory size=64M
 done
@@ -79,14 +108,16 @@ for chip in kernel split; do
 	run_case "ioapic-$chip" 0 'TEST ioapic: PASS' '' -- --kernel "$G/ioapic.elf" \
 		--memory size=64M --platform irqchip=$chip
 done
-run_case smp-split 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=3" \
+run_case smp-x2apic 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=4 x2apic$strict" \
+	--cpus boot=4 --memory size=64M
+run_case smp-split 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=3$strict" \
 	--cpus boot=3 --memory size=64M --platform irqchip=split
 run_case big-memory 0 'TEST boot_info: PASS' '' -- --kernel "$G/boot_info.elf" \
 	--cmdline "marker=merak expect_mem=3584" --memory size=3584M
 run_case hello-bzImage 0 "hello from a merak test guest" "" -- --kernel "$G/hello.bzImage" --memory size=32M
 run_case reset 0 'requested a reset' '' -- --kernel "$G/reset.elf" --memory size=64M
 run_case triple-fault 3 'triple fault at RIP' '' -- --kernel "$G/triple_fault.elf" --memory size=64M
-run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2" \
+run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2$strict" \
 	--cpus boot=2 --memory size=64M --seccomp false
 
 if [ "$skip" -gt 0 ]; then
@@ -94,5 +125,9 @@ if [ "$skip" -gt 0 ]; then
 	echo "# $skip test-guest case(s) SKIPPED: no usable KVM on this host"
 	echo "################################################################"
 fi
-echo "$pass passed, $fail failed, $skip skipped"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
 [ "$fail" -eq 0 ]

@@ -62,6 +62,16 @@ static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 {
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return lo | (u64)hi << 32;
+}
+static inline void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
 
 /* Output and verdicts. */
 void gputs(const char *s);
@@ -93,10 +103,20 @@ void spin_unlock(volatile int *l);
 typedef void (*irq_hook)(u32 vector);
 void irq_set_hook(u32 vector, irq_hook hook);
 extern volatile u32 irq_count[16];
+/*
+ * Local APIC of the calling CPU, in whichever mode it is (xAPIC MMIO at
+ * 0xfee00000 or x2APIC MSRs; IA32_APIC_BASE says which).
+ */
+#define MSR_APIC_BASE	    0x1b
+#define APIC_BASE_X2APIC    (1u << 10)
+#define CPUID1_ECX_X2APIC   (1u << 21)
 void lapic_enable(void);
 void lapic_eoi(void);
 u32 lapic_id(void);
 void lapic_send_ipi(u32 icr_low, u32 dest);
+bool lapic_is_x2apic(void);
+/* Switches this CPU's local APIC to x2APIC mode; false if CPUID lacks x2APIC. */
+bool x2apic_enable(void);
 
 /* IOAPIC. */
 void ioapic_write_rte(unsigned pin, u64 rte);

@@ -281,25 +281,64 @@ void trap_dispatch(struct trap_frame *f)
 
 /* ---- local APIC (xAPIC MMIO) and IOAPIC ---------------------------------- */
 
+/* x2APIC MSR of an xAPIC register offset: 0x800 + offset / 16. */
+#define X2APIC_MSR(off) (0x800u + ((off) >> 4))
+
+bool lapic_is_x2apic(void)
+{
+	return (rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC) != 0;
+}
+
+static u32 lapic_read(u32 off)
+{
+	return lapic_is_x2apic() ? (u32)rdmsr(X2APIC_MSR(off)) : mmio_read32(LAPIC_BASE + off);
+}
+
+static void lapic_write(u32 off, u32 v)
+{
+	if (lapic_is_x2apic())
+		wrmsr(X2APIC_MSR(off), v);
+	else
+		mmio_write32(LAPIC_BASE + off, v);
+}
+
+bool x2apic_enable(void)
+{
+	u32 a, b, c, d;
+
+	cpuid(1, 0, &a, &b, &c, &d);
+	if (!(c & CPUID1_ECX_X2APIC))
+		return false;
+	/* xAPIC -> x2APIC is allowed directly (the global enable bit stays set). */
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_X2APIC);
+	return lapic_is_x2apic();
+}
+
 void lapic_enable(void)
 {
 	/* Spurious vector 0xff, software enable; accept every priority. */
-	mmio_write32(LAPIC_BASE + 0xf0, 0x1ff);
-	mmio_write32(LAPIC_BASE + 0x80, 0);
+	lapic_write(0xf0, 0x1ff);
+	lapic_write(0x80, 0);
 }
 
 void lapic_eoi(void)
 {
-	mmio_write32(LAPIC_BASE + 0xb0, 0);
+	lapic_write(0xb0, 0);
 }
 
 u32 lapic_id(void)
 {
-	return mmio_read32(LAPIC_BASE + 0x20) >> 24;
+	/* The x2APIC ID is the whole register; the xAPIC ID is bits 31:24. */
+	return lapic_is_x2apic() ? lapic_read(0x20) : lapic_read(0x20) >> 24;
 }
 
 void lapic_send_ipi(u32 icr_low, u32 dest)
 {
+	if (lapic_is_x2apic()) {
+		/* One 64-bit write; there is no delivery-status bit to wait on. */
+		wrmsr(X2APIC_MSR(0x300), (u64)dest << 32 | icr_low);
+		return;
+	}
 	mmio_write32(LAPIC_BASE + 0x310, dest << 24);
 	mmio_write32(LAPIC_BASE + 0x300, icr_low);
 	while (mmio_read32(LAPIC_BASE + 0x300) & (1 << 12))
@@ -343,26 +382,46 @@ bool acpi_checksum_ok(const void *table, u32 len)
 	return sum == 0;
 }
 
+/* Table pointers from the XSDT (8 bytes each) or, for an ACPI 1.0 RSDP, the RSDT (4). */
+static const u8 *sdt_entry(const u8 *sdt, unsigned width, u32 off)
+{
+	return (const u8 *)(width == 8 ? *(const u64 *)(sdt + off) : *(const u32 *)(sdt + off));
+}
+
 const void *acpi_find(const struct boot_info *bi, const char *sig)
 {
-	const u8 *rsdp = (const u8 *)bi->rsdp, *xsdt;
+	const u8 *rsdp = (const u8 *)bi->rsdp, *sdt;
+	unsigned width = 8;
 	u32 len;
 
 	if (!rsdp || gmemcmp(rsdp, "RSD PTR ", 8))
 		return NULL;
-	xsdt = (const u8 *)*(const u64 *)(rsdp + 24);
-	if (!xsdt || gmemcmp(xsdt, "XSDT", 4))
-		return NULL;
-	if (!gmemcmp(sig, "XSDT", 4))
-		return xsdt;
-	len = *(const u32 *)(xsdt + 4);
-	for (u32 off = 36; off + 8 <= len; off += 8) {
-		const u8 *t = (const u8 *)*(const u64 *)(xsdt + off);
+	if (rsdp[15] >= 2 && *(const u64 *)(rsdp + 24)) {
+		sdt = (const u8 *)*(const u64 *)(rsdp + 24);
+		if (gmemcmp(sdt, "XSDT", 4))
+			return NULL;
+	} else {
+		sdt = (const u8 *)(u64) * (const u32 *)(rsdp + 16);
+		width = 4;
+		if (!sdt || gmemcmp(sdt, "RSDT", 4))
+			return NULL;
+	}
+	if (!gmemcmp(sig, sdt, 4))
+		return sdt;
+	len = *(const u32 *)(sdt + 4);
+	for (u32 off = 36; off + width <= len; off += width) {
+		const u8 *t = sdt_entry(sdt, width, off);
+
 		if (!gmemcmp(t, sig, 4))
 			return t;
-		/* The DSDT and FACS hang off the FADT. */
+		/* The DSDT and FACS hang off the FADT: X_ fields, else the 32-bit ones. */
 		if (!gmemcmp(t, "FACP", 4) && (!gmemcmp(sig, "DSDT", 4) || !gmemcmp(sig, "FACS", 4))) {
-			u64 a = *(const u64 *)(t + (sig[0] == 'D' ? 140 : 132));
+			bool dsdt = sig[0] == 'D';
+			u32 flen = *(const u32 *)(t + 4);
+			u64 a = flen >= (dsdt ? 148u : 140u) ? *(const u64 *)(t + (dsdt ? 140 : 132)) : 0;
+
+			if (!a)
+				a = *(const u32 *)(t + (dsdt ? 40 : 36));
 			return (const void *)a;
 		}
 	}
