@@ -14,9 +14,14 @@ fail() {
 	exit 1
 }
 
-if ! python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; then
-	fail "no usable /dev/kvm on this host: the tiny Linux cannot be booted here"
-fi
+kvm_reason=$(python3 -c '
+import os
+try:
+    os.close(os.open("/dev/kvm", os.O_RDWR))
+except OSError as e:
+    print(e.strerror)' 2>&1)
+[ -z "$kvm_reason" ] || fail "no usable /dev/kvm ($kvm_reason): the tiny Linux cannot be booted here"
+[ -x "$MERAK" ] || fail "no merak binary at $MERAK"
 cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || fail "the tiny kernel did not build"
 out=$(mktemp /tmp/merak-linux.XXXXXX)
 start=$(date +%s)
