@@ -288,6 +288,8 @@ int board_tdx_setup(struct vm *vm, struct err *e)
 		return errf(e, -ENOMEM, "TD: out of memory");
 	t->vm = vm;
 	vm->tdx = t;
+	/* Devices may be handed shared-alias addresses (bit GPAW-1 set). */
+	vm->mem.alias_mask = 1ULL << (TD_GPAW - 1);
 
 	r = file_read_all(cfg->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &img, e);
 	if (r < 0)

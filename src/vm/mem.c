@@ -74,6 +74,7 @@ void guest_mem_free(struct guest_mem *gm)
 
 const struct mem_region *guest_mem_find(const struct guest_mem *gm, u64 gpa)
 {
+	gpa &= ~gm->alias_mask;
 	for (unsigned i = 0; i < gm->n; i++)
 		if (gpa >= gm->r[i].gpa && gpa - gm->r[i].gpa < gm->r[i].size)
 			return &gm->r[i];
@@ -84,6 +85,7 @@ void *guest_mem_ptr(const struct guest_mem *gm, u64 gpa, u64 len)
 {
 	const struct mem_region *r = guest_mem_find(gm, gpa);
 
+	gpa &= ~gm->alias_mask;
 	if (!r || !r->hva || !range_within(gpa - r->gpa, len, r->size))
 		return NULL;
 	return r->hva + (gpa - r->gpa);

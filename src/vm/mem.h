@@ -32,6 +32,12 @@ struct mem_region {
 struct guest_mem {
 	struct mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned n;
+	/*
+	 * Address bits that name an alias of the same RAM: a TD's shared bit.
+	 * A TD guest may hand devices shared-alias GPAs; KVM maps both aliases
+	 * to one memslot, and so do lookups here. 0 for ordinary VMs.
+	 */
+	u64 alias_mask;
 };
 
 void guest_mem_init(struct guest_mem *gm);

@@ -59,6 +59,29 @@ static void ctr_write(void *opaque, u64 off, const void *data, u32 len)
 
 static const struct bus_ops ctr_ops = {ctr_read, ctr_write};
 
+/* A TD's shared alias (bit 47) names the same RAM; ordinary VMs have no alias. */
+static void test_mem_shared_alias(void **state)
+{
+	struct guest_mem gm;
+	struct err e = {0};
+	const u64 shared = 1ULL << 47;
+	u8 *p;
+
+	(void)state;
+	guest_mem_init(&gm);
+	assert_int_equal(guest_mem_add_anon(&gm, 0, 2 * MiB, MEM_RAM, &e), 0);
+	p = guest_mem_ptr(&gm, 0x1000, 16);
+	assert_non_null(p);
+	assert_null(guest_mem_ptr(&gm, shared | 0x1000, 16));
+	gm.alias_mask = shared;
+	assert_ptr_equal(guest_mem_ptr(&gm, shared | 0x1000, 16), p);
+	assert_ptr_equal(guest_mem_find(&gm, shared | 0x1000), &gm.r[0]);
+	/* The alias does not stretch a range past the end of RAM. */
+	assert_null(guest_mem_ptr(&gm, shared | (2 * MiB - 8), 16));
+	assert_null(guest_mem_ptr(&gm, shared | (4 * MiB), 1));
+	guest_mem_free(&gm);
+}
+
 static void test_bus_dispatch(void **state)
 {
 	struct bus bus;
@@ -110,6 +133,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_add_and_lookup),
+		cmocka_unit_test(test_mem_shared_alias),
 		cmocka_unit_test(test_bus_dispatch),
 		cmocka_unit_test(test_parse_size),
 	};
