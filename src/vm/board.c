@@ -455,11 +455,9 @@ out:
 	return r;
 }
 
-static int setup_kernel(struct vm *vm, struct err *e)
+struct acpi_config vm_acpi_config(const struct vm *vm)
 {
-	const struct vm_config *cfg = vm->cfg;
-	struct file_buf kernel = {0}, initrd = {0};
-	struct acpi_config acfg = {
+	return (struct acpi_config){
 		.ncpus = vm->ncpus,
 		.pci = vm->pci != NULL,
 		.pci_ecam_base = LAYOUT_PCI_ECAM_BASE,
@@ -469,6 +467,13 @@ static int setup_kernel(struct vm *vm, struct err *e)
 		.pci_mmio64_size = vm->mmio64_size,
 		.serial = vm->serial != NULL,
 	};
+}
+
+static int setup_kernel(struct vm *vm, struct err *e)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct file_buf kernel = {0}, initrd = {0};
+	struct acpi_config acfg = vm_acpi_config(vm);
 	struct boot_payload p;
 	int r;
 

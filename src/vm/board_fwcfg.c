@@ -20,16 +20,7 @@
 
 static int add_acpi(struct vm *vm, struct fw_cfg *f, struct err *e)
 {
-	struct acpi_config acfg = {
-		.ncpus = vm->ncpus,
-		.pci = vm->pci != NULL,
-		.pci_ecam_base = LAYOUT_PCI_ECAM_BASE,
-		.pci_mmio32_base = LAYOUT_PCI_MMIO32_BASE,
-		.pci_mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
-		.pci_mmio64_base = vm->mmio64_base,
-		.pci_mmio64_size = vm->mmio64_size,
-		.serial = vm->serial != NULL,
-	};
+	struct acpi_config acfg = vm_acpi_config(vm);
 	struct fwcfg_acpi a;
 	int r;
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "../arch/x86/acpi.h"
 #include "../arch/x86/e820.h"
 #include "../arch/x86/ioapic.h"
 #include "../boot/boot.h"
@@ -179,6 +180,8 @@ void board_pci_destroy(struct vm *vm);
  * describe the devices).
  */
 int board_fwcfg_setup(struct vm *vm, bool with_kernel, struct err *e);
+/* The ACPI description of this VM's board (board.c), for acpi_build and fw_cfg. */
+struct acpi_config vm_acpi_config(const struct vm *vm);
 void board_fwcfg_destroy(struct vm *vm);
 
 #endif
