@@ -9,13 +9,13 @@ MESON_OPTS ?=
 # Debian packages merak needs to build and test.
 DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-dev \
 	libseccomp-dev libjson-c-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
-	binutils iproute2
+	binutils iproute2 qemu-system-x86
 
 # Extra packages for the tiny-Linux e2e test (make test-linux).
 DEPS_LINUX := linux-source-6.1 flex bison bc libelf-dev musl-tools cpio
 
 # Extra packages for the side-by-side benchmarks (make bench).
-DEPS_BENCH := qemu-system-x86 time
+DEPS_BENCH := time
 
 .PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \
 	bench clean format

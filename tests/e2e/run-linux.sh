@@ -14,15 +14,16 @@ fail() {
 	exit 1
 }
 
-kvm_reason=$(python3 -c '
-import os
-try:
-    os.close(os.open("/dev/kvm", os.O_RDWR))
-except OSError as e:
-    print(e.strerror)' 2>&1)
+. "$ROOT/tests/kvm-check.sh"
 [ -z "$kvm_reason" ] || fail "no usable /dev/kvm ($kvm_reason): the tiny Linux cannot be booted here"
 [ -x "$MERAK" ] || fail "no merak binary at $MERAK"
-cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || fail "the tiny kernel did not build"
+# MERAK_LINUX_PREBUILT: a directory holding vmlinux and initramfs.cpio already
+# built (tests/nested hands the host's cache to its L1 this way).
+if [ -n "${MERAK_LINUX_PREBUILT:-}" ]; then
+	cache=$MERAK_LINUX_PREBUILT
+else
+	cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || fail "the tiny kernel did not build"
+fi
 out=$(mktemp /tmp/merak-linux.XXXXXX)
 start=$(date +%s)
 timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \

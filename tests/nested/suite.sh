@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs one guest-booting suite inside the nested-KVM L1 (tests/nested/run.sh),
+# with the files that suite needs:
+#   suite.sh guests BUILD   the test-guest kit of BUILD's merak
+#   suite.sh linux BUILD    the tiny-Linux boot (kernel from the host's cache)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+suite=${1:?suite}
+BUILD=${2:-build}
+case "$BUILD" in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
+NESTED="sh $ROOT/tests/nested/run.sh"
+
+case "$suite" in
+guests)
+	exec $NESTED --file "$ROOT/tests/guest/run.sh" --file "$B/merak" \
+		--file "$B/tests/guest" -- env MERAK_KVM_TESTS=run sh tests/guest/run.sh "$BUILD"
+	;;
+linux)
+	cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || {
+		echo "FAIL linux-boot: the tiny kernel did not build"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+	exec $NESTED --file "$ROOT/tests/e2e/run-linux.sh" --file "$ROOT/tests/e2e/linux/cmdline" \
+		--file "$B/merak" --file "$cache/vmlinux" --file "$cache/initramfs.cpio" \
+		-- env MERAK_LINUX_PREBUILT="$cache" sh tests/e2e/run-linux.sh "$BUILD"
+	;;
+*)
+	echo "nested: unknown suite $suite" >&2
+	exit 2
+	;;
+esac
