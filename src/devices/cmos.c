@@ -42,10 +42,44 @@ static u8 rtc_hours(const struct cmos *c, unsigned h)
 	return (u8)(rtc_field(c, h12) | pm);
 }
 
+/*
+ * UTC calendar fields from seconds since the epoch, computed here rather than
+ * by gmtime_r: glibc's first broken-down-time call opens /etc/localtime, and
+ * this runs on a vCPU thread whose seccomp filter forbids open.
+ */
+struct rtc_time {
+	unsigned sec, min, hour, wday, mday, mon, year; /* wday 0 = Sunday, mon 1..12 */
+};
+
+static void rtc_time_from_epoch(time_t t, struct rtc_time *rt)
+{
+	long long days = t / 86400, secs = t % 86400;
+	long long z, era, doe, yoe, doy, mp, y;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	rt->sec = (unsigned)(secs % 60);
+	rt->min = (unsigned)(secs / 60 % 60);
+	rt->hour = (unsigned)(secs / 3600);
+	rt->wday = (unsigned)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+	/* Days to a proleptic Gregorian date, in 400-year eras starting on 1 March. */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	rt->mday = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	rt->mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	y = yoe + era * 400 + (rt->mon <= 2);
+	rt->year = y < 0 ? 0 : (unsigned)y;
+}
+
 static u8 cmos_read_reg(struct cmos *c, u8 reg)
 {
-	time_t t;
-	struct tm tm;
+	struct rtc_time tm;
 
 	if (reg > REG_YEAR && reg != REG_CENTURY) {
 		u8 v = c->ram[reg];
@@ -53,25 +87,24 @@ static u8 cmos_read_reg(struct cmos *c, u8 reg)
 			c->ram[REG_C] = 0;	/* interrupt flags clear on read */
 		return v;
 	}
-	t = c->now();
-	gmtime_r(&t, &tm);
+	rtc_time_from_epoch(c->now(), &tm);
 	switch (reg) {
 	case REG_SECONDS:
-		return rtc_field(c, (unsigned)tm.tm_sec);
+		return rtc_field(c, tm.sec);
 	case REG_MINUTES:
-		return rtc_field(c, (unsigned)tm.tm_min);
+		return rtc_field(c, tm.min);
 	case REG_HOURS:
-		return rtc_hours(c, (unsigned)tm.tm_hour);
+		return rtc_hours(c, tm.hour);
 	case REG_WEEKDAY:
-		return rtc_field(c, (unsigned)tm.tm_wday + 1);
+		return rtc_field(c, tm.wday + 1);
 	case REG_DAY:
-		return rtc_field(c, (unsigned)tm.tm_mday);
+		return rtc_field(c, tm.mday);
 	case REG_MONTH:
-		return rtc_field(c, (unsigned)tm.tm_mon + 1);
+		return rtc_field(c, tm.mon);
 	case REG_YEAR:
-		return rtc_field(c, (unsigned)tm.tm_year % 100);
+		return rtc_field(c, tm.year % 100);
 	case REG_CENTURY:
-		return rtc_field(c, (unsigned)(tm.tm_year + 1900) / 100);
+		return rtc_field(c, tm.year / 100 % 100);
 	default:
 		return c->ram[reg];	/* alarm registers */
 	}

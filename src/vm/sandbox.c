@@ -2,6 +2,9 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
 #include <stddef.h>
@@ -120,6 +123,66 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n
 	return 0;
 }
 
+/* The calling thread's filter, for the message of a violation. */
+static __thread const char *thread_filter;
+
+static size_t put_str(char *buf, size_t at, size_t cap, const char *s)
+{
+	while (*s && at < cap)
+		buf[at++] = *s++;
+	return at;
+}
+
+static size_t put_uint(char *buf, size_t at, size_t cap, unsigned long v)
+{
+	char digits[24];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < (int)sizeof(digits));
+	while (n && at < cap)
+		buf[at++] = digits[--n];
+	return at;
+}
+
+/*
+ * A forbidden system call traps here rather than killing merak silently: one
+ * line names the thread's filter and the call's number, then merak exits as
+ * a kill would have (status 128 + SIGSYS). Only async-signal-safe calls that
+ * every filter allows (write, exit_group).
+ */
+static void on_forbidden_syscall(int sig, siginfo_t *si, void *uctx)
+{
+	char msg[160];
+	size_t n = 0;
+
+	(void)uctx;
+	n = put_str(msg, n, sizeof(msg), "merak: seccomp: a ");
+	n = put_str(msg, n, sizeof(msg), thread_filter ? thread_filter : "merak");
+	n = put_str(msg, n, sizeof(msg), " thread made system call ");
+	n = put_uint(msg, n, sizeof(msg), (unsigned long)si->si_syscall);
+	n = put_str(msg, n, sizeof(msg),
+		    ", which its filter forbids; stopping (--seccomp=log finds them all)\n");
+	if (write(STDERR_FILENO, msg, n) < 0) {
+		/* nothing more can be said */
+	}
+	_exit(128 + sig);
+}
+
+static int install_trap_handler(struct err *e)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_forbidden_syscall;
+	sa.sa_flags = SA_SIGINFO;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return errf_sys(e, -errno, "seccomp: cannot install the SIGSYS handler");
+	return 0;
+}
+
 int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 {
 	scmp_filter_ctx ctx;
@@ -127,7 +190,13 @@ int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 
 	if (mode == SANDBOX_OFF)
 		return 0;
-	ctx = seccomp_init(mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
+	if (mode == SANDBOX_ON) {
+		r = install_trap_handler(e);
+		if (r < 0)
+			return r;
+	}
+	thread_filter = sandbox_kind_name(kind);
+	ctx = seccomp_init(mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
 	if (!ctx)
 		return errf(e, -ENOMEM, "seccomp: cannot create the %s filter",
 			    sandbox_kind_name(kind));

@@ -6,8 +6,9 @@
  * seccomp-bpf filters, one per kind of thread, installed by each thread on
  * itself once set-up is over: a vCPU thread may run the guest and dispatch
  * exits, a device worker may do its device's I/O, the control thread may
- * serve its socket. Anything else kills merak (or, with --seccomp=log, is
- * logged by the kernel and allowed).
+ * serve its socket. Anything else stops merak with one line naming the
+ * thread's filter and the system call, exit status 128 + SIGSYS (or, with
+ * --seccomp=log, is logged by the kernel and allowed).
  */
 #include "../util/err.h"
 

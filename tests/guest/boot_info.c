@@ -8,6 +8,38 @@
 
 const char test_name[] = "boot_info";
 
+static u8 cmos(u8 reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static bool is_bcd(u8 v, unsigned lo, unsigned hi)
+{
+	unsigned d = (v >> 4) * 10 + (v & 0xf);
+
+	return (v & 0xf) < 10 && (v >> 4) < 10 && d >= lo && d <= hi;
+}
+
+/*
+ * The RTC shows the host's date in BCD. Read on this vCPU's thread under
+ * merak's seccomp filter, which is what this is also about: the first read
+ * once killed merak (the C library opened /etc/localtime).
+ */
+static void check_rtc(void)
+{
+	u8 sec = cmos(0x00), min = cmos(0x02), hour = cmos(0x04), day = cmos(0x07);
+	u8 mon = cmos(0x08), year = cmos(0x09), century = cmos(0x32);
+
+	gprintf("RTC: %x%x-%x-%x %x:%x:%x UTC (BCD)\n", century, year, mon, day, hour,
+		min, sec);
+	CHECK(cmos(0x0d) & 0x80, "RTC status D says the battery is dead");
+	CHECK(century == 0x20 && is_bcd(year, 24, 99), "RTC year %x%02x", century, year);
+	CHECK(is_bcd(mon, 1, 12) && is_bcd(day, 1, 31), "RTC date %02x-%02x", mon, day);
+	CHECK(is_bcd(hour, 0, 23) && is_bcd(min, 0, 59) && is_bcd(sec, 0, 59),
+	      "RTC time %02x:%02x:%02x", hour, min, sec);
+}
+
 void test_main(const struct boot_info *bi)
 {
 	u64 want_mem = cmdline_u64(bi, "expect_mem", 0) << 20;
@@ -50,4 +82,5 @@ void test_main(const struct boot_info *bi)
 			CHECK(p[i] == (u8)(i * 7 + 3), "initrd byte %lu is 0x%x", i, p[i]);
 		CHECK(p[want_initrd - 1] == (u8)((want_initrd - 1) * 7 + 3), "last initrd byte");
 	}
+	check_rtc();
 }

@@ -42,6 +42,10 @@ cp "$l1"/modules/*.ko "$r/lib/modules/"
 # A host path, and for an ELF executable the shared libraries it loads.
 add() {
 	[ -e "$1" ] || die "$1 does not exist"
+	case "$1" in
+	/*) ;;
+	*) set -- "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" ;;
+	esac
 	mkdir -p "$r$(dirname "$1")"
 	cp -a "$1" "$r$(dirname "$1")/"
 	if [ -f "$1" ] && [ -x "$1" ] && head -c 4 "$1" | grep -q ELF; then

@@ -306,6 +306,54 @@ static void test_cmos(void **state)
 	bus_destroy(&pio);
 }
 
+static time_t clock_value;
+
+static time_t settable_time(void)
+{
+	return clock_value;
+}
+
+/* The RTC's own calendar agrees with the C library's across leap rules. */
+static void test_cmos_calendar(void **state)
+{
+	static const time_t times[] = {
+	    0,		/* 1970-01-01, a Thursday */
+	    951782400,	/* 2000-02-29: a leap day in a year divisible by 400 */
+	    951868799,	/* 2000-03-01 23:59:59 */
+	    1709164800, /* 2024-02-29 */
+	    4107542400, /* 2100-03-01: 2100 is not a leap year */
+	    4102444799, /* 2099-12-31 23:59:59 */
+	    253402300799, /* 9999-12-31 23:59:59 */
+	};
+	struct bus pio;
+	struct cmos c = {.now = settable_time};
+	struct err e;
+
+	bus_init(&pio, "pio");
+	assert_int_equal(cmos_init(&c, &pio, 64ULL << 20, 0, 1, &e), 0);
+	/* Binary, 24-hour. */
+	outb(&pio, CMOS_PORT_INDEX, 0x0b);
+	outb(&pio, CMOS_PORT_DATA, 0x06);
+	for (int i = 0; i < (int)(sizeof(times) / sizeof(times[0])) + 400; i++) {
+		struct tm tm;
+
+		/* The listed instants, then one every 97 days and 3671 s from 1970 to 2080. */
+		clock_value = i < (int)(sizeof(times) / sizeof(times[0]))
+				  ? times[i]
+				  : (time_t)(i - 7) * (86400 * 97 + 3671);
+		assert_non_null(gmtime_r(&clock_value, &tm));
+		assert_int_equal(cmos_get(&pio, 0x00), tm.tm_sec);
+		assert_int_equal(cmos_get(&pio, 0x02), tm.tm_min);
+		assert_int_equal(cmos_get(&pio, 0x04), tm.tm_hour);
+		assert_int_equal(cmos_get(&pio, 0x06), tm.tm_wday + 1);
+		assert_int_equal(cmos_get(&pio, 0x07), tm.tm_mday);
+		assert_int_equal(cmos_get(&pio, 0x08), tm.tm_mon + 1);
+		assert_int_equal(cmos_get(&pio, 0x09), (tm.tm_year + 1900) % 100);
+		assert_int_equal(cmos_get(&pio, 0x32), (tm.tm_year + 1900) / 100);
+	}
+	bus_destroy(&pio);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_i8042),
 		cmocka_unit_test(test_debug_exit),
 		cmocka_unit_test(test_cmos),
+		cmocka_unit_test(test_cmos_calendar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

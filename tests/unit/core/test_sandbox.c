@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,19 +21,26 @@
 
 enum action { DO_ALLOWED, DO_OPEN, DO_EXECVE, DO_SOCKET, DO_BAD_IOCTL };
 
+/* What the last child wrote to stderr. */
+static char child_stderr[512];
+
 /* Runs one action in a child under the filter; returns the wait status. */
 static int run_in_child(enum sandbox_kind kind, enum action act)
 {
-	int status;
-	pid_t pid = fork();
+	int status, errp[2];
+	ssize_t n, got = 0;
+	pid_t pid;
 
+	assert_int_equal(pipe(errp), 0);
+	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct err e;
 		char c = 'x';
 		int p[2];
 
-		if (pipe(p) < 0)
+		close(errp[0]);
+		if (dup2(errp[1], STDERR_FILENO) < 0 || pipe(p) < 0)
 			_exit(90);
 		if (sandbox_apply(kind, SANDBOX_ON, &e) < 0)
 			_exit(91);
@@ -57,16 +66,32 @@ static int run_in_child(enum sandbox_kind kind, enum action act)
 		}
 		_exit(93);	/* the forbidden call returned: the filter failed */
 	}
+	close(errp[1]);
+	while (got < (ssize_t)sizeof(child_stderr) - 1 &&
+	       (n = read(errp[0], child_stderr + got, sizeof(child_stderr) - 1 - got)) > 0)
+		got += n;
+	child_stderr[got] = 0;
+	close(errp[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
 }
 
-static void expect_killed(int status)
+/* Stopped as a kill would (128 + SIGSYS), with one line naming the filter and call. */
+static void expect_stopped(int status, enum sandbox_kind kind, long nr)
 {
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
-		print_error("status 0x%x: expected death by SIGSYS\n", status);
+	char want[96];
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + SIGSYS) {
+		print_error("status 0x%x: expected exit %d (128 + SIGSYS)\n", status, 128 + SIGSYS);
 		fail();
 	}
+	snprintf(want, sizeof(want), "merak: seccomp: a %s thread made system call %ld,",
+		 sandbox_kind_name(kind), nr);
+	if (!strstr(child_stderr, want)) {
+		print_error("stderr '%s' lacks '%s'\n", child_stderr, want);
+		fail();
+	}
+	assert_non_null(strchr(child_stderr, '\n'));
 }
 
 static void test_each_kind(void **state)
@@ -78,13 +103,13 @@ static void test_each_kind(void **state)
 
 		assert_true(WIFEXITED(st));
 		assert_int_equal(WEXITSTATUS(st), 0);
-		expect_killed(run_in_child(kinds[i], DO_OPEN));
-		expect_killed(run_in_child(kinds[i], DO_EXECVE));
-		expect_killed(run_in_child(kinds[i], DO_BAD_IOCTL));
+		expect_stopped(run_in_child(kinds[i], DO_OPEN), kinds[i], SYS_openat);
+		expect_stopped(run_in_child(kinds[i], DO_EXECVE), kinds[i], SYS_execve);
+		expect_stopped(run_in_child(kinds[i], DO_BAD_IOCTL), kinds[i], SYS_ioctl);
 	}
 	/* vCPU and control threads have no business creating sockets. */
-	expect_killed(run_in_child(SANDBOX_VCPU, DO_SOCKET));
-	expect_killed(run_in_child(SANDBOX_CONTROL, DO_SOCKET));
+	expect_stopped(run_in_child(SANDBOX_VCPU, DO_SOCKET), SANDBOX_VCPU, SYS_socket);
+	expect_stopped(run_in_child(SANDBOX_CONTROL, DO_SOCKET), SANDBOX_CONTROL, SYS_socket);
 }
 
 static void test_off_is_off(void **state)
