@@ -23,7 +23,7 @@ DEPS_BENCH := time
 all: build
 
 deps:
-	@sh scripts/install-deps.sh $(DEPS)
+	@sh scripts/install-deps.sh $(DEPS) $(DEPS_LINUX)
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
@@ -46,9 +46,13 @@ test-asan: deps
 	ninja -C $(BUILD_ASAN)
 	meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 
+# On this host's KVM if it has one, else on the nested KVM (tests/nested).
 test-linux: build
 	@sh scripts/install-deps.sh $(DEPS_LINUX)
-	@sh tests/e2e/run-linux.sh $(BUILD)
+	@ROOT=$$(pwd); . tests/kvm-check.sh; \
+	if [ -z "$$kvm_reason" ]; then sh tests/e2e/run-linux.sh $(BUILD); \
+	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
+		sh tests/nested/suite.sh linux $(BUILD); fi
 
 fuzz: deps
 	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_lundef=false

@@ -342,6 +342,30 @@ int vm_resume(struct vm *vm, struct err *e)
 	return 0;
 }
 
+/*
+ * Where each vCPU of a guest that ignored the power button is: pauses the VM
+ * and logs the general registers (what a hang report needs first). TD vCPU
+ * state is the TDX module's, so KVM refuses and that is said instead.
+ */
+static void log_hung_vcpus(struct vm *vm)
+{
+	struct err e;
+
+	if (vm_pause(vm, &e) < 0)
+		return;
+	for (u32 i = 0; i < vm->ncpus; i++) {
+		struct kvm_regs r;
+
+		if (hv_vcpu_get_regs(&vm->vcpus[i].hv, &r, &e) < 0) {
+			log_warn("vCPU %u: state not readable (%s)", i, e.msg);
+			continue;
+		}
+		log_warn("vCPU %u: RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx RAX 0x%llx RBX 0x%llx "
+			 "RCX 0x%llx RDX 0x%llx RSI 0x%llx RDI 0x%llx",
+			 i, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi);
+	}
+}
+
 int vm_run(struct vm *vm, struct err *e)
 {
 	struct sigaction sa;
@@ -401,6 +425,7 @@ int vm_run(struct vm *vm, struct err *e)
 			u64 now = now_ns();
 
 			if (now >= term_deadline) {
+				log_hung_vcpus(vm);
 				vm_request_stop(vm, 128 + SIGTERM,
 						"the guest did not power off within %d s of SIGTERM",
 						VM_SIGTERM_GRACE_S);

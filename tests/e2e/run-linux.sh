@@ -27,7 +27,7 @@ fi
 out=$(mktemp /tmp/merak-linux.XXXXXX)
 start=$(date +%s)
 timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
-	--cmdline "$(cat "$ROOT/tests/e2e/linux/cmdline") merak_e2e.cpus=2 merak_e2e.mem=128" \
+	--cmdline "$(cat "$ROOT/tests/e2e/linux/cmdline") merak_e2e.cpus=2 merak_e2e.mem=128${MERAK_LINUX_EXTRA_CMDLINE:+ $MERAK_LINUX_EXTRA_CMDLINE}" \
 	--cpus boot=2 --memory size=128M --serial "file=$out" 2>"$out.err"
 rc=$?
 secs=$(($(date +%s) - start))

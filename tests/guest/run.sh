@@ -118,6 +118,37 @@ run_case triple-fault 3 'triple fault at RIP' '' -- --kernel "$G/triple_fault.el
 run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2$strict" \
 	--cpus boot=2 --memory size=64M --seccomp false
 
+# A hung guest: SIGTERM, the power-button grace period, then merak names
+# where each vCPU was (RAX holds the guest's marker) and exits 128 + SIGTERM.
+hang_case() {
+	name=hang-report
+	if [ -n "$kvm_reason" ]; then
+		run_case "$name" 0 x '' -- # reports the skip or failure
+		return
+	fi
+	timeout "$TIMEOUT" "$MERAK" --kernel "$G/hang.elf" --memory size=32M --serial tty \
+		</dev/null >"$work/$name.out" 2>"$work/$name.err" &
+	pid=$!
+	waited=0
+	while ! grep -q 'spinning' "$work/$name.out" 2>/dev/null && [ "$waited" -lt 300 ]; do
+		sleep 0.2
+		waited=$((waited + 1))
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	if [ "$rc" = 143 ] && grep -q 'vCPU 0: RIP 0x[0-9a-f]* .*RAX 0x4d4552414b ' "$work/$name.err" &&
+		grep -q 'did not power off' "$work/$name.err"; then
+		echo "PASS $name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: exit $rc (want 143) without the vCPU report"
+		sed 's/^/    ! /' "$work/$name.err" | tail -n 4
+		fail=$((fail + 1))
+	fi
+}
+hang_case
+
 if [ "$skip" -gt 0 ]; then
 	echo "################################################################"
 	echo "# $skip test-guest case(s) SKIPPED: no usable KVM on this host"

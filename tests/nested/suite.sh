@@ -3,6 +3,11 @@
 # with the files that suite needs:
 #   suite.sh guests BUILD   the test-guest kit of BUILD's merak
 #   suite.sh linux BUILD    the tiny-Linux boot (kernel from the host's cache)
+#
+# The tiny Linux boots here with "nopv": with KVM's steal-time feature, a
+# 2-vCPU guest deadlocks in spinlocks at SMP bring-up in this emulated L1, and
+# so does QEMU's (-cpu host: 6 of 6 runs hung; kvm-steal-time=off: booted, and
+# switching off any other PV feature did not help). docs/testing.md has this.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 suite=${1:?suite}
@@ -23,7 +28,8 @@ linux)
 	}
 	exec $NESTED --file "$ROOT/tests/e2e/run-linux.sh" --file "$ROOT/tests/e2e/linux/cmdline" \
 		--file "$B/merak" --file "$cache/vmlinux" --file "$cache/initramfs.cpio" \
-		-- env MERAK_LINUX_PREBUILT="$cache" sh tests/e2e/run-linux.sh "$BUILD"
+		-- env MERAK_LINUX_PREBUILT="$cache" MERAK_LINUX_EXTRA_CMDLINE=nopv \
+		sh tests/e2e/run-linux.sh "$BUILD"
 	;;
 *)
 	echo "nested: unknown suite $suite" >&2
