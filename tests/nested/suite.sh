@@ -27,7 +27,8 @@ linux)
 		exit 1
 	}
 	exec $NESTED --file "$ROOT/tests/e2e/run-linux.sh" --file "$ROOT/tests/e2e/linux/cmdline" \
-		--file "$B/merak" --file "$cache/vmlinux" --file "$cache/initramfs.cpio" \
+		--file "$B/merak" --file "$B/tests/vsock_peer" \
+		--file "$cache/vmlinux" --file "$cache/initramfs.cpio" \
 		-- env MERAK_LINUX_PREBUILT="$cache" MERAK_LINUX_EXTRA_CMDLINE=nopv \
 		sh tests/e2e/run-linux.sh "$BUILD"
 	;;
