@@ -66,7 +66,17 @@ int virtq_start(struct virtq *vq, const struct guest_mem *gm, struct err *e)
 
 void virtq_reset(struct virtq *vq)
 {
+	struct virtq_stats keep = vq->stats;
+
 	memset(vq, 0, sizeof(*vq));
+	vq->stats = keep;
+}
+
+/* Single writer; readers (the counters) load the u64 whole, without a lock. */
+static void stat_add(u64 *counter, u64 n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
 }
 
 int virtq_pending(struct virtq *vq)
@@ -177,6 +187,8 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *gm, struct virtq_chain *
 	vq->last_avail++;
 	if (vq->event_idx && vq->notify_enabled)
 		st16(vq->used + 4 + 8 * vq->size, vq->last_avail);
+	/* (Only receive queues un-pop, and their chains have nothing device-readable.) */
+	stat_add(&vq->stats.bytes_from_guest, c->out_len);
 	return 1;
 }
 
@@ -191,6 +203,8 @@ void virtq_push(struct virtq *vq, u16 head, u32 len)
 
 	put_le32(el, head);
 	put_le32(el + 4, len);
+	stat_add(&vq->stats.chains, 1);
+	stat_add(&vq->stats.bytes_to_guest, len);
 	vq->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	__atomic_store_n((u16 *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);

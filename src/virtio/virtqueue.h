@@ -22,7 +22,16 @@
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY	   1
 
+/* Cumulative, kept across queue resets; one writer (the queue's worker). */
+struct virtq_stats {
+	u64 chains;	      /* requests completed (pushed to the used ring) */
+	u64 bytes_from_guest; /* device-readable bytes of the chains taken */
+	u64 bytes_to_guest;   /* bytes the device reported written */
+};
+
 struct virtq {
+	struct virtq_stats stats;
+
 	/* Set by the driver through the transport. */
 	u16 size;
 	u64 desc_gpa, avail_gpa, used_gpa;

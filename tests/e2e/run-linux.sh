@@ -35,7 +35,8 @@ timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initra
 rc=$?
 secs=$(($(date +%s) - start))
 tail -n 20 "$out"
-grep -q 'merak-e2e: init ran' "$out" || fail "init never ran (exit $rc after ${secs}s; see $out, $out.err)"
+grep -q 'merak-e2e: init ran' "$out" ||
+	fail "init never ran (exit $rc after ${secs}s: $(head -n 1 "$out.err"); see $out, $out.err)"
 grep -q 'merak-e2e: PASS' "$out" || fail "init's checks failed (see $out)"
 [ "$rc" = 0 ] || fail "merak exited $rc instead of 0 after the guest's power-off"
 echo "PASS linux-boot (${secs}s to power-off)"

@@ -70,7 +70,6 @@ cat >"$r/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
 for m in irqbypass kvm ccp kvm-amd tun; do
 	insmod /lib/modules/\$m.ko 2>/tmp/insmod.err || { echo "merak-l1: insmod \$m: \$(cat /tmp/insmod.err)"; }
 done

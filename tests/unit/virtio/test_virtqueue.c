@@ -76,6 +76,15 @@ static void test_simple_chain(void **state)
 	assert_true(drvq_used(&f->d, &id, &len));
 	assert_int_equal(id, 0);
 	assert_int_equal(len, 513);
+	/* The counters: one request, 16 bytes read from the guest, 513 written. */
+	assert_int_equal(f->vq.stats.chains, 1);
+	assert_int_equal(f->vq.stats.bytes_from_guest, 16);
+	assert_int_equal(f->vq.stats.bytes_to_guest, 513);
+	/* A device reset keeps them: they describe the VM's life, not the queue's. */
+	virtq_reset(&f->vq);
+	assert_false(f->vq.started);
+	assert_int_equal(f->vq.stats.chains, 1);
+	assert_int_equal(f->vq.stats.bytes_to_guest, 513);
 }
 
 static void test_loop_detected(void **state)
