@@ -15,17 +15,6 @@ out="$ROOT/bench/results/$stamp-$commit.txt"
 tmp=$(mktemp -d /tmp/merak-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else print "n/a" }'; }
-
-# run_timed FILE CMD...: appends "wall_ms cpu_ms maxrss_kb" of one run.
-run_timed() {
-	file=$1
-	shift
-	/usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$@" >/dev/null 2>&1 </dev/null
-	awk '{printf "%d %d %d\n", $1*1000, ($2+$3)*1000, $4}' "$tmp/t" >>"$file"
-}
-
 {
 	echo "merak benchmarks, $stamp, commit $commit"
 	echo "machine: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo)"
@@ -34,35 +23,32 @@ run_timed() {
 	printf '%-44s %14s %14s %8s\n' "benchmark" "merak" "reference" "ratio"
 } >"$out"
 
-kvm_ok=0
-python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null && kvm_ok=1
-qemu=$(command -v qemu-system-x86_64 || true)
-
-if [ "$kvm_ok" = 1 ] && [ -n "$qemu" ]; then
-	: >"$tmp/m"
-	: >"$tmp/q"
-	for _ in $(seq "$RUNS"); do
-		run_timed "$tmp/m" "$MERAK" --kernel "$GUEST" --memory size=64M --serial null
-		run_timed "$tmp/q" "$qemu" -M microvm,acpi=off -enable-kvm -cpu host -m 64M \
-			-nodefaults -no-user-config -nographic -serial null \
-			-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$GUEST"
-	done
-	for col in 1:"exec-to-exit wall (ms)" 2:"exec-to-exit CPU (ms)" 3:"peak RSS, 64 MiB guest (KiB)"; do
-		i=${col%%:*}
-		m=$(cut -d' ' -f"$i" "$tmp/m" | median)
-		q=$(cut -d' ' -f"$i" "$tmp/q" | median)
-		printf '%-44s %14s %14s %8s\n' "${col#*:} vs QEMU microvm" "$m" "$q" "$(ratio "$m" "$q")" >>"$out"
-	done
+# The VM comparisons run on this host's KVM, or, without one, on the nested
+# KVM of tests/nested (QEMU TCG with emulated SVM: absolute times there are
+# an emulator's, the ratios still compare the two VMMs on one KVM).
+LINUX_CACHE=${MERAK_LINUX_CACHE:-/var/cache/merak/linux-6.1}
+linux_args=""
+[ -f "$LINUX_CACHE/vmlinux" ] && [ -f "$LINUX_CACHE/initramfs.cpio" ] &&
+	linux_args="$LINUX_CACHE/vmlinux $LINUX_CACHE/initramfs.cpio $ROOT/tests/e2e/linux/cmdline"
+ROOT=$ROOT . "$ROOT/tests/kvm-check.sh"
+if [ -z "$kvm_reason" ]; then
+	echo "VMs on this host's KVM" >>"$out"
+	# shellcheck disable=SC2086
+	sh "$ROOT/bench/vm-compare.sh" "$MERAK" "$GUEST" $linux_args >>"$out"
+elif command -v qemu-system-x86_64 >/dev/null; then
+	echo "VMs on the nested KVM (no usable /dev/kvm here: $kvm_reason)" >>"$out"
+	files=""
+	for f in $linux_args; do files="$files --file $f"; done
+	# shellcheck disable=SC2086
+	sh "$ROOT/tests/nested/run.sh" --file "$ROOT/bench/vm-compare.sh" --file /usr/bin/time \
+		--file "$(command -v qemu-system-x86_64)" --file /usr/share/qemu --file /usr/share/seabios \
+		--file "$MERAK" --file "$GUEST" $files -- \
+		env BENCH_RUNS="$RUNS" BENCH_LINUX_EXTRA=nopv BENCH_QEMU_CPU=host,kvm-steal-time=off sh bench/vm-compare.sh "$MERAK" "$GUEST" \
+		$linux_args 2>/dev/null | grep -v '^\[' >>"$out"
 else
-	why="no usable /dev/kvm"
-	[ "$kvm_ok" = 1 ] && why="qemu-system-x86_64 not installed"
-	printf '%-44s %s\n' "guest exec-to-exit, RSS vs QEMU" "not run: $why" >>"$out"
+	printf '%-44s %s\n' "VMs vs QEMU microvm" "not run: no KVM and no qemu-system-x86_64" >>"$out"
 fi
-if [ "$kvm_ok" = 1 ] && [ -f /var/cache/merak/linux-6.1/vmlinux ]; then
-	printf '%-44s %s\n' "tiny Linux boot to init" "see make test-linux (minutes here)" >>"$out"
-else
-	printf '%-44s %s\n' "tiny Linux boot to init" "not run: needs KVM and make test-linux" >>"$out"
-fi
+[ -n "$linux_args" ] || printf '%-44s %s\n' "tiny Linux boot" "not run: make test-linux builds it" >>"$out"
 
 if [ -x "$ROOT/bench/measure/run.sh" ]; then
 	line=$(sh "$ROOT/bench/measure/run.sh" "$BUILD" 2>/dev/null | tail -n 1)

@@ -1,0 +1,80 @@
+#!/bin/sh
+# merak against Debian's QEMU (-M microvm, KVM) on the same guests, on
+# whatever KVM this runs on (bench/run.sh runs it on the host's, or inside the
+# nested L1 of tests/nested). Prints table rows: medians of interleaved runs.
+#
+#   vm-compare.sh MERAK HELLO_GUEST [VMLINUX INITRAMFS CMDLINE_FILE]
+#
+# A Linux run counts when the kernel's "reboot: Power down" reaches the serial
+# port: under QEMU microvm in the nested L1 the init's own lines do not show.
+# BENCH_RUNS runs of each; BENCH_LINUX_EXTRA is appended to the Linux command
+# line of both VMMs (the nested L1 needs "nopv": docs/testing.md), and
+# BENCH_QEMU_CPU replaces QEMU's "-cpu host" (there QEMU's guest also hung
+# with "nopv" until its steal time was off too).
+set -u
+MERAK=$1
+GUEST=$2
+VMLINUX=${3:-}
+INITRD=${4:-}
+CMDFILE=${5:-}
+RUNS=${BENCH_RUNS:-7}
+TIME=${GNU_TIME:-/usr/bin/time}
+QEMU=$(command -v qemu-system-x86_64 || true)
+tmp=$(mktemp -d /tmp/merak-vmcmp.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a+0) printf "%.2f", a / b; else print "n/a" }'; }
+row() { printf '%-44s %14s %14s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+# timed FILE OUTPUT_PATTERN CMD...: appends "wall_ms cpu_ms maxrss_kb" of one
+# run whose serial output (in $tmp/serial) matched the pattern, else "fail".
+timed() {
+	file=$1 pattern=$2
+	shift 2
+	: >"$tmp/serial"
+	timeout 300 "$TIME" -f '%e %U %S %M' -o "$tmp/t" "$@" >/dev/null 2>&1 </dev/null
+	if grep -q "$pattern" "$tmp/serial"; then
+		# (GNU time puts "Command exited with non-zero status N" first.)
+		tail -n 1 "$tmp/t" | awk '{printf "%d %d %d\n", $1*1000, ($2+$3)*1000, $4}' >>"$file"
+	else
+		echo fail >>"$file"
+	fi
+}
+
+table() { # merak_file qemu_file label_prefix memory_label
+	if grep -q fail "$1" "$2"; then
+		printf '%-44s %s\n' "$3" "not comparable: a run failed (merak $(grep -c fail "$1"), QEMU $(grep -c fail "$2") of $RUNS)"
+		return
+	fi
+	for col in 1:"$3 wall (ms)" 2:"$3 CPU (ms)" 3:"peak RSS, $4 guest (KiB)"; do
+		i=${col%%:*}
+		row "${col#*:} vs QEMU" "$(cut -d' ' -f"$i" "$1" | median)" "$(cut -d' ' -f"$i" "$2" | median)"
+	done
+}
+
+[ -n "$QEMU" ] || { printf '%-44s %s\n' "VMs vs QEMU microvm" "not run: no qemu-system-x86_64"; exit 0; }
+[ -x "$TIME" ] || { printf '%-44s %s\n' "VMs vs QEMU microvm" "not run: no $TIME (Debian package time)"; exit 0; }
+
+: >"$tmp/m"
+: >"$tmp/q"
+for _ in $(seq "$RUNS"); do
+	timed "$tmp/m" "hello from" "$MERAK" --kernel "$GUEST" --memory size=64M --serial "file=$tmp/serial"
+	timed "$tmp/q" "hello from" "$QEMU" -M microvm,acpi=off -enable-kvm -cpu host -m 64M \
+		-nodefaults -no-user-config -display none -serial "file:$tmp/serial" \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$GUEST"
+done
+table "$tmp/m" "$tmp/q" "test guest exec-to-exit" "64 MiB"
+
+[ -n "$VMLINUX" ] || exit 0
+cmd="$(cat "$CMDFILE") merak_e2e.cpus=2 merak_e2e.mem=128${BENCH_LINUX_EXTRA:+ $BENCH_LINUX_EXTRA}"
+: >"$tmp/m"
+: >"$tmp/q"
+for _ in $(seq "$RUNS"); do
+	timed "$tmp/m" "reboot: Power down" "$MERAK" --kernel "$VMLINUX" --initramfs "$INITRD" \
+		--cmdline "$cmd" --cpus boot=2 --memory size=128M --serial "file=$tmp/serial"
+	timed "$tmp/q" "reboot: Power down" "$QEMU" -M microvm -enable-kvm -cpu "${BENCH_QEMU_CPU:-host}" -smp 2 -m 128M \
+		-nodefaults -no-user-config -display none -serial "file:$tmp/serial" -no-reboot \
+		-kernel "$VMLINUX" -initrd "$INITRD" -append "$cmd"
+done
+table "$tmp/m" "$tmp/q" "tiny Linux, 2 vCPUs, start to power-off" "128 MiB"
