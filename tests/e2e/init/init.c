@@ -104,6 +104,14 @@ static long count_cpu_list(const char *s)
 	return n;
 }
 
+/* Whether a small (sysfs) file starts with prefix. */
+static int file_starts_with(const char *path, const char *prefix)
+{
+	static char buf[64];
+
+	return !slurp(path, buf, sizeof(buf)) && !strncmp(buf, prefix, strlen(prefix));
+}
+
 static int fail_line(const char *what)
 {
 	say("merak-e2e: FAIL: ");
@@ -136,7 +144,7 @@ static void disk_pattern(char *buf, size_t n)
 
 static int check_disk(void)
 {
-	static char blk[4096], back[4096], serial[64];
+	static char blk[4096], back[4096];
 	int fd = open("/dev/vda", O_RDWR);
 
 	if (fd < 0)
@@ -154,8 +162,7 @@ static int check_disk(void)
 	    memcmp(blk, back, sizeof(blk)))
 		return fail_line("vda does not read back what was written");
 	close(fd);
-	if (slurp("/sys/block/vda/serial", serial, sizeof(serial)) < 0 ||
-	    strncmp(serial, "merak-e2e", 9))
+	if (!file_starts_with("/sys/block/vda/serial", "merak-e2e"))
 		return fail_line("vda's serial is not merak-e2e");
 	say("merak-e2e: vda: wrote and flushed 4 KiB at 1 MiB, serial ok\n");
 	return 1;
@@ -163,7 +170,6 @@ static int check_disk(void)
 
 static int check_rng(void)
 {
-	static char cur[64];
 	unsigned char buf[64];
 	int fd = open("/dev/hwrng", O_RDONLY), zeros = 0;
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
@@ -176,8 +182,7 @@ static int check_rng(void)
 		zeros += !buf[i];
 	if (zeros > 8)
 		return fail_line("/dev/hwrng gave mostly zeros");
-	if (slurp("/sys/class/misc/hw_random/rng_current", cur, sizeof(cur)) < 0 ||
-	    strncmp(cur, "virtio_rng", 10))
+	if (!file_starts_with("/sys/class/misc/hw_random/rng_current", "virtio_rng"))
 		return fail_line("the hwrng in use is not virtio_rng");
 	say("merak-e2e: hwrng: 64 bytes from virtio_rng\n");
 	return 1;
