@@ -351,7 +351,8 @@ static void log_hung_vcpus(struct vm *vm)
 {
 	struct err e;
 
-	if (vm_pause(vm, &e) < 0)
+	/* A VM already paused (from the API) is reported as it stands. */
+	if (vm_pause(vm, &e) < 0 && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_PAUSED)
 		return;
 	for (u32 i = 0; i < vm->ncpus; i++) {
 		struct kvm_regs r;

@@ -68,6 +68,7 @@ device_case() {
 	# merak creates the tap; the host end gets 10.0.2.2 once it exists.
 	(n=0; while [ ! -e "/sys/class/net/$TAP" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 	 ip addr add 10.0.2.2/24 dev "$TAP" && ip link set "$TAP" up) >"$work/tap.log" 2>&1 &
+	tapcfg=$!
 	start=$(date +%s)
 	timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
 		--cmdline "$CMDLINE merak_e2e.devices=1 merak_e2e.mac=$MAC" --cpus boot=2 --memory size=128M \
@@ -76,8 +77,14 @@ device_case() {
 		--serial "file=$work/serial" 2>"$work/err"
 	rc=$?
 	secs=$(($(date +%s) - start))
+	# With merak gone the peer can only be reading what is already in its
+	# socket: 10 s for that, rather than its own 300 s accept timeout.
+	n=0
+	while kill -0 $peer 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	kill $peer $tapcfg 2>/dev/null
 	wait $peer
 	peer_rc=$?
+	wait $tapcfg 2>/dev/null
 	grep 'merak-e2e: [a-z0-9]*:' "$work/serial"
 	why=""
 	grep -q 'merak-e2e: PASS' "$work/serial" || why="the guest's checks failed: $(grep -m1 FAIL "$work/serial")"
