@@ -17,7 +17,7 @@ DEPS_LINUX := linux-source-6.1 flex bison bc libelf-dev musl-tools cpio
 # Extra packages for the side-by-side benchmarks (make bench).
 DEPS_BENCH := time
 
-.PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux fuzz \
+.PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux test-firmware fuzz \
 	bench clean format
 
 all: build
@@ -53,6 +53,13 @@ test-linux: build
 	if [ -z "$$kvm_reason" ]; then sh tests/e2e/run-linux.sh $(BUILD); \
 	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
 		sh tests/nested/suite.sh linux $(BUILD); fi
+
+# Slow: Debian's OVMF.fd to its UEFI shell on the serial port (docs/testing.md).
+test-firmware: build
+	@ROOT=$$(pwd); . tests/kvm-check.sh; \
+	if [ -z "$$kvm_reason" ]; then sh tests/e2e/run-firmware.sh $(BUILD); \
+	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
+		sh tests/nested/suite.sh firmware $(BUILD); fi
 
 fuzz: deps
 	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_lundef=false

@@ -12,10 +12,10 @@ u64 boot_low_ram_end(const struct guest_mem *gm)
 	const struct mem_region *r;
 
 	/* Regions may be registered back to back; follow them up to the hole. */
-	while (end < LAYOUT_MMIO32_START && (r = guest_mem_find(gm, end)) && r->kind == MEM_RAM &&
+	while (end < LAYOUT_LOW_RAM_MAX && (r = guest_mem_find(gm, end)) && r->kind == MEM_RAM &&
 	       r->hva)
 		end = r->gpa + r->size;
-	return MIN(end, LAYOUT_MMIO32_START);
+	return MIN(end, LAYOUT_LOW_RAM_MAX);
 }
 
 int boot_place_high(u64 len, u64 floor, u64 ceiling, const struct boot_range *avoid,

@@ -90,7 +90,7 @@ static int check_load(const struct guest_mem *gm, unsigned i, const struct phdr 
 			    "segment %u at 0x%llx is below 1 MiB, where merak keeps its boot "
 			    "structures",
 			    i, (unsigned long long)ph->paddr);
-	if (ph->paddr < LAYOUT_HIGH_RAM_START && end > LAYOUT_MMIO32_START)
+	if (ph->paddr < LAYOUT_HIGH_RAM_START && end > LAYOUT_LOW_RAM_MAX)
 		return errf(e, -EINVAL, "segment %u [0x%llx, 0x%llx) lies in the MMIO hole", i,
 			    (unsigned long long)ph->paddr, (unsigned long long)end);
 	r = guest_mem_find(gm, ph->paddr);

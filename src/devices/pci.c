@@ -97,6 +97,36 @@ static void bars_update(struct pci_dev *d)
 			bar_update(d, i);
 }
 
+/* ---- ECAM window (PCIEXBAR) ------------------------------------------------ */
+
+static const struct bus_ops ecam_ops;
+
+/* Registers ECAM where PCIEXBAR says, if enabled. Called with b->lock held. */
+static void ecam_update(struct pci_bus *b)
+{
+	u64 v = cfg_get(&b->host, PCI_HOST_PCIEXBAR, 4) |
+		(u64)cfg_get(&b->host, PCI_HOST_PCIEXBAR + 4, 4) << 32;
+	static const u64 lengths[4] = {256 * MiB, 128 * MiB, 64 * MiB, 0 /* reserved */};
+	u64 len = MIN(lengths[(v >> 1) & 3], b->c.ecam_size);
+	u64 base = len ? v & ((1ULL << 36) - 1) & ~(len - 1) : 0;
+	bool want = (v & PCI_PCIEXBAR_EN) && len;
+	struct err e;
+
+	if (b->ecam_registered && (!want || b->ecam_at != base || b->ecam_len != len)) {
+		bus_unregister(b->c.mmio, b->ecam_at, b);
+		b->ecam_registered = false;
+	}
+	if (!want || b->ecam_registered)
+		return;
+	if (bus_register(b->c.mmio, base, len, &ecam_ops, b, "pci-ecam", &e) < 0) {
+		log_warn("pci: ECAM at 0x%llx (PCIEXBAR): %s", (unsigned long long)base, e.msg);
+		return;
+	}
+	b->ecam_registered = true;
+	b->ecam_at = base;
+	b->ecam_len = len;
+}
+
 /* ---- MSI-X ----------------------------------------------------------------- */
 
 static bool msix_vec_masked(const struct pci_msix *m, u16 v)
@@ -301,6 +331,9 @@ void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 le
 		bars = true;
 	if (bars)
 		bars_update(d);
+	if (d == &b->host && b->c.ecam_size && off < PCI_HOST_PCIEXBAR + 8 &&
+	    off + len > PCI_HOST_PCIEXBAR)
+		ecam_update(b);
 	if (d->msix.cap && off < d->msix.cap + 4u && off + len > d->msix.cap + 2u)
 		msix_ctrl_written(d);
 	else if (off >= 0x40 && d->ops && d->ops->cfg_written)
@@ -398,6 +431,16 @@ static void dev_setup(struct pci_dev *d, struct pci_bus *b, unsigned slot, u16 v
 		d->bars[i].dev = d;
 		d->bars[i].idx = i;
 	}
+}
+
+int pci_dev_init_slot(struct pci_bus *b, struct pci_dev *d, unsigned slot, u16 vendor,
+		      u16 device, u32 class_code, u16 subsys_vendor, u16 subsys_id,
+		      const char *name, struct err *e)
+{
+	if (slot == 0 || slot >= PCI_MAX_SLOTS || b->slots[slot])
+		return errf(e, -EBUSY, "pci %s: slot %u is not free", name, slot);
+	dev_setup(d, b, slot, vendor, device, class_code, subsys_vendor, subsys_id, name);
+	return 0;
 }
 
 int pci_dev_init(struct pci_bus *b, struct pci_dev *d, u16 vendor, u16 device, u32 class_code,
@@ -598,10 +641,24 @@ int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct 
 		  0x1100, "host bridge");
 	b->slots[0] = &b->host;
 	if (c->ecam_size) {
+		/* 256 MiB (length code 0) is the only size merak starts with. */
+		if (c->ecam_size != 256 * MiB || (c->ecam_base & (256 * MiB - 1)) ||
+		    c->ecam_base >> 36) {
+			r = errf(e, -EINVAL, "pci: ECAM 0x%llx+0x%llx is not a 256 MiB window "
+				 "a Q35 PCIEXBAR can hold", (unsigned long long)c->ecam_base,
+				 (unsigned long long)c->ecam_size);
+			goto fail;
+		}
 		r = bus_register(c->mmio, c->ecam_base, c->ecam_size, &ecam_ops, b, "pci-ecam", e);
 		if (r < 0)
 			goto fail;
 		b->ecam_registered = true;
+		b->ecam_at = c->ecam_base;
+		b->ecam_len = c->ecam_size;
+		cfg_put(&b->host, PCI_HOST_PCIEXBAR, 4, (u32)c->ecam_base | PCI_PCIEXBAR_EN);
+		cfg_put(&b->host, PCI_HOST_PCIEXBAR + 4, 4, (u32)(c->ecam_base >> 32));
+		wmask_put(&b->host, PCI_HOST_PCIEXBAR, 4, 0xfc000007u);
+		wmask_put(&b->host, PCI_HOST_PCIEXBAR + 4, 4, 0xfu);
 	}
 	if (c->cfg_port) {
 		r = bus_register(c->pio, c->cfg_port, 8, &cfgio_ops, b, "pci-config", e);
@@ -621,7 +678,7 @@ void pci_bus_destroy(struct pci_bus *b)
 	if (!b)
 		return;
 	if (b->ecam_registered)
-		bus_unregister(b->c.mmio, b->c.ecam_base, b);
+		bus_unregister(b->c.mmio, b->ecam_at, b);
 	if (b->pio_registered)
 		bus_unregister(b->c.pio, b->c.cfg_port, b);
 	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)

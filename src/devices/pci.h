@@ -46,6 +46,13 @@
 #define PCI_MSIX_ENABLE	   0x8000
 #define PCI_MSIX_MASKALL   0x4000
 #define PCI_MSIX_NO_VECTOR 0xffff
+/*
+ * The Q35 host bridge's PCIEXBAR (64-bit): bit 0 enables ECAM, bits 2:1
+ * give its length (0: 256 buses, 1: 128, 2: 64), bits 35:26 its base.
+ * Firmware written for q35 (OVMF) programs it; merak moves the window.
+ */
+#define PCI_HOST_PCIEXBAR	   0x60
+#define PCI_PCIEXBAR_EN		   0x1
 
 enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64 };
 
@@ -124,6 +131,7 @@ struct pci_bus {
 	u64 next32, next64;	/* BAR allocators (bump) */
 	struct pci_dev host;	/* 00:00.0 */
 	bool ecam_registered, pio_registered;
+	u64 ecam_at, ecam_len;	/* where ECAM is registered, while it is */
 	void *board;		/* the board's list of devices on this bus */
 };
 
@@ -137,6 +145,10 @@ void pci_bus_destroy(struct pci_bus *b);
  */
 int pci_dev_init(struct pci_bus *b, struct pci_dev *d, u16 vendor, u16 device, u32 class_code,
 		 u16 subsys_vendor, u16 subsys_id, const char *name, struct err *e);
+/* The same in a given slot (chipset functions sit where firmware looks). */
+int pci_dev_init_slot(struct pci_bus *b, struct pci_dev *d, unsigned slot, u16 vendor,
+		      u16 device, u32 class_code, u16 subsys_vendor, u16 subsys_id,
+		      const char *name, struct err *e);
 /* size is a power of two >= 4 KiB (rounded up). */
 int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64 size,
 		    struct err *e);

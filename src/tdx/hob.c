@@ -32,7 +32,7 @@ int td_ram_from_size(u64 mem, struct td_ram_range out[2], unsigned *n, struct er
 			    (unsigned long long)mem);
 	if (mem > (1ULL << 46))
 		return errf(e, -EINVAL, "memory size %llu exceeds 64 TiB", (unsigned long long)mem);
-	low = MIN(mem, LAYOUT_MMIO32_START);
+	low = layout_low_ram_size(mem);
 	out[0] = (struct td_ram_range){.gpa = 0, .size = low, .accepted = false};
 	*n = 1;
 	if (mem > low) {

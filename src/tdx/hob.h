@@ -35,7 +35,7 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 
 /*
  * The guest RAM of a TD with mem bytes, the same rule as the board's
- * setup_ram: low RAM [0, min(mem, LAYOUT_MMIO32_START)), the rest from 4 GiB.
+ * setup_ram: low RAM [0, layout_low_ram_size(mem)), the rest from 4 GiB.
  * Fills out[0..*n) (at most 2 ranges, none accepted). mem must be a non-zero
  * multiple of 4 KiB.
  */

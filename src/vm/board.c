@@ -294,8 +294,8 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 	vm->cmos = calloc(1, sizeof(*vm->cmos));
 	if (!vm->pm || !vm->debug_exit || !vm->cmos)
 		return errf(e, -ENOMEM, "devices: out of memory");
-	r = cmos_init(vm->cmos, &vm->pio, MIN(cfg->mem_size, LAYOUT_MMIO32_START),
-		      cfg->mem_size - MIN(cfg->mem_size, LAYOUT_MMIO32_START), vm->ncpus, e);
+	r = cmos_init(vm->cmos, &vm->pio, layout_low_ram_size(cfg->mem_size),
+		      cfg->mem_size - layout_low_ram_size(cfg->mem_size), vm->ncpus, e);
 	if (r < 0)
 		return r;
 	r = acpi_pm_init(vm->pm, &vm->pio, &sci, &pm_ops, vm, e);
@@ -412,7 +412,7 @@ static int setup_vcpu_state(struct vm *vm, struct err *e)
 static int setup_ram(struct vm *vm, struct err *e)
 {
 	u64 size = vm->cfg->mem_size;
-	u64 low = MIN(size, LAYOUT_MMIO32_START);
+	u64 low = layout_low_ram_size(size);
 	int r;
 
 	r = guest_mem_add_anon(&vm->mem, 0, low, MEM_RAM, e);
@@ -573,6 +573,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
 	guest_mem_init(&vm->mem);
 	bus_init(&vm->pio, "port I/O");
 	bus_init(&vm->mmio, "MMIO");
+	/* Exits by device: what the guest's port and MMIO accesses hit. */
+	vm_add_counters(vm, "pio", bus_collect_counters, &vm->pio);
+	vm_add_counters(vm, "mmio", bus_collect_counters, &vm->mmio);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	pthread_mutex_init(&vm->routes_lock, NULL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The board's PCI part: the host bridge (ECAM + ports 0xCF8/0xCFC) and one
- * virtio-pci function per configured device, in a fixed order so a guest
+ * The board's PCI part: the host bridge (ECAM + ports 0xCF8/0xCFC), the
+ * LPC bridge function firmware expects at 00:1f.0, and one virtio-pci
+ * function per configured device, in a fixed order so a guest
  * sees stable slots: disks, nets, console, rng, vsock.
  */
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "../arch/x86/layout.h"
 #include "../devices/console_io.h"
+#include "../devices/lpc.h"
 #include "../devices/pci.h"
 #include "../virtio/blk.h"
 #include "../virtio/console.h"
@@ -19,6 +21,7 @@
 #include "vm.h"
 
 struct board_pci {
+	struct lpc *lpc;
 	struct virtio_blk *blk[MAX_DISKS];
 	struct virtio_net *net[MAX_NETS];
 	struct virtio_console *console;
@@ -121,6 +124,10 @@ int board_pci_setup(struct vm *vm, struct err *e)
 	}
 	vm->pci->board = bp;
 	env.pci = vm->pci;
+	/* Before the virtio functions, so none of them takes its slot. */
+	r = lpc_create(vm->pci, PORT_PM_BASE, &bp->lpc, e);
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < c->n_disks; i++) {
 		r = virtio_blk_create(&env, &c->disks[i], i, &bp->blk[i], e);
 		if (r < 0)
@@ -181,6 +188,7 @@ void board_pci_destroy(struct vm *vm)
 		virtio_console_destroy(bp->console);
 		virtio_rng_destroy(bp->rng);
 		virtio_vsock_destroy(bp->vsock);
+		lpc_destroy(bp->lpc);
 		free(bp);
 	}
 	pci_bus_destroy(vm->pci);

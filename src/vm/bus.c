@@ -2,8 +2,14 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "../util/log.h"
+
+#define BUS_UNCLAIMED_LOGGED 16
 
 void bus_init(struct bus *bus, const char *name)
 {
@@ -18,6 +24,18 @@ void bus_destroy(struct bus *bus)
 	bus->ranges = NULL;
 	bus->n = bus->cap = 0;
 	pthread_rwlock_destroy(&bus->lock);
+}
+
+/* The counters entry for a device name. Caller holds the write lock. */
+static struct bus_stat *stat_for(struct bus *bus, const char *name)
+{
+	for (unsigned i = 0; i < bus->n_stats; i++)
+		if (!strcmp(bus->stats[i].name, name))
+			return &bus->stats[i];
+	if (bus->n_stats == BUS_MAX_STATS)
+		return NULL;
+	bus->stats[bus->n_stats].name = name;
+	return &bus->stats[bus->n_stats++];
 }
 
 int bus_register(struct bus *bus, u64 base, u64 len, const struct bus_ops *ops, void *opaque,
@@ -54,7 +72,7 @@ int bus_register(struct bus *bus, u64 base, u64 len, const struct bus_ops *ops, 
 		bus->cap = cap;
 	}
 	memmove(&bus->ranges[pos + 1], &bus->ranges[pos], (bus->n - pos) * sizeof(*bus->ranges));
-	bus->ranges[pos] = (struct bus_range){base, len, ops, opaque, name};
+	bus->ranges[pos] = (struct bus_range){base, len, ops, opaque, name, stat_for(bus, name)};
 	bus->n++;
 out:
 	pthread_rwlock_unlock(&bus->lock);
@@ -114,15 +132,45 @@ static bool bus_claim(struct bus *bus, u64 addr, u32 len, struct bus_range *out)
 	return r != NULL;
 }
 
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+static void count(struct bus_stat *st, u64 t0)
+{
+	if (!st)
+		return;
+	__atomic_add_fetch(&st->accesses, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->ns, now_ns() - t0, __ATOMIC_RELAXED);
+}
+
+/* A guest poking where nothing is often explains a stuck guest: say where, a few times. */
+static void unclaimed(struct bus *bus, u64 addr, u32 len, bool write)
+{
+	__atomic_add_fetch(&bus->unclaimed, 1, __ATOMIC_RELAXED);
+	if (__atomic_fetch_add(&bus->unclaimed_logged, 1, __ATOMIC_RELAXED) <
+	    BUS_UNCLAIMED_LOGGED)
+		log_debug("%s bus: guest %s of %u bytes at 0x%llx: no device there", bus->name,
+			  write ? "write" : "read", len, (unsigned long long)addr);
+}
+
 bool bus_read(struct bus *bus, u64 addr, void *data, u32 len)
 {
 	struct bus_range r;
 
 	if (bus_claim(bus, addr, len, &r) && r.ops->read) {
+		u64 t0 = now_ns();
+
 		r.ops->read(r.opaque, addr - r.base, data, len);
+		count(r.stat, t0);
 		return true;
 	}
 	memset(data, 0xff, len);
+	unclaimed(bus, addr, len, false);
 	return false;
 }
 
@@ -131,8 +179,42 @@ bool bus_write(struct bus *bus, u64 addr, const void *data, u32 len)
 	struct bus_range r;
 
 	if (bus_claim(bus, addr, len, &r) && r.ops->write) {
+		u64 t0 = now_ns();
+
 		r.ops->write(r.opaque, addr - r.base, data, len);
+		count(r.stat, t0);
 		return true;
 	}
+	unclaimed(bus, addr, len, true);
 	return false;
+}
+
+void bus_collect_counters(void *opaque, void (*emit)(void *arg, const char *key, u64 value),
+			  void *arg)
+{
+	struct bus *bus = opaque;
+	struct bus_stat st[BUS_MAX_STATS];
+	unsigned n;
+	u64 un;
+
+	pthread_rwlock_rdlock(&bus->lock);
+	n = bus->n_stats;
+	for (unsigned i = 0; i < n; i++) {
+		st[i].name = bus->stats[i].name;
+		st[i].accesses = __atomic_load_n(&bus->stats[i].accesses, __ATOMIC_RELAXED);
+		st[i].ns = __atomic_load_n(&bus->stats[i].ns, __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&bus->lock);
+	for (unsigned i = 0; i < n; i++) {
+		char key[96];
+
+		if (!st[i].accesses)
+			continue;
+		emit(arg, st[i].name, st[i].accesses);
+		snprintf(key, sizeof(key), "%s_ns", st[i].name);
+		emit(arg, key, st[i].ns);
+	}
+	un = __atomic_load_n(&bus->unclaimed, __ATOMIC_RELAXED);
+	if (un)
+		emit(arg, "unclaimed", un);
 }

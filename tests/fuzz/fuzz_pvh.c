@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    guest_mem_ptr(&fb->gm, LAYOUT_PVH_START_INFO, sizeof(*si));
 
 		if (out.mode != BOOT_MODE_PVH || out.boot_info != LAYOUT_PVH_START_INFO ||
-		    out.entry < LAYOUT_HIGH_RAM || out.entry >= LAYOUT_MMIO32_START ||
+		    out.entry < LAYOUT_HIGH_RAM || out.entry >= LAYOUT_LOW_RAM_MAX ||
 		    si->magic != PVH_START_MAGIC || si->memmap_entries != p.n_e820 ||
 		    si->nr_modules != (p.initrd ? 1u : 0u))
 			__builtin_trap();

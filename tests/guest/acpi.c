@@ -65,14 +65,14 @@ void test_main(const struct boot_info *bi)
 			ioapic = true;
 	CHECK(ioapic, "MADT has no IOAPIC at 0xfec00000");
 	CHECK(madt_cpus(bi) == want, "MADT lists %u CPUs, expected %u", madt_cpus(bi), want);
-	/* MCFG exists only with PCI: then one ECAM window at 0xe0000000, segment 0, bus 0 up. */
+	/* MCFG exists only with PCI: then one ECAM window at 0xb0000000, segment 0, bus 0 up. */
 	{
 		const u8 *mcfg = acpi_find(bi, "MCFG");
 
 		if (mcfg) {
 			check_table(bi, "MCFG");
 			CHECK(*(const u32 *)(mcfg + 4) >= 44 + 16, "MCFG has no allocation");
-			CHECK(*(const u64 *)(mcfg + 44) == 0xe0000000 && *(const u16 *)(mcfg + 52) == 0 &&
+			CHECK(*(const u64 *)(mcfg + 44) == 0xb0000000 && *(const u16 *)(mcfg + 52) == 0 &&
 				      mcfg[54] == 0 && mcfg[55] >= mcfg[54],
 			      "MCFG window 0x%lx segment %u buses %u-%u", *(const u64 *)(mcfg + 44),
 			      *(const u16 *)(mcfg + 52), mcfg[54], mcfg[55]);

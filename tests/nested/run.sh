@@ -100,6 +100,8 @@ grep '^merak-l1: insmod' "$work/serial.txt" >&2
 sed -n '/^merak-l1: begin/,/^merak-l1: exit/{/^merak-l1: /!p}' "$work/serial.txt"
 if [ -z "$status" ]; then
 	[ "$qrc" = 124 ] && die "L1 timed out after ${TIMEOUT}s"
-	die "L1 stopped before the command finished (qemu exit $qrc)"
+	# The emulator's own last words say more than its exit status.
+	why=$(grep -v '^\*\*$' "$work/qemu.out" | tail -n 1)
+	die "L1 stopped before the command finished (qemu exit $qrc${why:+: $why})"
 fi
 exit "$status"

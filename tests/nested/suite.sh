@@ -3,6 +3,7 @@
 # with the files that suite needs:
 #   suite.sh guests BUILD   the test-guest kit of BUILD's merak
 #   suite.sh linux BUILD    the tiny-Linux boot (kernel from the host's cache)
+#   suite.sh firmware BUILD OVMF.fd to its UEFI shell (slow)
 #
 # The tiny Linux boots here with "nopv": with KVM's steal-time feature, a
 # 2-vCPU guest deadlocks in spinlocks at SMP bring-up in this emulated L1, and
@@ -31,6 +32,11 @@ linux)
 		--file "$cache/vmlinux" --file "$cache/initramfs.cpio" \
 		-- env MERAK_LINUX_PREBUILT="$cache" MERAK_LINUX_EXTRA_CMDLINE=nopv \
 		sh tests/e2e/run-linux.sh "$BUILD"
+	;;
+firmware)
+	fw=${FIRMWARE:-/usr/share/ovmf/OVMF.fd}
+	exec $NESTED --file "$ROOT/tests/e2e/run-firmware.sh" --file "$B/merak" --file "$fw" \
+		-- env FIRMWARE="$fw" sh tests/e2e/run-firmware.sh "$BUILD"
 	;;
 *)
 	echo "nested: unknown suite $suite" >&2

@@ -20,12 +20,19 @@
 #define LAYOUT_ACPI_SIZE	0x20000ULL
 #define LAYOUT_HIGH_RAM		0x100000ULL	/* 1 MiB: bzImage protected-mode kernel */
 
-/* The 32-bit hole below 4 GiB. */
-#define LAYOUT_MMIO32_START	0xC0000000ULL	/* low RAM ends here at the latest */
+/*
+ * The 32-bit hole below 4 GiB follows QEMU's q35 board, which stock firmware
+ * assumes: OVMF programs PCIEXBAR to 0xB0000000 (its build-time ECAM base)
+ * and expects low RAM to end below it. Like q35, a guest with at least
+ * LAYOUT_LOW_RAM_MAX of memory gets 2 GiB below the hole (keeps 1 GiB
+ * alignment for the rest) and the remainder from 4 GiB.
+ */
+#define LAYOUT_LOW_RAM_MAX	0xB0000000ULL	/* low RAM ends here at the latest */
+#define LAYOUT_LOW_RAM_SPLIT	0x80000000ULL
+#define LAYOUT_PCI_ECAM_BASE	0xB0000000ULL
+#define LAYOUT_PCI_ECAM_SIZE	0x10000000ULL	/* 256 buses */
 #define LAYOUT_PCI_MMIO32_BASE	0xC0000000ULL
 #define LAYOUT_PCI_MMIO32_SIZE	0x20000000ULL
-#define LAYOUT_PCI_ECAM_BASE	0xE0000000ULL
-#define LAYOUT_PCI_ECAM_SIZE	0x10000000ULL	/* 256 buses */
 #define LAYOUT_IOAPIC_BASE	0xFEC00000ULL
 #define LAYOUT_IOAPIC_SIZE	0x1000ULL
 #define LAYOUT_LAPIC_BASE	0xFEE00000ULL
@@ -34,6 +41,14 @@
 #define LAYOUT_FIRMWARE_TOP	0x100000000ULL	/* firmware images end at 4 GiB */
 #define LAYOUT_FIRMWARE_MAX	(16ULL << 20)
 #define LAYOUT_HIGH_RAM_START	0x100000000ULL	/* RAM above the hole */
+
+/* How much of a guest's memory lies below 4 GiB. */
+static inline unsigned long long layout_low_ram_size(unsigned long long mem)
+{
+	if (mem >= LAYOUT_LOW_RAM_MAX)
+		return LAYOUT_LOW_RAM_SPLIT;
+	return mem;
+}
 
 #define IOAPIC_NUM_PINS		24
 #define IOAPIC_ID		0	/* MADT and the IOAPIC ID register agree */

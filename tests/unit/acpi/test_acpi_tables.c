@@ -365,7 +365,7 @@ static void test_mcfg(void **state)
 	t = find(&f, "MCFG", NULL);
 	assert_non_null(t);
 	assert_int_equal(get_le32(t + 4), 60);
-	assert_int_equal(get_le64(t + 44), 0xe0000000);
+	assert_int_equal(get_le64(t + 44), 0xb0000000);
 	assert_int_equal(get_le16(t + 52), 0);
 	assert_int_equal(t[54], 0);
 	assert_int_equal(t[55], 255);
@@ -466,7 +466,7 @@ static void test_bad_configs(void **state)
 
 	cfg = full_cfg;
 	cfg.pci_ecam_base = LAYOUT_PCI_ECAM_BASE + 4096;
-	expect_error(&cfg, 0, -EINVAL, "PCI ECAM window 0xe0001000+0x10000000 is not whole 1 MiB");
+	expect_error(&cfg, 0, -EINVAL, "PCI ECAM window 0xb0001000+0x10000000 is not whole 1 MiB");
 	cfg = full_cfg;
 	cfg.pci_ecam_size = 512 * MiB;
 	expect_error(&cfg, 0, -EINVAL, "at most 256");

@@ -22,7 +22,7 @@ static void test_small_guest(void **state)
 	expect_entry(&t[0], 0, 0x9fc00, E820_RAM);
 	expect_entry(&t[1], 0x9fc00, 0x100000, E820_RESERVED);
 	expect_entry(&t[2], 0x100000, 64 * MiB, E820_RAM);
-	expect_entry(&t[3], 0xe0000000, 0xf0000000, E820_RESERVED);
+	expect_entry(&t[3], 0xb0000000, 0xc0000000, E820_RESERVED);
 	guest_mem_free(&gm);
 }
 
@@ -37,13 +37,13 @@ static void test_large_guest_with_firmware(void **state)
 	/* Registered out of order: the map comes out sorted. */
 	assert_int_equal(guest_mem_add_anon(&gm, 4 * GiB, GiB, MEM_RAM, &e), 0);
 	assert_int_equal(guest_mem_add_anon(&gm, 4 * GiB - 2 * MiB, 2 * MiB, MEM_FIRMWARE, &e), 0);
-	assert_int_equal(guest_mem_add_anon(&gm, 0, 3 * GiB, MEM_RAM, &e), 0);
+	assert_int_equal(guest_mem_add_anon(&gm, 0, 2 * GiB, MEM_RAM, &e), 0);
 	assert_int_equal(e820_build(&gm, t, E820_MAX, &n, &e), 0);
 	assert_int_equal(n, 6);
 	expect_entry(&t[0], 0, 0x9fc00, E820_RAM);
 	expect_entry(&t[1], 0x9fc00, 0x100000, E820_RESERVED);
-	expect_entry(&t[2], 0x100000, 3 * GiB, E820_RAM);
-	expect_entry(&t[3], 0xe0000000, 0xf0000000, E820_RESERVED);
+	expect_entry(&t[2], 0x100000, 2 * GiB, E820_RAM);
+	expect_entry(&t[3], 0xb0000000, 0xc0000000, E820_RESERVED);
 	expect_entry(&t[4], 4 * GiB - 2 * MiB, 4 * GiB, E820_RESERVED);
 	expect_entry(&t[5], 4 * GiB, 5 * GiB, E820_RAM);
 	/* Sorted and disjoint. */
@@ -88,10 +88,10 @@ static void test_limits_and_overlap(void **state)
 	assert_int_equal(n, 4);
 
 	/* RAM registered inside the ECAM window cannot be described. */
-	assert_int_equal(guest_mem_add_anon(&gm, 0xe8000000, MiB, MEM_RAM, &e), 0);
+	assert_int_equal(guest_mem_add_anon(&gm, 0xb8000000, MiB, MEM_RAM, &e), 0);
 	assert_int_equal(e820_build(&gm, t, E820_MAX, &n, &e), -EINVAL);
-	assert_msg(&e, "e820: RAM [0xe8000000, 0xe8100000) overlaps reserved [0xe0000000, "
-		       "0xf0000000)");
+	assert_msg(&e, "e820: RAM [0xb8000000, 0xb8100000) overlaps reserved [0xb0000000, "
+		       "0xc0000000)");
 	guest_mem_free(&gm);
 }
 

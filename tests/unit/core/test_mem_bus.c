@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -112,6 +113,63 @@ static void test_bus_dispatch(void **state)
 	bus_destroy(&bus);
 }
 
+struct seen {
+	char keys[8][32];
+	u64 vals[8];
+	unsigned n;
+};
+
+static void seen_emit(void *arg, const char *key, u64 value)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 8);
+	snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
+	s->vals[s->n++] = value;
+}
+
+static u64 seen_get(const struct seen *s, const char *key)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (!strcmp(s->keys[i], key))
+			return s->vals[i];
+	return ~0ULL;
+}
+
+/* Exits by device: counts follow the device name, across moves, and strays are counted. */
+static void test_bus_counters(void **state)
+{
+	struct bus bus;
+	struct counter a = {0}, b = {0};
+	struct seen s = {0};
+	struct err e;
+	u8 v[4] = {0};
+
+	bus_init(&bus, "pio");
+	assert_int_equal(bus_register(&bus, 0x3f8, 8, &ctr_ops, &a, "uart", &e), 0);
+	assert_int_equal(bus_register(&bus, 0x2f8, 8, &ctr_ops, &a, "uart", &e), 0);
+	assert_int_equal(bus_register(&bus, 0x60, 1, &ctr_ops, &b, "kbd", &e), 0);
+	bus_collect_counters(&bus, seen_emit, &s);
+	assert_int_equal(s.n, 0); /* nothing accessed yet */
+	bus_write(&bus, 0x3f8, v, 1);
+	bus_read(&bus, 0x2f9, v, 1);
+	bus_read(&bus, 0x3f8, v, 1);
+	/* The keyboard moves: its count goes with it. */
+	bus_read(&bus, 0x60, v, 1);
+	assert_int_equal(bus_unregister(&bus, 0x60, &b), 0);
+	assert_int_equal(bus_register(&bus, 0x64, 1, &ctr_ops, &b, "kbd", &e), 0);
+	bus_write(&bus, 0x64, v, 1);
+	bus_read(&bus, 0x6, v, 4);
+	bus_write(&bus, 0x7, v, 1);
+	bus_collect_counters(&bus, seen_emit, &s);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(seen_get(&s, "uart"), 3);
+	assert_int_equal(seen_get(&s, "kbd"), 2);
+	assert_true(seen_get(&s, "uart_ns") != ~0ULL);
+	assert_int_equal(seen_get(&s, "unclaimed"), 2);
+	bus_destroy(&bus);
+}
+
 static void test_parse_size(void **state)
 {
 	u64 v;
@@ -135,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_mem_add_and_lookup),
 		cmocka_unit_test(test_mem_shared_alias),
 		cmocka_unit_test(test_bus_dispatch),
+		cmocka_unit_test(test_bus_counters),
 		cmocka_unit_test(test_parse_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../virtio/vtest.h"
+#include "devices/lpc.h"
 
 struct probe {
 	u64 last_off;
@@ -306,6 +307,111 @@ static void test_errors(void **state)
 	free(d);
 }
 
+static u32 ecam_rd(struct vt_board *b, u64 base, unsigned slot, u32 off, bool *claimed)
+{
+	u32 v = 0;
+
+	*claimed = bus_read(&b->mmio, base + ((u64)slot << 15) + off, &v, 4);
+	return v;
+}
+
+static void hb_wr(struct vt_board *b, u32 off, u32 v)
+{
+	u32 a = 0x80000000u | off;
+
+	/* Through the ports: the ECAM window itself may be moving. */
+	bus_write(&b->pio, 0xcf8, &a, 4);
+	bus_write(&b->pio, 0xcfc, &v, 4);
+}
+
+static void test_pciexbar_moves_ecam(void **state)
+{
+	struct fx *f = mk(true);
+	bool hit;
+
+	/* Reads back where merak put ECAM: enabled, 256 buses. */
+	assert_int_equal(cfg_rd(&f->b, 0, PCI_HOST_PCIEXBAR, 4), (u32)VT_ECAM | 1);
+	assert_int_equal(cfg_rd(&f->b, 0, PCI_HOST_PCIEXBAR + 4, 4), 0);
+	/* OVMF's sequence: high dword, then base | enable in the low one. */
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR + 4, 0);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, 0xB0000000u | 1);
+	assert_int_equal(ecam_rd(&f->b, 0xB0000000ULL, 1, 0, &hit), 0x10421af4);
+	assert_true(hit);
+	ecam_rd(&f->b, VT_ECAM, 1, 0, &hit);
+	assert_false(hit);
+	/* 64 buses (length code 2): bits below 64 MiB are not an address. */
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, 0xB4000000u | 0x3ff0u | 4 | 1);
+	assert_int_equal(ecam_rd(&f->b, 0xB4000000ULL, 0, PCI_HOST_PCIEXBAR, &hit), 0xB4000000u | 4 | 1);
+	assert_int_equal(ecam_rd(&f->b, 0xB4000000ULL, 0, 0, &hit), 0x29c08086);
+	assert_true(hit);
+	ecam_rd(&f->b, 0xB4000000ULL + 64 * MiB, 0, 0, &hit);
+	assert_false(hit);
+	/* Disabled, or the reserved length: no window; the ports still work. */
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, 0xB4000000u);
+	ecam_rd(&f->b, 0xB4000000ULL, 0, 0, &hit);
+	assert_false(hit);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, 0xB0000000u | 6 | 1);
+	ecam_rd(&f->b, 0xB0000000ULL, 0, 0, &hit);
+	assert_false(hit);
+	/* Above 4 GiB (bits 35:32), then back home. */
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR + 4, 0x8);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, 1);
+	assert_int_equal(ecam_rd(&f->b, 0x800000000ULL, 1, 0, &hit), 0x10421af4);
+	assert_true(hit);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR + 4, 0);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, (u32)VT_ECAM | 1);
+	assert_int_equal(cfg_rd(&f->b, 1, 0, 4), 0x10421af4);
+	rm(f);
+}
+
+static void test_pciexbar_over_a_bar(void **state)
+{
+	struct fx *f = mk(false);
+	u64 bar = cfg_rd(&f->b, 1, PCI_BAR0, 4) & ~0xfULL;
+	bool hit;
+
+	/* ECAM over the device's BAR cannot register: the window stays off, merak runs on. */
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, (u32)(bar & ~(256 * MiB - 1)) | 1);
+	ecam_rd(&f->b, bar & ~(256 * MiB - 1), 0, 0, &hit);
+	assert_false(f->b.pci->ecam_registered);
+	hb_wr(&f->b, PCI_HOST_PCIEXBAR, (u32)VT_ECAM | 1);
+	assert_int_equal(cfg_rd(&f->b, 0, 0, 4), 0x29c08086);
+	rm(f);
+}
+
+static void test_lpc_function(void **state)
+{
+	struct vt_board b;
+	struct lpc *l;
+	struct err e;
+	struct pci_dev d;
+
+	assert_int_equal(vt_board_init(&b, true), 0);
+	assert_int_equal(lpc_create(b.pci, 0x600, &l, &e), 0);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, 0, 4), 0x29188086);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, 0x08, 4) >> 8, 0x060100);
+	/* The PM block is already where firmware would put it; writes do not move it. */
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PMBASE, 4), 0x601);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_ACPI_CNTL, 1), LPC_ACPI_EN);
+	cfg_wr(&b, LPC_SLOT, LPC_PMBASE, 4, 0xb001);
+	cfg_wr(&b, LPC_SLOT, LPC_ACPI_CNTL, 1, 0);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PMBASE, 4), 0x601);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_ACPI_CNTL, 1), LPC_ACPI_EN);
+	assert_true(cfg_rd(&b, LPC_SLOT, PCI_COMMAND, 2) & PCI_CMD_IO);
+	/* PIRQ routing starts unrouted and is storage. */
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PIRQ_ROUTE_LO, 4), 0x80808080);
+	cfg_wr(&b, LPC_SLOT, LPC_PIRQ_ROUTE_HI, 4, 0x0b0b0a0a);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PIRQ_ROUTE_HI, 4), 0x0b0b0a0a);
+	/* Other functions fill the free slots around it. */
+	assert_int_equal(pci_dev_init(b.pci, &d, 1, 2, 0, 0, 0, "x", &e), 0);
+	assert_int_equal(d.slot, 1);
+	assert_int_equal(pci_dev_init_slot(b.pci, &d, LPC_SLOT, 1, 2, 0, 0, 0, "y", &e), -EBUSY);
+	assert_string_equal(e.msg, "pci y: slot 31 is not free");
+	lpc_destroy(l);
+	assert_int_equal(cfg_rd(&b, LPC_SLOT, 0, 4), 0xffffffffu);
+	vt_board_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +423,9 @@ int main(void)
 		cmocka_unit_test(test_capability_walk),
 		cmocka_unit_test(test_msix_mask_and_pending),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pciexbar_moves_ecam),
+		cmocka_unit_test(test_pciexbar_over_a_bar),
+		cmocka_unit_test(test_lpc_function),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,14 +36,19 @@ static void test_ram_from_size(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].gpa, 0);
 	assert_int_equal(r[0].size, 2 * GiB);
-	assert_int_equal(td_ram_from_size(3 * GiB, r, &n, &e), 0);
+	/* QEMU q35's split: all low below 2.75 GiB, else 2 GiB low. */
+	assert_int_equal(td_ram_from_size(0xAFFFF000ULL, r, &n, &e), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(r[0].size, 0xC0000000ULL);
+	assert_int_equal(r[0].size, 0xAFFFF000ULL);
+	assert_int_equal(td_ram_from_size(0xB0000000ULL, r, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].size, 2 * GiB);
+	assert_int_equal(r[1].size, 0x30000000ULL);
 	assert_int_equal(td_ram_from_size(8 * GiB, r, &n, &e), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(r[0].size, 0xC0000000ULL);
+	assert_int_equal(r[0].size, 2 * GiB);
 	assert_int_equal(r[1].gpa, 4 * GiB);
-	assert_int_equal(r[1].size, 8 * GiB - 0xC0000000ULL);
+	assert_int_equal(r[1].size, 6 * GiB);
 	assert_false(r[1].accepted);
 	assert_int_equal(td_ram_from_size(0, r, &n, &e), -EINVAL);
 	assert_int_equal(td_ram_from_size(4097, r, &n, &e), -EINVAL);
@@ -63,8 +68,8 @@ static void test_map_ovmf(void **state)
 	    {0, 0x800000, false},      {0x800000, 0x6000, true},
 	    {0x806000, 0x3000, false}, {0x809000, 0x2000, true},
 	    {0x80b000, 0x2000, true},  {0x80d000, 0x3000, false},
-	    {0x810000, 0x10000, true}, {0x820000, 0xC0000000ULL - 0x820000, false},
-	    {4 * GiB, 5 * GiB, false},
+	    {0x810000, 0x10000, true}, {0x820000, 2 * GiB - 0x820000, false},
+	    {4 * GiB, 6 * GiB, false},
 	};
 	assert_int_equal(m.n, ARRAY_SIZE(want));
 	for (unsigned i = 0; i < m.n; i++) {
