@@ -118,6 +118,75 @@ run_case triple-fault 3 'triple fault at RIP' '' -- --kernel "$G/triple_fault.el
 run_case seccomp-off 0 'TEST smp: PASS' '' -- --kernel "$G/smp.elf" --cmdline "expect_cpus=2$strict" \
 	--cpus boot=2 --memory size=64M --seccomp false
 
+# virtio: a minimal driver per device in the guest, and the host's side.
+# The image starts with a marker the guest reads; the guest writes its own
+# block at 4 KiB, which must be in the image once merak has exited.
+virtio_image() {
+	{ printf 'merak-disk-image'; head -c $((1024 * 1024 - 16)) /dev/zero; } >"$1"
+}
+virtio_host_checks() {
+	name=$1
+	[ "$rc" = 0 ] || return 0	# run_case already failed it
+	if ! dd if="$work/$name.img" bs=512 skip=8 count=1 2>/dev/null | grep -q 'merak test guest wrote this block'; then
+		echo "FAIL $name: the image lacks the guest's flushed block"
+		fail=$((fail + 1)) pass=$((pass - 1))
+	elif ! grep -q 'merak-guest: hello on hvc0' "$work/$name.hvc0"; then
+		echo "FAIL $name: the console file lacks the guest's hvc0 line"
+		fail=$((fail + 1)) pass=$((pass - 1))
+	fi
+}
+for chip in kernel split; do
+	name=virtio-$chip
+	virtio_image "$work/$name.img"
+	virtio_image "$work/$name.ro.img"
+	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
+		--cmdline "blk ro rng console blk_sectors=2048" --memory size=64M --platform irqchip=$chip \
+		--disk "path=$work/$name.img,serial=vdisk0" --disk "path=$work/$name.ro.img,readonly=on" \
+		--rng --console "file=$work/$name.hvc0"
+	virtio_host_checks "$name"
+done
+virtio_image "$work/hostile.img"
+run_case virtio-hostile 0 'TEST virtio_hostile: PASS' '' -- --kernel "$G/virtio_hostile.elf" \
+	--memory size=64M --disk "path=$work/hostile.img" --rng
+
+# net and vsock need a tap (root) and a host listener (build/tests/vsock_peer).
+net_vsock_case() {
+	name=virtio-net-vsock
+	peer=${VSOCK_PEER:-$ROOT/$BUILD/tests/vsock_peer}
+	tap=mkvio$$
+	if [ -z "$kvm_reason" ] && [ ! -x "$peer" ]; then
+		echo "FAIL $name: no vsock peer at $peer"
+		fail=$((fail + 1))
+		return
+	fi
+	if [ -z "$kvm_reason" ]; then
+		"$peer" "$work/vsock" --listen-only >"$work/peer.out" 2>&1 &
+		peer_pid=$!
+		n=0
+		while ! grep -q listening "$work/peer.out" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		# merak creates the tap; the host end gets 10.0.2.2 once it exists.
+		(n=0; while [ ! -e "/sys/class/net/$tap" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+		 ip addr add 10.0.2.2/24 dev "$tap" && ip link set "$tap" up) >"$work/tap.log" 2>&1 &
+		tap_pid=$!
+	fi
+	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
+		--cmdline "net vsock cid=7" --memory size=64M \
+		--net "tap=$tap,mac=52:54:00:12:34:56" --vsock "cid=7,socket=$work/vsock"
+	[ -n "$kvm_reason" ] && return
+	kill "$tap_pid" 2>/dev/null
+	n=0
+	while kill -0 "$peer_pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	kill "$peer_pid" 2>/dev/null
+	if [ "$rc" = 0 ] && ! grep -q 'vsock-peer: ok' "$work/peer.out"; then
+		echo "FAIL $name: the host's vsock listener: $(tail -n 1 "$work/peer.out")"
+		fail=$((fail + 1)) pass=$((pass - 1))
+	fi
+}
+net_vsock_case
+
 # A hung guest: SIGTERM, the power-button grace period, then merak names
 # where each vCPU was (RAX holds the guest's marker) and exits 128 + SIGTERM.
 hang_case() {

@@ -19,7 +19,8 @@ NESTED="sh $ROOT/tests/nested/run.sh"
 case "$suite" in
 guests)
 	exec $NESTED --file "$ROOT/tests/guest/run.sh" --file "$B/merak" \
-		--file "$B/tests/guest" -- env MERAK_KVM_TESTS=run sh tests/guest/run.sh "$BUILD"
+		--file "$B/tests/guest" --file "$B/tests/vsock_peer" \
+		-- env MERAK_KVM_TESTS=run sh tests/guest/run.sh "$BUILD"
 	;;
 linux)
 	cache=$(sh "$ROOT/tests/e2e/linux/build.sh") || {

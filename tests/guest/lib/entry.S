@@ -140,6 +140,14 @@ isr_\vec:
 	STUB 53,0
 	STUB 54,0
 	STUB 55,0
+	STUB 56,0
+	STUB 57,0
+	STUB 58,0
+	STUB 59,0
+	STUB 60,0
+	STUB 61,0
+	STUB 62,0
+	STUB 63,0
 	STUB 255,0
 
 isr_common:

@@ -90,6 +90,7 @@ __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
 size_t gstrlen(const char *s);
 int gmemcmp(const void *a, const void *b, size_t n);
 void *gmemcpy(void *d, const void *s, size_t n);
+void *gmemset(void *d, int c, size_t n);
 /* Value of "key=value" on the command line as a number (decimal), or def. */
 u64 cmdline_u64(const struct boot_info *bi, const char *key, u64 def);
 bool cmdline_has(const struct boot_info *bi, const char *word);

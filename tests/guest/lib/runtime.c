@@ -143,6 +143,14 @@ int gmemcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
+void *gmemset(void *d, int c, size_t n)
+{
+	u8 *x = d;
+	for (size_t i = 0; i < n; i++)
+		x[i] = (u8)c;
+	return d;
+}
+
 void *gmemcpy(void *d, const void *s, size_t n)
 {
 	u8 *x = d;
@@ -225,7 +233,7 @@ volatile u32 irq_count[16];
 #define STUBS(X)                                                                            \
 	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
 	X(16) X(17) X(18) X(19) X(20) X(21) X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55)  \
-	X(255)
+	X(56) X(57) X(58) X(59) X(60) X(61) X(62) X(63) X(255)
 #define DECLARE(n) extern char isr_##n[];
 STUBS(DECLARE)
 
