@@ -58,5 +58,9 @@ if [ -x "$ROOT/bench/virtio-blk/run.sh" ]; then
 	line=$(sh "$ROOT/bench/virtio-blk/run.sh" "$BUILD" 2>/dev/null | tail -n 1)
 	printf '%-44s %s\n' "virtio-blk requests vs raw pread/pwrite" "$line" >>"$out"
 fi
+if [ -x "$ROOT/bench/vsock/run.sh" ]; then
+	line=$(sh "$ROOT/bench/vsock/run.sh" "$BUILD" 2>/dev/null | tail -n 1)
+	printf '%-44s %s\n' "vsock round trip (us) vs unix socket" "$line" >>"$out"
+fi
 cat "$out"
 echo "written to $out"

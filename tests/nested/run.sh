@@ -101,7 +101,7 @@ sed -n '/^merak-l1: begin/,/^merak-l1: exit/{/^merak-l1: /!p}' "$work/serial.txt
 if [ -z "$status" ]; then
 	[ "$qrc" = 124 ] && die "L1 timed out after ${TIMEOUT}s"
 	# The emulator's own last words say more than its exit status.
-	why=$(grep -v '^\*\*$' "$work/qemu.out" | tail -n 1)
+	why=$(grep -m1 -E 'ERROR|assert' "$work/qemu.out" || tail -n 1 "$work/qemu.out")
 	die "L1 stopped before the command finished (qemu exit $qrc${why:+: $why})"
 fi
 exit "$status"
