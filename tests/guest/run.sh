@@ -187,6 +187,56 @@ net_vsock_case() {
 }
 net_vsock_case
 
+# Without root (docs/security.md): merak as nobody whose only privilege is
+# /dev/kvm's group, with the seccomp filters on, drives disks, rng and
+# console from files that user owns. Needs root to drop privileges and
+# util-linux's setpriv; /dev/kvm must be group read-write (udev's root:kvm
+# 0660), which the throwaway nested L1 arranges for itself.
+unprivileged_case() {
+	name=unprivileged
+	setpriv=/usr/bin/setpriv
+	if [ -z "$kvm_reason" ]; then
+		why=""
+		[ "$(id -u)" = 0 ] || why="needs root to drop to another user"
+		[ -z "$why" ] && [ ! -x "$setpriv" ] && why="no $setpriv (Debian package util-linux)"
+		if [ -z "$why" ] && [ -n "${MERAK_NESTED_L1:-}" ]; then
+			chgrp 36 /dev/kvm && chmod 0660 /dev/kvm
+		fi
+		if [ -z "$why" ]; then
+			case $(stat -c %a /dev/kvm) in
+			?6? | ?7?) ;;
+			*) why="/dev/kvm is not group read-write ($(stat -c '%U:%G %a' /dev/kvm))" ;;
+			esac
+		fi
+		if [ -n "$why" ]; then
+			echo "FAIL $name: $why"
+			fail=$((fail + 1))
+			return
+		fi
+		d=$work/unpriv
+		mkdir -p "$d"
+		chmod 0711 "$work"	# mktemp's 0700 would keep the user out
+		virtio_image "$d/disk.img"
+		virtio_image "$d/ro.img"
+		chown -R 65534:65534 "$d"
+		printf '#!/bin/sh\nexec %s --reuid=65534 --regid=65534 --groups=%s -- %s "$@"\n' \
+			"$setpriv" "$(stat -c %g /dev/kvm)" "$MERAK" >"$work/as-nobody"
+		chmod +x "$work/as-nobody"
+	fi
+	real=$MERAK
+	MERAK=$work/as-nobody
+	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
+		--cmdline "blk ro rng console blk_sectors=2048" --memory size=64M \
+		--disk "path=$d/disk.img,serial=vdisk0" --disk "path=$d/ro.img,readonly=on" \
+		--rng --console "file=$d/hvc0" --api-socket "path=$d/api.sock"
+	MERAK=$real
+	[ -z "$kvm_reason" ] && [ "$rc" = 0 ] && [ "$(stat -c %u "$d/hvc0")" != 65534 ] && {
+		echo "FAIL $name: the console file was not created by the unprivileged user"
+		fail=$((fail + 1)) pass=$((pass - 1))
+	}
+}
+unprivileged_case
+
 # A hung guest: SIGTERM, the power-button grace period, then merak names
 # where each vCPU was (RAX holds the guest's marker) and exits 128 + SIGTERM.
 hang_case() {

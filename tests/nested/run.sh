@@ -74,6 +74,7 @@ for m in irqbypass kvm ccp kvm-amd tun; do
 	insmod /lib/modules/\$m.ko 2>/tmp/insmod.err || { echo "merak-l1: insmod \$m: \$(cat /tmp/insmod.err)"; }
 done
 ip link set lo up 2>/dev/null
+export MERAK_NESTED_L1=1	# suites may change this throwaway machine's devices
 echo "merak-l1: begin (\$(uname -r), \$(grep -c ^processor /proc/cpuinfo) CPUs)"
 cd "$ROOT" && $cmd
 echo "merak-l1: exit \$?"

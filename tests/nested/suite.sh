@@ -19,7 +19,7 @@ NESTED="sh $ROOT/tests/nested/run.sh"
 case "$suite" in
 guests)
 	exec $NESTED --file "$ROOT/tests/guest/run.sh" --file "$B/merak" \
-		--file "$B/tests/guest" --file "$B/tests/vsock_peer" \
+		--file "$B/tests/guest" --file "$B/tests/vsock_peer" --file /usr/bin/setpriv \
 		-- env MERAK_KVM_TESTS=run sh tests/guest/run.sh "$BUILD"
 	;;
 linux)
