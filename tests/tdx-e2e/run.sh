@@ -58,7 +58,8 @@ run_td() {
 	rm -f "$work/$name.log"
 	TDXSIM_LOG="$work/$name.log" TDXSIM_SCRIPT="$work/$name.script" LD_PRELOAD="$TDXSIM_LIB" \
 		timeout 60 "$MERAK" --platform "$plat" --firmware "$OVMF" --cpus boot=2 \
-		--memory size=256M --serial null --seccomp log >"$work/$name.out" 2>"$work/$name.err"
+		--memory size=256M --serial null --seccomp log --log-level debug \
+		>"$work/$name.out" 2>"$work/$name.err"
 	rc=$?
 	touch "$work/$name.log"
 }
@@ -128,7 +129,8 @@ wait-msi 0x40 5000
 shutdown" "quote-socket=unix:$work/qgs.sock"
 stop_qgs
 ok=0
-[ $rc -eq 0 ] && clean_summary quote && ok=1
+[ $rc -eq 0 ] && clean_summary quote && grep -q 'tdx\.tdvmcall_get_quote = 1$' "$work/quote.err" &&
+	grep -q 'tdx\.tdvmcall_setup_event_notify_interrupt = 1$' "$work/quote.err" && ok=1
 result getquote $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/quote.log")"
 
 # 4. GetQuote when QGS answers with an error code: GET_QUOTE_ERROR.
@@ -161,7 +163,11 @@ mapgpa 0xfec00000 1 shared
 expect-status 0
 shutdown"
 ok=0
-[ $rc -eq 0 ] && clean_summary mapgpa && grep -q '^GMEM_FALLOCATE' "$work/mapgpa.log" && ok=1
+# merak's counters (printed at exit with --log-level debug) saw each conversion.
+counted() { grep -q "tdx\.$2 = $3\$" "$work/$1.err"; }
+[ $rc -eq 0 ] && clean_summary mapgpa && grep -q '^GMEM_FALLOCATE' "$work/mapgpa.log" &&
+	counted mapgpa to_shared 2 && counted mapgpa to_private 1 &&
+	counted mapgpa to_private_bytes 2097152 && counted mapgpa to_shared_bytes 2101248 && ok=1
 result mapgpa-both-ways $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/mapgpa.log")"
 
 # 7. Implicit conversions through memory faults.
@@ -171,7 +177,8 @@ memfault 0x300000 0x1000 private
 expect-attr 0x300000 0x1000 private
 shutdown"
 ok=0
-[ $rc -eq 0 ] && clean_summary memfault && ok=1
+[ $rc -eq 0 ] && clean_summary memfault && counted memfault to_shared 1 &&
+	counted memfault to_private 1 && counted memfault to_shared_bytes 4096 && ok=1
 result memory-faults $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/memfault.log")"
 
 # 8. ReportFatalError: non-zero exit with the code and message printed.
