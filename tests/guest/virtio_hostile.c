@@ -77,6 +77,22 @@ static void set_desc(struct vdev *d, unsigned i, u64 addr, u32 len, u16 flags, u
 	d->q[0].desc[i] = (struct vring_desc){addr, len, flags, next};
 }
 
+/* A read whose data descriptor is addr+len: must not be served as good. */
+static void bad_data_buffer(const struct boot_info *bi, struct vdev *d, u64 addr, u32 len,
+			    const char *what)
+{
+	char r;
+
+	set_desc(d, 0, (u64)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
+	set_desc(d, 1, addr, len, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(d, 2, (u64)&status, 1, VRING_DESC_F_WRITE, 0);
+	r = outcome(d, 0);
+	CHECK(r != 'g', "%s was served", what);
+	gprintf("virtio_hostile: %s -> %s\n", what, r == 'r' ? "needs reset" : "error");
+	rng_still_works(bi, what);
+	blk_plain_read(d, what);
+}
+
 void test_main(const struct boot_info *bi)
 {
 	struct vdev d;
@@ -96,25 +112,9 @@ void test_main(const struct boot_info *bi)
 	rng_still_works(bi, "a looping chain");
 	blk_plain_read(&d, "a looping chain");
 
-	/* 2. A data buffer far outside guest RAM. */
-	set_desc(&d, 0, (u64)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
-	set_desc(&d, 1, 0x7f0000000000UL, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(&d, 2, (u64)&status, 1, VRING_DESC_F_WRITE, 0);
-	r = outcome(&d, 0);
-	CHECK(r != 'g', "a buffer outside RAM was served");
-	gprintf("virtio_hostile: buffer outside RAM -> %s\n", r == 'r' ? "needs reset" : "error");
-	rng_still_works(bi, "a buffer outside RAM");
-	blk_plain_read(&d, "a buffer outside RAM");
-
-	/* 3. An absurd length that runs past the end of RAM. */
-	set_desc(&d, 0, (u64)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
-	set_desc(&d, 1, (u64)data, 0xfffffe00u, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(&d, 2, (u64)&status, 1, VRING_DESC_F_WRITE, 0);
-	r = outcome(&d, 0);
-	CHECK(r != 'g', "a 4 GiB buffer was served");
-	gprintf("virtio_hostile: absurd length -> %s\n", r == 'r' ? "needs reset" : "error");
-	rng_still_works(bi, "an absurd length");
-	blk_plain_read(&d, "an absurd length");
+	/* 2. A data buffer far outside guest RAM; 3. an absurd length past its end. */
+	bad_data_buffer(bi, &d, 0x7f0000000000UL, 512, "a buffer outside RAM");
+	bad_data_buffer(bi, &d, (u64)data, 0xfffffe00u, "a 4 GiB buffer");
 
 	/* 4. A head index beyond the queue. */
 	r = outcome(&d, 200);
