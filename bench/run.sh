@@ -43,7 +43,8 @@ elif command -v qemu-system-x86_64 >/dev/null; then
 	sh "$ROOT/tests/nested/run.sh" --file "$ROOT/bench/vm-compare.sh" --file /usr/bin/time \
 		--file "$(command -v qemu-system-x86_64)" --file /usr/share/qemu --file /usr/share/seabios \
 		--file "$MERAK" --file "$GUEST" $files -- \
-		env BENCH_RUNS="$RUNS" BENCH_LINUX_EXTRA=nopv BENCH_QEMU_CPU=host,kvm-steal-time=off sh bench/vm-compare.sh "$MERAK" "$GUEST" \
+		env BENCH_RUNS="$RUNS" BENCH_MERAK_LINUX_EXTRA=nopv BENCH_QEMU_CPU=host,kvm-steal-time=off \
+		sh bench/vm-compare.sh "$MERAK" "$GUEST" \
 		$linux_args 2>/dev/null | grep -v '^\[' >>"$out"
 else
 	printf '%-44s %s\n' "VMs vs QEMU microvm" "not run: no KVM and no qemu-system-x86_64" >>"$out"
