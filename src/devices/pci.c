@@ -119,7 +119,11 @@ static void ecam_update(struct pci_bus *b)
 	if (!want || b->ecam_registered)
 		return;
 	if (bus_register(b->c.mmio, base, len, &ecam_ops, b, "pci-ecam", &e) < 0) {
-		log_warn("pci: ECAM at 0x%llx (PCIEXBAR): %s", (unsigned long long)base, e.msg);
+		/* Once: a guest rewriting PCIEXBAR in a loop must not flood the log. */
+		if (!b->ecam_warned)
+			log_warn("pci: ECAM at 0x%llx (PCIEXBAR): %s; the window stays off",
+				 (unsigned long long)base, e.msg);
+		b->ecam_warned = true;
 		return;
 	}
 	b->ecam_registered = true;

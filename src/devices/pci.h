@@ -132,6 +132,7 @@ struct pci_bus {
 	struct pci_dev host;	/* 00:00.0 */
 	bool ecam_registered, pio_registered;
 	u64 ecam_at, ecam_len;	/* where ECAM is registered, while it is */
+	bool ecam_warned;	/* a PCIEXBAR that could not be honoured was logged */
 	void *board;		/* the board's list of devices on this bus */
 };
 
