@@ -40,10 +40,12 @@ elif command -v qemu-system-x86_64 >/dev/null; then
 	files=""
 	for f in $linux_args; do files="$files --file $f"; done
 	# shellcheck disable=SC2086
+	# Room for every run to time out, so that a hung run costs its row only.
+	NESTED_TIMEOUT=$((RUNS * 4 * ${BENCH_TIMEOUT:-120} + 600)) \
 	sh "$ROOT/tests/nested/run.sh" --file "$ROOT/bench/vm-compare.sh" --file /usr/bin/time \
 		--file "$(command -v qemu-system-x86_64)" --file /usr/share/qemu --file /usr/share/seabios \
 		--file "$MERAK" --file "$GUEST" $files -- \
-		env BENCH_RUNS="$RUNS" BENCH_MERAK_LINUX_EXTRA=nopv BENCH_QEMU_CPU=host,kvm-steal-time=off \
+		env BENCH_RUNS="$RUNS" BENCH_TIMEOUT="${BENCH_TIMEOUT:-120}" BENCH_MERAK_LINUX_EXTRA=nopv BENCH_QEMU_CPU=host,kvm-steal-time=off \
 		sh bench/vm-compare.sh "$MERAK" "$GUEST" \
 		$linux_args 2>/dev/null | grep -v '^\[' >>"$out"
 else

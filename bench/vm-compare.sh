@@ -7,7 +7,7 @@
 #
 # A Linux run counts when the kernel's "reboot: Power down" reaches the serial
 # port: under QEMU microvm in the nested L1 the init's own lines do not show.
-# BENCH_RUNS runs of each. BENCH_MERAK_LINUX_EXTRA and BENCH_QEMU_LINUX_EXTRA
+# BENCH_RUNS runs of each, each given BENCH_TIMEOUT seconds (default 120). BENCH_MERAK_LINUX_EXTRA and BENCH_QEMU_LINUX_EXTRA
 # are appended to each VMM's Linux command line, and BENCH_QEMU_CPU replaces
 # QEMU's "-cpu host": the nested L1 deadlocks a 2-vCPU guest that uses KVM's
 # steal time (docs/testing.md), so there merak's guest runs with "nopv" and
@@ -35,7 +35,7 @@ timed() {
 	file=$1 pattern=$2
 	shift 2
 	: >"$tmp/serial"
-	timeout 300 "$TIME" -f '%e %U %S %M' -o "$tmp/t" "$@" >/dev/null 2>&1 </dev/null
+	timeout "${BENCH_TIMEOUT:-120}" "$TIME" -f '%e %U %S %M' -o "$tmp/t" "$@" >/dev/null 2>&1 </dev/null
 	if grep -q "$pattern" "$tmp/serial"; then
 		# (GNU time puts "Command exited with non-zero status N" first.)
 		tail -n 1 "$tmp/t" | awk '{printf "%d %d %d\n", $1*1000, ($2+$3)*1000, $4}' >>"$file"
