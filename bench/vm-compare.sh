@@ -45,14 +45,19 @@ timed() {
 }
 
 table() { # merak_file qemu_file label_prefix memory_label
-	if grep -q fail "$1" "$2"; then
-		printf '%-44s %s\n' "$3" "not comparable: a run failed (merak $(grep -c fail "$1"), QEMU $(grep -c fail "$2") of $RUNS)"
+	mok=$(grep -vc fail "$1") qok=$(grep -vc fail "$2")
+	if [ "$mok" = 0 ] || [ "$qok" = 0 ]; then
+		printf '%-44s %s\n' "$3" "not comparable: no run completed (merak $mok, QEMU $qok of $RUNS)"
 		return
 	fi
 	for col in 1:"$3 wall (ms)" 2:"$3 CPU (ms)" 3:"peak RSS, $4 guest (KiB)"; do
 		i=${col%%:*}
-		row "${col#*:} vs QEMU" "$(cut -d' ' -f"$i" "$1" | median)" "$(cut -d' ' -f"$i" "$2" | median)"
+		row "${col#*:} vs QEMU" "$(grep -v fail "$1" | cut -d' ' -f"$i" | median)" \
+			"$(grep -v fail "$2" | cut -d' ' -f"$i" | median)"
 	done
+	# Medians of the runs that completed; say how many did not.
+	[ "$mok" = "$RUNS" ] && [ "$qok" = "$RUNS" ] ||
+		echo "  (runs completed: merak $mok, QEMU $qok of $RUNS; the others did not finish within ${BENCH_TIMEOUT:-120} s)"
 }
 
 [ -n "$QEMU" ] || { printf '%-44s %s\n' "VMs vs QEMU microvm" "not run: no qemu-system-x86_64"; exit 0; }
