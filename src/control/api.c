@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "../vm/sandbox.h"
 #include "../vm/vm.h"
@@ -44,14 +44,6 @@ struct api_server {
 	pthread_t thread;
 	struct conn *conns[API_MAX_CONNECTIONS];
 };
-
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
 
 static const char *state_name(enum vm_state s)
 {
@@ -343,7 +335,7 @@ static bool conn_serve(struct api_server *s, unsigned slot)
 
 		if (r == 0) {
 			if (!c->deadline_ms)
-				c->deadline_ms = now_ms() + API_REQUEST_TIMEOUT_MS;
+				c->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
 			return true;
 		}
 		if (r < 0) {
@@ -353,7 +345,7 @@ static bool conn_serve(struct api_server *s, unsigned slot)
 		handle_request(s, c, &req);
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
-		c->deadline_ms = c->in_len ? now_ms() + API_REQUEST_TIMEOUT_MS : 0;
+		c->deadline_ms = c->in_len ? monotonic_ms() + API_REQUEST_TIMEOUT_MS : 0;
 		if (!conn_flush(s, slot))
 			return false;
 		if (c->close_after || c->shutdown_after)
@@ -415,7 +407,7 @@ static void accept_conn(struct api_server *s)
 		return;
 	}
 	s->conns[slot]->fd = fd;
-	s->conns[slot]->deadline_ms = now_ms() + API_REQUEST_TIMEOUT_MS;
+	s->conns[slot]->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
 	ev.data.u32 = slot;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		conn_close(s, slot);
@@ -426,7 +418,7 @@ static void accept_conn(struct api_server *s)
 
 static void expire_slow_clients(struct api_server *s)
 {
-	u64 now = now_ms();
+	u64 now = monotonic_ms();
 
 	for (unsigned i = 0; i < API_MAX_CONNECTIONS; i++) {
 		struct conn *c = s->conns[i];

@@ -2,9 +2,9 @@
 #include "acpi_pm.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "../arch/x86/layout.h"
+#include "../util/clock.h"
 
 #define PM1_EVT_LEN 4
 #define PM1_CNT_LEN 2
@@ -15,14 +15,6 @@
 /* Control bits kept as written: BM_RLD and SLP_TYP. GBL_RLS and SLP_EN are write-only. */
 #define CNT_WRITABLE ((1u << 1) | ACPI_PM1_SLP_TYP_MASK)
 #define RST_WRITABLE (ACPI_RST_CNT_SYS_RST | ACPI_RST_CNT_FULL_RST)
-
-static u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
-}
 
 /* Byte-lane helpers: an access of len bytes at byte offset off of a register. */
 static u32 lane_mask(u64 off, u32 len)

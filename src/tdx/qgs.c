@@ -11,10 +11,10 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "../util/clock.h"
 #include "../util/file.h"
 
 /* ---- wire format (pure) -------------------------------------------------- */
@@ -183,14 +183,6 @@ struct qgs_client {
 	bool stop;
 	int wake_fd;
 };
-
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
 
 static void req_free(struct qgs_req *q)
 {
@@ -368,7 +360,7 @@ static void *qgs_thread(void *arg)
 		if (stop)
 			break;
 
-		now = now_ms();
+		now = monotonic_ms();
 		pfd[0] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
 		for (struct qgs_req **pp = &active; *pp;) {
 			struct qgs_req *q = *pp;
@@ -482,7 +474,7 @@ int qgs_client_submit(struct qgs_client *c, const u8 *report, u32 report_len, qg
 		goto fail;
 	q->done = done;
 	q->ctx = ctx;
-	q->deadline_ms = now_ms() + c->timeout_ms;
+	q->deadline_ms = monotonic_ms() + c->timeout_ms;
 	pthread_mutex_lock(&c->lock);
 	q->next = c->pending;
 	c->pending = q;

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../util/clock.h"
 #include "../util/log.h"
 
 #define BUS_UNCLAIMED_LOGGED 16
@@ -132,20 +132,12 @@ static bool bus_claim(struct bus *bus, u64 addr, u32 len, struct bus_range *out)
 	return r != NULL;
 }
 
-static u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
-}
-
 static void count(struct bus_stat *st, u64 t0)
 {
 	if (!st)
 		return;
 	__atomic_add_fetch(&st->accesses, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&st->ns, now_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->ns, monotonic_ns() - t0, __ATOMIC_RELAXED);
 }
 
 /* A guest poking where nothing is often explains a stuck guest: say where, a few times. */
@@ -163,7 +155,7 @@ bool bus_read(struct bus *bus, u64 addr, void *data, u32 len)
 	struct bus_range r;
 
 	if (bus_claim(bus, addr, len, &r) && r.ops->read) {
-		u64 t0 = now_ns();
+		u64 t0 = monotonic_ns();
 
 		r.ops->read(r.opaque, addr - r.base, data, len);
 		count(r.stat, t0);
@@ -179,7 +171,7 @@ bool bus_write(struct bus *bus, u64 addr, const void *data, u32 len)
 	struct bus_range r;
 
 	if (bus_claim(bus, addr, len, &r) && r.ops->write) {
-		u64 t0 = now_ns();
+		u64 t0 = monotonic_ns();
 
 		r.ops->write(r.opaque, addr - r.base, data, len);
 		count(r.stat, t0);

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../devices/console_io.h"
 #include "../devices/serial.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "sandbox.h"
 #include "vm.h"
@@ -236,14 +236,6 @@ static bool wait_if_paused(struct vcpu *v)
 	return run;
 }
 
-static u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
-}
-
 const char *vm_exit_kind_name(enum vm_exit_kind kind)
 {
 	static const char *const names[VM_EXIT_KINDS] = {
@@ -302,10 +294,10 @@ static void *vcpu_main(void *arg)
 			vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e.msg);
 			break;
 		}
-		t0 = now_ns();
+		t0 = monotonic_ns();
 		go_on = handle_exit(v, &x);
 		__atomic_add_fetch(&v->exit_count[x.kind], 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&v->exit_ns[x.kind], now_ns() - t0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&v->exit_ns[x.kind], monotonic_ns() - t0, __ATOMIC_RELAXED);
 		if (!go_on)
 			break;
 	}
@@ -423,7 +415,7 @@ int vm_run(struct vm *vm, struct err *e)
 		int timeout = -1;
 
 		if (term_deadline) {
-			u64 now = now_ns();
+			u64 now = monotonic_ns();
 
 			if (now >= term_deadline) {
 				log_hung_vcpus(vm);
@@ -445,7 +437,7 @@ int vm_run(struct vm *vm, struct err *e)
 			if (si.ssi_signo == SIGTERM && !term_deadline && vm->pm) {
 				log_info("SIGTERM: pressing the ACPI power button");
 				vm_power_button(vm);
-				term_deadline = now_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
+				term_deadline = monotonic_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
 				continue;
 			}
 			vm_request_stop(vm, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
