@@ -101,8 +101,11 @@ static void bars_update(struct pci_dev *d)
 
 static const struct bus_ops ecam_ops;
 
-/* Registers ECAM where PCIEXBAR says, if enabled. Called with b->lock held. */
-static void ecam_update(struct pci_bus *b)
+/*
+ * Registers ECAM where PCIEXBAR says, if enabled; moves or drops an earlier
+ * registration. Called with b->lock held (or before the bus is shared).
+ */
+static int ecam_update(struct pci_bus *b, struct err *e)
 {
 	u64 v = cfg_get(&b->host, PCI_HOST_PCIEXBAR, 4) |
 		(u64)cfg_get(&b->host, PCI_HOST_PCIEXBAR + 4, 4) << 32;
@@ -110,25 +113,33 @@ static void ecam_update(struct pci_bus *b)
 	u64 len = MIN(lengths[(v >> 1) & 3], b->c.ecam_size);
 	u64 base = len ? v & ((1ULL << 36) - 1) & ~(len - 1) : 0;
 	bool want = (v & PCI_PCIEXBAR_EN) && len;
-	struct err e;
+	int r;
 
 	if (b->ecam_registered && (!want || b->ecam_at != base || b->ecam_len != len)) {
 		bus_unregister(b->c.mmio, b->ecam_at, b);
 		b->ecam_registered = false;
 	}
 	if (!want || b->ecam_registered)
-		return;
-	if (bus_register(b->c.mmio, base, len, &ecam_ops, b, "pci-ecam", &e) < 0) {
-		/* Once: a guest rewriting PCIEXBAR in a loop must not flood the log. */
-		if (!b->ecam_warned)
-			log_warn("pci: ECAM at 0x%llx (PCIEXBAR): %s; the window stays off",
-				 (unsigned long long)base, e.msg);
-		b->ecam_warned = true;
-		return;
-	}
+		return 0;
+	r = bus_register(b->c.mmio, base, len, &ecam_ops, b, "pci-ecam", e);
+	if (r < 0)
+		return r;
 	b->ecam_registered = true;
 	b->ecam_at = base;
 	b->ecam_len = len;
+	return 0;
+}
+
+/* The guest wrote PCIEXBAR: a window that cannot be registered stays off. */
+static void ecam_written(struct pci_bus *b)
+{
+	struct err e;
+
+	/* Logged once: a guest rewriting PCIEXBAR in a loop must not flood the log. */
+	if (ecam_update(b, &e) < 0 && !b->ecam_warned) {
+		log_warn("pci: ECAM from PCIEXBAR: %s; the window stays off", e.msg);
+		b->ecam_warned = true;
+	}
 }
 
 /* ---- MSI-X ----------------------------------------------------------------- */
@@ -337,7 +348,7 @@ void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 le
 		bars_update(d);
 	if (d == &b->host && b->c.ecam_size && off < PCI_HOST_PCIEXBAR + 8 &&
 	    off + len > PCI_HOST_PCIEXBAR)
-		ecam_update(b);
+		ecam_written(b);
 	if (d->msix.cap && off < d->msix.cap + 4u && off + len > d->msix.cap + 2u)
 		msix_ctrl_written(d);
 	else if (off >= 0x40 && d->ops && d->ops->cfg_written)
@@ -653,16 +664,13 @@ int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct 
 				 (unsigned long long)c->ecam_size);
 			goto fail;
 		}
-		r = bus_register(c->mmio, c->ecam_base, c->ecam_size, &ecam_ops, b, "pci-ecam", e);
-		if (r < 0)
-			goto fail;
-		b->ecam_registered = true;
-		b->ecam_at = c->ecam_base;
-		b->ecam_len = c->ecam_size;
 		cfg_put(&b->host, PCI_HOST_PCIEXBAR, 4, (u32)c->ecam_base | PCI_PCIEXBAR_EN);
 		cfg_put(&b->host, PCI_HOST_PCIEXBAR + 4, 4, (u32)(c->ecam_base >> 32));
 		wmask_put(&b->host, PCI_HOST_PCIEXBAR, 4, 0xfc000007u);
 		wmask_put(&b->host, PCI_HOST_PCIEXBAR + 4, 4, 0xfu);
+		r = ecam_update(b, e);
+		if (r < 0)
+			goto fail;
 	}
 	if (c->cfg_port) {
 		r = bus_register(c->pio, c->cfg_port, 8, &cfgio_ops, b, "pci-config", e);
