@@ -45,7 +45,8 @@ struct tdx_vm {
 	u64 notify;
 	/* Counters (relaxed atomics): what makes a TD slow is worth seeing. */
 	u64 to_private, to_private_bytes, to_shared, to_shared_bytes, convert_failed;
-	u64 call_get_quote, call_get_info, call_setup_notify, call_other;
+	u64 tdvmcall_get_quote, tdvmcall_get_td_vm_call_info;
+	u64 tdvmcall_setup_event_notify_interrupt, tdvmcall_other;
 };
 
 static void tdx_collect(void *ctx, counter_emit_fn emit, void *arg)
@@ -57,12 +58,10 @@ static void tdx_collect(void *ctx, counter_emit_fn emit, void *arg)
 	EMIT(to_shared);
 	EMIT(to_shared_bytes);
 	EMIT(convert_failed);
-	emit(arg, "tdvmcall_get_quote", __atomic_load_n(&t->call_get_quote, __ATOMIC_RELAXED));
-	emit(arg, "tdvmcall_get_td_vm_call_info",
-	     __atomic_load_n(&t->call_get_info, __ATOMIC_RELAXED));
-	emit(arg, "tdvmcall_setup_event_notify_interrupt",
-	     __atomic_load_n(&t->call_setup_notify, __ATOMIC_RELAXED));
-	emit(arg, "tdvmcall_other", __atomic_load_n(&t->call_other, __ATOMIC_RELAXED));
+	EMIT(tdvmcall_get_quote);
+	EMIT(tdvmcall_get_td_vm_call_info);
+	EMIT(tdvmcall_setup_event_notify_interrupt);
+	EMIT(tdvmcall_other);
 #undef EMIT
 }
 
@@ -511,26 +510,6 @@ static int convert_part(struct vm *vm, const struct mem_region *g, u64 gpa, u64 
 	return 0;
 }
 
-static int td_convert_range(struct vm *vm, u64 gpa, u64 size, bool to_private, struct err *e);
-
-/* A guest's private<->shared conversion, counted. */
-static int td_convert(struct vm *vm, u64 gpa, u64 size, bool to_private, struct err *e)
-{
-	struct tdx_vm *t = vm->tdx;
-	int r = td_convert_range(vm, gpa, size, to_private, e);
-
-	if (r < 0) {
-		count(&t->convert_failed, 1);
-	} else if (to_private) {
-		count(&t->to_private, 1);
-		count(&t->to_private_bytes, size);
-	} else {
-		count(&t->to_shared, 1);
-		count(&t->to_shared_bytes, size);
-	}
-	return r;
-}
-
 static int td_convert_range(struct vm *vm, u64 gpa, u64 size, bool to_private, struct err *e)
 {
 	u64 end;
@@ -570,6 +549,24 @@ static int td_convert_range(struct vm *vm, u64 gpa, u64 size, bool to_private, s
 		gpa += part;
 	}
 	return 0;
+}
+
+/* A guest's private<->shared conversion, counted. */
+static int td_convert(struct vm *vm, u64 gpa, u64 size, bool to_private, struct err *e)
+{
+	struct tdx_vm *t = vm->tdx;
+	int r = td_convert_range(vm, gpa, size, to_private, e);
+
+	if (r < 0) {
+		count(&t->convert_failed, 1);
+	} else if (to_private) {
+		count(&t->to_private, 1);
+		count(&t->to_private_bytes, size);
+	} else {
+		count(&t->to_shared, 1);
+		count(&t->to_shared_bytes, size);
+	}
+	return r;
 }
 
 /* ---- TDVMCALLs ------------------------------------------------------------- */
@@ -671,11 +668,11 @@ static void handle_tdvmcall(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x)
 
 	switch (x->tdx.nr) {
 	case TDVMCALL_GET_TD_VM_CALL_INFO:
-		count(&t->call_get_info, 1);
+		count(&t->tdvmcall_get_td_vm_call_info, 1);
 		tdvmcall_get_info(&t->info, regs);
 		break;
 	case TDVMCALL_SETUP_EVENT_NOTIFY_INTERRUPT:
-		count(&t->call_setup_notify, 1);
+		count(&t->tdvmcall_setup_event_notify_interrupt, 1);
 		/* merak's vCPU index is its APIC ID (x86_cpuid_build). */
 		if (tdvmcall_setup_event_notify(regs, &vector))
 			__atomic_store_n(&t->notify,
@@ -683,12 +680,12 @@ static void handle_tdvmcall(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x)
 					 __ATOMIC_RELEASE);
 		break;
 	case TDVMCALL_GET_QUOTE:
-		count(&t->call_get_quote, 1);
+		count(&t->tdvmcall_get_quote, 1);
 		get_quote(vm, regs);
 		break;
 	default:
 		/* KVM pre-filled a safe answer (SUBFUNC_UNSUPPORTED): re-enter. */
-		count(&t->call_other, 1);
+		count(&t->tdvmcall_other, 1);
 		break;
 	}
 }
