@@ -18,6 +18,7 @@ fail() {
 }
 
 . "$ROOT/tests/kvm-check.sh"
+. "$ROOT/tests/host-side.sh"
 [ -z "$kvm_reason" ] || fail "no usable /dev/kvm ($kvm_reason): the tiny Linux cannot be booted here"
 [ -x "$MERAK" ] || fail "no merak binary at $MERAK"
 # MERAK_LINUX_PREBUILT: a directory holding vmlinux and initramfs.cpio already
@@ -61,14 +62,8 @@ expected_block >"$work/block.want"
 image_block() { dd if="$1" bs=4096 skip=256 count=1 2>/dev/null; }
 device_case() {
 	dd if=/dev/zero of="$work/disk.img" bs=1M count=8 2>/dev/null
-	"$PEER" "$work/vsock" >"$work/peer.out" 2>&1 &
-	peer=$!
-	n=0
-	while ! grep -q listening "$work/peer.out" && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-	# merak creates the tap; the host end gets 10.0.2.2 once it exists.
-	(n=0; while [ ! -e "/sys/class/net/$TAP" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
-	 ip addr add 10.0.2.2/24 dev "$TAP" && ip link set "$TAP" up) >"$work/tap.log" 2>&1 &
-	tapcfg=$!
+	vsock_peer_start "$PEER" "$work/vsock" "$work/peer.out"
+	tap_up_when_created "$TAP" "$work/tap.log"
 	start=$(date +%s)
 	timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
 		--cmdline "$CMDLINE merak_e2e.devices=1 merak_e2e.mac=$MAC" --cpus boot=2 --memory size=128M \
@@ -80,11 +75,11 @@ device_case() {
 	# With merak gone the peer can only be reading what is already in its
 	# socket: 10 s for that, rather than its own 300 s accept timeout.
 	n=0
-	while kill -0 $peer 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-	kill $peer $tapcfg 2>/dev/null
-	wait $peer
+	while kill -0 $peer_pid 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	kill $peer_pid $tap_pid 2>/dev/null
+	wait $peer_pid
 	peer_rc=$?
-	wait $tapcfg 2>/dev/null
+	wait $tap_pid 2>/dev/null
 	grep 'merak-e2e: [a-z0-9]*:' "$work/serial"
 	why=""
 	grep -q 'merak-e2e: PASS' "$work/serial" || why="the guest's checks failed: $(grep -m1 FAIL "$work/serial")"

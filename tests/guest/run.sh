@@ -18,6 +18,7 @@ fail=0
 skip=0
 
 . "$ROOT/tests/kvm-check.sh"
+. "$ROOT/tests/host-side.sh"
 
 # An initrd with a known pattern: byte i = (7i + 3) mod 256 (period 256).
 i=0
@@ -160,17 +161,8 @@ net_vsock_case() {
 		return
 	fi
 	if [ -z "$kvm_reason" ]; then
-		"$peer" "$work/vsock" --listen-only >"$work/peer.out" 2>&1 &
-		peer_pid=$!
-		n=0
-		while ! grep -q listening "$work/peer.out" 2>/dev/null && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		# merak creates the tap; the host end gets 10.0.2.2 once it exists.
-		(n=0; while [ ! -e "/sys/class/net/$tap" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
-		 ip addr add 10.0.2.2/24 dev "$tap" && ip link set "$tap" up) >"$work/tap.log" 2>&1 &
-		tap_pid=$!
+		vsock_peer_start "$peer" "$work/vsock" "$work/peer.out" --listen-only
+		tap_up_when_created "$tap" "$work/tap.log"
 	fi
 	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
 		--cmdline "net vsock cid=7" --memory size=64M \

@@ -58,6 +58,7 @@ add() {
 }
 for f in $extra; do add "$f"; done
 add "$ROOT/tests/kvm-check.sh"
+add "$ROOT/tests/host-side.sh"
 
 # The command, quoted for L1's shell.
 cmd=""
