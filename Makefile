@@ -46,20 +46,20 @@ test-asan: deps
 	ninja -C $(BUILD_ASAN)
 	meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 
-# On this host's KVM if it has one, else on the nested KVM (tests/nested).
+# $(call on_kvm,SUITE,SCRIPT): SCRIPT on this host's KVM if it has one, else
+# the nested-KVM SUITE that runs it (tests/nested).
+on_kvm = ROOT=$$(pwd); . tests/kvm-check.sh; \
+	if [ -z "$$kvm_reason" ]; then sh $(2) $(BUILD); \
+	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
+		sh tests/nested/suite.sh $(1) $(BUILD); fi
+
 test-linux: build
 	@sh scripts/install-deps.sh $(DEPS_LINUX)
-	@ROOT=$$(pwd); . tests/kvm-check.sh; \
-	if [ -z "$$kvm_reason" ]; then sh tests/e2e/run-linux.sh $(BUILD); \
-	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
-		sh tests/nested/suite.sh linux $(BUILD); fi
+	@$(call on_kvm,linux,tests/e2e/run-linux.sh)
 
 # Slow: Debian's OVMF.fd to its UEFI shell on the serial port (docs/testing.md).
 test-firmware: build
-	@ROOT=$$(pwd); . tests/kvm-check.sh; \
-	if [ -z "$$kvm_reason" ]; then sh tests/e2e/run-firmware.sh $(BUILD); \
-	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
-		sh tests/nested/suite.sh firmware $(BUILD); fi
+	@$(call on_kvm,firmware,tests/e2e/run-firmware.sh)
 
 fuzz: deps
 	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_lundef=false

@@ -34,6 +34,11 @@ start=$(date +%s)
 	--api-socket "path=$api" --log-level debug </dev/null 2>"$dir/merak.err" &
 pid=$!
 first="" shell=""
+# The last counters that could be read: how far the firmware got.
+sample_counters() {
+	"$MERAK" remote --api-socket "$api" counters >"$dir/counters.new" 2>/dev/null &&
+		mv "$dir/counters.new" "$dir/counters"
+}
 while kill -0 "$pid" 2>/dev/null; do
 	now=$(($(date +%s) - start))
 	[ -z "$first" ] && [ -s "$out" ] && first=$now
@@ -42,12 +47,10 @@ while kill -0 "$pid" 2>/dev/null; do
 		break
 	fi
 	[ "$now" -ge "$TIMEOUT" ] && break
-	"$MERAK" remote --api-socket "$api" counters >"$dir/counters.new" 2>/dev/null &&
-		mv "$dir/counters.new" "$dir/counters"
+	sample_counters
 	sleep 2
 done
-"$MERAK" remote --api-socket "$api" counters >"$dir/counters.new" 2>/dev/null &&
-	mv "$dir/counters.new" "$dir/counters"
+sample_counters
 kill -KILL "$pid" 2>/dev/null
 wait "$pid"
 rc=$?
