@@ -75,7 +75,7 @@ bool vdev_find(const struct boot_info *bi, u16 type, unsigned index, u64 bar32, 
 			continue;
 		if (index--)
 			continue;
-		*d = (struct vdev){.type = type, .slot = slot, .bar = bar32};
+		*d = (struct vdev){0};
 		/* Move BAR0 (64-bit) below 4 GiB, as firmware would, then decode. */
 		cfg_w16(ecam, slot, 0x04, 0);
 		cfg_w32(ecam, slot, 0x10, (u32)bar32 | 0x4);
@@ -158,7 +158,6 @@ void vdev_init(struct vdev *d, unsigned nq, unsigned vec_base)
 	msix_set(d, nq, VEC_TEST_BASE + vec_base + nq);
 	w16(d->common + CC_MSIX, (u16)nq);
 	CHECK(r16(d->common + CC_MSIX) == nq, "config vector refused");
-	d->nq = nq;
 	for (unsigned i = 0; i < nq; i++) {
 		struct vq *q = &d->q[i];
 		u16 max;
@@ -166,7 +165,6 @@ void vdev_init(struct vdev *d, unsigned nq, unsigned vec_base)
 		for (size_t k = 0; k < sizeof(*q); k++)
 			((volatile u8 *)q)[k] = 0;
 		q->index = (u16)i;
-		q->vector = vec_base + i;
 		w16(d->common + CC_Q_SELECT, (u16)i);
 		max = r16(d->common + CC_Q_SIZE);
 		CHECK(max >= VQ_SIZE, "queue %u has only %u entries", i, max);
@@ -242,11 +240,6 @@ long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf)
 u8 vcfg_read8(struct vdev *d, u32 off)
 {
 	return r8(d->devcfg + off);
-}
-
-u32 vcfg_read32(struct vdev *d, u32 off)
-{
-	return r32(d->devcfg + off);
 }
 
 u64 vcfg_read64(struct vdev *d, u32 off)

@@ -47,18 +47,13 @@ struct vq {
 	} used __attribute__((aligned(4)));
 	u16 index, size, last_used, notify_off;
 	u16 next_desc;	/* chains take descriptors round-robin */
-	u32 vector;	/* the runtime's irq_count[] slot it raises */
 };
 
 struct vdev {
-	u16 type;
-	unsigned slot;
-	u64 bar;
 	u64 common, notify, isr, devcfg;	/* addresses in the BAR */
 	u32 notify_mult;
 	u64 msix;	/* the MSI-X table */
 	struct vq q[VQ_MAX];
-	unsigned nq;
 };
 
 struct vbuf {
@@ -88,7 +83,6 @@ void vq_publish(struct vdev *d, unsigned qi, u16 head);
  */
 long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf);
 u8 vcfg_read8(struct vdev *d, u32 off);
-u32 vcfg_read32(struct vdev *d, u32 off);
 u64 vcfg_read64(struct vdev *d, u32 off);
 
 #endif
