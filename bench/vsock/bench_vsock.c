@@ -80,21 +80,15 @@ static void tx(struct drv *v, u16 op, const void *data, u32 len)
 {
 	u64 gpa = TX_BUF + (u64)(v->tx_slot++ % 16) * 0x1000;
 	u8 *h = gp(&v->b.gm, gpa);
-	struct drv_buf b = {gpa, 44 + len, false};
+	struct drv_buf b = {gpa, VT_VSOCK_HDR_LEN + len, false};
 	u32 id, ulen;
 
-	memset(h, 0, 44);
-	put_le64(h, GUEST_CID);
-	put_le64(h + 8, 2);
-	put_le32(h + 16, 40000);
-	put_le32(h + 20, PORT);
-	put_le32(h + 24, len);
-	put_le16(h + 28, 1);
-	put_le16(h + 30, op);
-	put_le32(h + 36, 1 << 20);
-	put_le32(h + 40, v->fwd_cnt);
+	vt_vsock_hdr_put(h, &(struct vt_vsock_hdr){.src_cid = GUEST_CID, .dst_cid = 2,
+						   .src_port = 40000, .dst_port = PORT, .len = len,
+						   .type = 1, .op = op, .buf_alloc = 1 << 20,
+						   .fwd_cnt = v->fwd_cnt});
 	if (len)
-		memcpy(h + 44, data, len);
+		memcpy(h + VT_VSOCK_HDR_LEN, data, len);
 	drvq_publish(&v->d.q[1], drvq_add(&v->d.q[1], &b, 1));
 	vt_kick(&v->d, 1);
 	/* The transmit buffer is done with once used; spin like a polling guest. */
@@ -105,25 +99,25 @@ static void tx(struct drv *v, u16 op, const void *data, u32 len)
 /* Busy-polls the receive queue for the next packet: its op (data copied out). */
 static u16 rx(struct drv *v, void *data, u32 *len)
 {
+	struct vt_vsock_hdr hdr;
 	u32 id, ulen;
 	u64 gpa;
 	const u8 *h;
-	u16 op;
 
 	while (!drvq_used(&v->d.q[0], &id, &ulen))
 		;
 	gpa = get_le64(gp(&v->b.gm, v->d.q[0].desc + 16ULL * id));
 	h = gp(&v->b.gm, gpa);
-	op = get_le16(h + 30);
-	*len = get_le32(h + 24);
-	if (op == VSOCK_OP_RW && data) {
-		memcpy(data, h + 44, *len);
+	vt_vsock_hdr_get(h, &hdr);
+	*len = hdr.len;
+	if (hdr.op == VSOCK_OP_RW && data) {
+		memcpy(data, h + VT_VSOCK_HDR_LEN, *len);
 		v->fwd_cnt += *len;
 	}
 	struct drv_buf b = {gpa, 4096, true};
 	drvq_publish(&v->d.q[0], drvq_add(&v->d.q[0], &b, 1));
 	vt_kick(&v->d, 0);
-	return op;
+	return hdr.op;
 }
 
 static int listen_unix(const char *path)

@@ -335,10 +335,7 @@ static void vs_rm(struct vsfx *f)
 }
 
 struct pkt {
-	u64 src_cid, dst_cid;
-	u32 src_port, dst_port, len;
-	u16 type, op;
-	u32 flags, buf_alloc, fwd_cnt;
+	struct vt_vsock_hdr h;
 	u8 data[4096];
 };
 
@@ -353,18 +350,9 @@ static bool vs_rx(struct vsfx *f, struct pkt *p)
 		return false;
 	gpa = get_le64(gp(&f->b.gm, f->d.q[0].desc + 16ULL * id));
 	h = gp(&f->b.gm, gpa);
-	p->src_cid = get_le64(h);
-	p->dst_cid = get_le64(h + 8);
-	p->src_port = get_le32(h + 16);
-	p->dst_port = get_le32(h + 20);
-	p->len = get_le32(h + 24);
-	p->type = get_le16(h + 28);
-	p->op = get_le16(h + 30);
-	p->flags = get_le32(h + 32);
-	p->buf_alloc = get_le32(h + 36);
-	p->fwd_cnt = get_le32(h + 40);
-	assert_int_equal(len, 44 + p->len);
-	memcpy(p->data, h + 44, p->len);
+	vt_vsock_hdr_get(h, &p->h);
+	assert_int_equal(len, VT_VSOCK_HDR_LEN + p->h.len);
+	memcpy(p->data, h + VT_VSOCK_HDR_LEN, p->h.len);
 	/* Give the buffer back. */
 	struct drv_buf b = {gpa, 4096, true};
 	drvq_publish(&f->d.q[0], drvq_add(&f->d.q[0], &b, 1));
@@ -378,22 +366,15 @@ static void vs_tx(struct vsfx *f, u32 src_port, u32 dst_port, u16 op, u32 flags,
 	static unsigned slot;
 	u64 gpa = 0xa00000 + (u64)(slot++ % 64) * 0x1000;
 	u8 *h = gp(&f->b.gm, gpa);
-	struct drv_buf b = {gpa, 44 + len, false};
+	struct drv_buf b = {gpa, VT_VSOCK_HDR_LEN + len, false};
 	u32 id, ulen;
 
-	memset(h, 0, 44);
-	put_le64(h, 3);
-	put_le64(h + 8, 2);
-	put_le32(h + 16, src_port);
-	put_le32(h + 20, dst_port);
-	put_le32(h + 24, len);
-	put_le16(h + 28, 1);
-	put_le16(h + 30, op);
-	put_le32(h + 32, flags);
-	put_le32(h + 36, buf_alloc);
-	put_le32(h + 40, fwd_cnt);
+	vt_vsock_hdr_put(h, &(struct vt_vsock_hdr){.src_cid = 3, .dst_cid = 2,
+						   .src_port = src_port, .dst_port = dst_port,
+						   .len = len, .type = 1, .op = op, .flags = flags,
+						   .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt});
 	if (len)
-		memcpy(h + 44, data, len);
+		memcpy(h + VT_VSOCK_HDR_LEN, data, len);
 	drvq_publish(&f->d.q[1], drvq_add(&f->d.q[1], &b, 1));
 	vt_kick(&f->d, 1);
 	assert_true(vt_wait_used(&f->d, 1, &id, &ulen, 1000));
@@ -432,12 +413,12 @@ static void test_vsock_host_connect(void **state)
 
 	assert_int_equal(write(fd, "CONNECT 1234\nhel", 16), 16);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_REQUEST);
-	assert_int_equal(p.src_cid, 2);
-	assert_int_equal(p.dst_cid, 3);
-	assert_int_equal(p.dst_port, 1234);
-	assert_int_equal(p.buf_alloc, VSOCK_BUF_ALLOC);
-	hport = p.src_port;
+	assert_int_equal(p.h.op, VSOCK_OP_REQUEST);
+	assert_int_equal(p.h.src_cid, 2);
+	assert_int_equal(p.h.dst_cid, 3);
+	assert_int_equal(p.h.dst_port, 1234);
+	assert_int_equal(p.h.buf_alloc, VSOCK_BUF_ALLOC);
+	hport = p.h.src_port;
 	/* The guest accepts; the host client learns its port. */
 	vs_tx(f, 1234, hport, VSOCK_OP_RESPONSE, 0, 65536, 0, NULL, 0);
 	assert_true(recv_wait(f, fd, line, sizeof(line) - 1) > 0);
@@ -449,9 +430,9 @@ static void test_vsock_host_connect(void **state)
 	unsigned got = 0;
 	char data[8] = {0};
 	while (got < 5 && vs_rx(f, &p)) {
-		assert_int_equal(p.op, VSOCK_OP_RW);
-		memcpy(data + got, p.data, p.len);
-		got += p.len;
+		assert_int_equal(p.h.op, VSOCK_OP_RW);
+		memcpy(data + got, p.data, p.h.len);
+		got += p.h.len;
 	}
 	assert_string_equal(data, "hello");
 	/* Guest to host. */
@@ -462,7 +443,7 @@ static void test_vsock_host_connect(void **state)
 	/* The guest closes: the device answers with RST and closes the socket. */
 	vs_tx(f, 1234, hport, VSOCK_OP_SHUTDOWN, 3, 65536, 5, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_RST);
+	assert_int_equal(p.h.op, VSOCK_OP_RST);
 	assert_int_equal(recv_wait(f, fd, line, sizeof(line)), 0);
 	assert_int_equal(virtio_vsock_nconns(f->v), 0);
 	close(fd);
@@ -483,16 +464,16 @@ static void test_vsock_guest_connect_and_credit(void **state)
 	/* The guest (port 999) connects to host port 5000 with a 4-byte buffer. */
 	vs_tx(f, 999, 5000, VSOCK_OP_REQUEST, 0, 4, 0, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_RESPONSE);
-	assert_int_equal(p.src_port, 5000);
-	assert_int_equal(p.dst_port, 999);
+	assert_int_equal(p.h.op, VSOCK_OP_RESPONSE);
+	assert_int_equal(p.h.src_port, 5000);
+	assert_int_equal(p.h.dst_port, 999);
 	cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
 	/* Ten bytes from the host: only four fit the guest's credit. */
 	assert_int_equal(write(cfd, "0123456789", 10), 10);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_RW);
-	assert_int_equal(p.len, 4);
+	assert_int_equal(p.h.op, VSOCK_OP_RW);
+	assert_int_equal(p.h.len, 4);
 	assert_memory_equal(p.data, "0123", 4);
 	for (int i = 0; i < 10; i++)
 		virtio_dev_poll(virtio_vsock_dev(f->v), 5);
@@ -501,22 +482,22 @@ static void test_vsock_guest_connect_and_credit(void **state)
 	/* The guest consumed them and says so; the rest flows, 4 at a time. */
 	vs_tx(f, 999, 5000, VSOCK_OP_CREDIT_UPDATE, 0, 4, 4, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.len, 4);
+	assert_int_equal(p.h.len, 4);
 	assert_memory_equal(p.data, "4567", 4);
 	vs_tx(f, 999, 5000, VSOCK_OP_CREDIT_UPDATE, 0, 4, 8, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.len, 2);
+	assert_int_equal(p.h.len, 2);
 	assert_memory_equal(p.data, "89", 2);
 	/* A credit request gets a credit update. */
 	vs_tx(f, 999, 5000, VSOCK_OP_CREDIT_REQUEST, 0, 4, 10, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_CREDIT_UPDATE);
-	assert_int_equal(p.buf_alloc, VSOCK_BUF_ALLOC);
+	assert_int_equal(p.h.op, VSOCK_OP_CREDIT_UPDATE);
+	assert_int_equal(p.h.buf_alloc, VSOCK_BUF_ALLOC);
 	/* Host closes: SHUTDOWN to the guest. */
 	close(cfd);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_SHUTDOWN);
-	assert_int_equal(p.flags, 3);
+	assert_int_equal(p.h.op, VSOCK_OP_SHUTDOWN);
+	assert_int_equal(p.h.flags, 3);
 	vs_tx(f, 999, 5000, VSOCK_OP_RST, 0, 4, 10, NULL, 0);
 	POLL_UNTIL(virtio_vsock_dev(f->v), virtio_vsock_nconns(f->v) == 0);
 	assert_int_equal(virtio_vsock_nconns(f->v), 0);
@@ -534,13 +515,13 @@ static void test_vsock_refusals(void **state)
 	/* Nobody listens on PATH_6000: reset. */
 	vs_tx(f, 1000, 6000, VSOCK_OP_REQUEST, 0, 4096, 0, NULL, 0);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_RST);
-	assert_int_equal(p.src_port, 6000);
-	assert_int_equal(p.dst_port, 1000);
+	assert_int_equal(p.h.op, VSOCK_OP_RST);
+	assert_int_equal(p.h.src_port, 6000);
+	assert_int_equal(p.h.dst_port, 1000);
 	/* Data for a connection that does not exist: reset. */
 	vs_tx(f, 1000, 7000, VSOCK_OP_RW, 0, 4096, 0, "x", 1);
 	assert_true(vs_rx(f, &p));
-	assert_int_equal(p.op, VSOCK_OP_RST);
+	assert_int_equal(p.h.op, VSOCK_OP_RST);
 	/* A host client with a bad hello is dropped. */
 	fd = unix_connect(f->path);
 	assert_int_equal(write(fd, "HELLO\n", 6), 6);

@@ -129,6 +129,43 @@ static void vt_send_msi(void *ctx, u64 addr, u32 data)
 
 static const struct irq_ops vt_irq_ops = {vt_set_level, vt_send_msi};
 
+/* A vsock packet header (virtio 1.2, 5.10.6) as a driver writes and reads it. */
+#define VT_VSOCK_HDR_LEN 44
+struct vt_vsock_hdr {
+	u64 src_cid, dst_cid;
+	u32 src_port, dst_port, len;
+	u16 type, op;
+	u32 flags, buf_alloc, fwd_cnt;
+};
+
+static inline void vt_vsock_hdr_put(u8 *h, const struct vt_vsock_hdr *p)
+{
+	put_le64(h, p->src_cid);
+	put_le64(h + 8, p->dst_cid);
+	put_le32(h + 16, p->src_port);
+	put_le32(h + 20, p->dst_port);
+	put_le32(h + 24, p->len);
+	put_le16(h + 28, p->type);
+	put_le16(h + 30, p->op);
+	put_le32(h + 32, p->flags);
+	put_le32(h + 36, p->buf_alloc);
+	put_le32(h + 40, p->fwd_cnt);
+}
+
+static inline void vt_vsock_hdr_get(const u8 *h, struct vt_vsock_hdr *p)
+{
+	p->src_cid = get_le64(h);
+	p->dst_cid = get_le64(h + 8);
+	p->src_port = get_le32(h + 16);
+	p->dst_port = get_le32(h + 20);
+	p->len = get_le32(h + 24);
+	p->type = get_le16(h + 28);
+	p->op = get_le16(h + 30);
+	p->flags = get_le32(h + 32);
+	p->buf_alloc = get_le32(h + 36);
+	p->fwd_cnt = get_le32(h + 40);
+}
+
 static inline int vt_board_init(struct vt_board *b, bool mmio64)
 {
 	struct err e;
