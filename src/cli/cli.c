@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,6 +117,8 @@ static int cmd_run(int argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
+	/* A peer that goes away (console pipe, API client) is an error to handle, not a kill. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "measure"))
 		return cmd_measure(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "tdx-caps"))

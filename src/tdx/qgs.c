@@ -16,6 +16,7 @@
 
 #include "../util/clock.h"
 #include "../util/file.h"
+#include "../vm/sandbox.h"
 
 /* ---- wire format (pure) -------------------------------------------------- */
 
@@ -182,6 +183,12 @@ struct qgs_client {
 	unsigned inflight;		/* pending + active */
 	bool stop;
 	int wake_fd;
+	/* The thread's start-up: its filter installed (0) or why not, for qgs_client_start. */
+	int sandbox_mode;
+	pthread_cond_t started_cond;
+	bool started;
+	struct err start_err;
+	int start_status;
 };
 
 static void req_free(struct qgs_req *q)
@@ -330,6 +337,17 @@ static void *qgs_thread(void *arg)
 {
 	struct qgs_client *c = arg;
 	struct qgs_req *active = NULL;
+	int r;
+
+	/* The thread parses another process's replies: it is filtered before it reads any. */
+	r = sandbox_apply(SANDBOX_QGS, (enum sandbox_mode)c->sandbox_mode, &c->start_err);
+	pthread_mutex_lock(&c->lock);
+	c->start_status = r;
+	c->started = true;
+	pthread_cond_signal(&c->started_cond);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return NULL;
 
 	for (;;) {
 		struct pollfd pfd[QGS_MAX_INFLIGHT + 1];
@@ -415,8 +433,8 @@ static void *qgs_thread(void *arg)
 	return NULL;
 }
 
-int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, struct qgs_client **out,
-		     struct err *e)
+int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, int sandbox_mode,
+		     struct qgs_client **out, struct err *e)
 {
 	struct qgs_client *c = calloc(1, sizeof(*c));
 	int r;
@@ -425,7 +443,9 @@ int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, struct qgs_cli
 		return errf(e, -ENOMEM, "QGS client: out of memory");
 	c->addr = *addr;
 	c->timeout_ms = timeout_ms ? timeout_ms : QGS_DEFAULT_TIMEOUT_MS;
+	c->sandbox_mode = sandbox_mode;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->started_cond, NULL);
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0) {
 		r = errf_sys(e, -errno, "QGS client: eventfd");
@@ -436,11 +456,21 @@ int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, struct qgs_cli
 		r = errf(e, -r, "QGS client: cannot start its thread: %s", strerror(r));
 		goto fail;
 	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->started)
+		pthread_cond_wait(&c->started_cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	if (c->start_status < 0) {
+		pthread_join(c->thread, NULL);
+		r = errf(e, c->start_status, "QGS client: %s", c->start_err.msg);
+		goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
+	pthread_cond_destroy(&c->started_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return r;
@@ -523,6 +553,7 @@ void qgs_client_stop(struct qgs_client *c)
 		req_free(q);
 	}
 	close(c->wake_fd);
+	pthread_cond_destroy(&c->started_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

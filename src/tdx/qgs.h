@@ -64,8 +64,12 @@ typedef void (*qgs_done_fn)(void *ctx, enum qgs_result res, const u8 *quote, u32
 
 struct qgs_client;
 
-int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, struct qgs_client **out,
-		     struct err *e);
+/*
+ * Starts the client's thread, which installs its seccomp filter (sandbox_mode,
+ * enum sandbox_mode) before it talks to the service; fails if it cannot.
+ */
+int qgs_client_start(const struct qgs_addr *addr, u32 timeout_ms, int sandbox_mode,
+		     struct qgs_client **out, struct err *e);
 /*
  * Queues a request (the report is copied). -EBUSY when QGS_MAX_INFLIGHT are
  * already under way; done is then not called.

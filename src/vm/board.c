@@ -580,6 +580,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
 	pthread_cond_init(&vm->cond, NULL);
 	pthread_mutex_init(&vm->routes_lock, NULL);
 	*out = vm;
+	/* Before any thread exists: every thread inherits the mask. */
+	vm_block_signals();
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->stop_fd < 0)

@@ -451,7 +451,7 @@ int board_tdx_setup(struct vm *vm, struct err *e)
 
 		r = qgs_parse_address(cfg->tdx.quote_socket, &a, e);
 		if (r == 0)
-			r = qgs_client_start(&a, QGS_DEFAULT_TIMEOUT_MS, &t->qgs, e);
+			r = qgs_client_start(&a, QGS_DEFAULT_TIMEOUT_MS, cfg->seccomp, &t->qgs, e);
 		if (r < 0)
 			goto out;
 	}

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
+#include <linux/vm_sockets.h>
 
 #ifdef HAVE_SECCOMP
 #include <seccomp.h>
@@ -27,6 +29,10 @@ const char *sandbox_kind_name(enum sandbox_kind kind)
 		return "device";
 	case SANDBOX_CONTROL:
 		return "control";
+	case SANDBOX_QGS:
+		return "QGS client";
+	case SANDBOX_MAIN:
+		return "main";
 	}
 	return "?";
 }
@@ -49,6 +55,19 @@ static const int common_syscalls[] = {
 	SCMP_SYS(ppoll),	 SCMP_SYS(epoll_wait),	   SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),	 SCMP_SYS(getrandom),	   SCMP_SYS(rseq),
 	SCMP_SYS(set_robust_list), SCMP_SYS(fcntl),
+	/* The vDSO's fallbacks, for a host without a usable vDSO clock. */
+	SCMP_SYS(time),		 SCMP_SYS(gettimeofday),   SCMP_SYS(clock_getres),
+};
+
+/*
+ * Refused with EACCES rather than trapped: glibc opens optional files lazily
+ * and copes when it cannot, e.g. the first time a thread's malloc arena
+ * shrinks it reads /proc/sys/vm/overcommit_memory. A thread still cannot
+ * open anything.
+ */
+static const int refused_syscalls[] = {
+	SCMP_SYS(open),
+	SCMP_SYS(openat),
 };
 
 /* vCPU threads: guest exits may touch devices, convert TD memory, send MSIs. */
@@ -71,7 +90,7 @@ static const unsigned long vcpu_ioctls[] = {
 
 /* Device workers: disk, tap and vsock I/O, interrupts to the guest. */
 static const int device_syscalls[] = {
-	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	 SCMP_SYS(fallocate), SCMP_SYS(socket),
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	 SCMP_SYS(fallocate),
 	SCMP_SYS(connect),   SCMP_SYS(accept4),	 SCMP_SYS(sendto),    SCMP_SYS(recvfrom),
 	SCMP_SYS(sendmsg),   SCMP_SYS(recvmsg),	 SCMP_SYS(shutdown),  SCMP_SYS(getsockopt),
 	SCMP_SYS(setsockopt), SCMP_SYS(eventfd2), SCMP_SYS(epoll_create1),
@@ -86,6 +105,34 @@ static const unsigned long device_ioctls[] = {
 	TUNSETVNETHDRSZ,
 	FIONBIO,
 	FIONREAD,
+};
+
+/* The QGS client: a connection per GetQuote to the host's quote service. */
+static const int qgs_syscalls[] = {
+	SCMP_SYS(connect), SCMP_SYS(sendto),   SCMP_SYS(recvfrom),   SCMP_SYS(sendmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+};
+
+/*
+ * The main thread once the VM runs: signals, the hang report, then teardown
+ * (joining threads, notifiers deassigned, the terminal's mode restored,
+ * socket files removed).
+ */
+static const int main_syscalls[] = {
+	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+};
+
+static const unsigned long main_ioctls[] = {
+	KVM_GET_REGS,	/* the hang report */
+	KVM_IRQ_LINE,	/* power button: the SCI */
+	KVM_SIGNAL_MSI,
+	KVM_SET_GSI_ROUTING,
+	KVM_IOEVENTFD,	/* teardown: devices deassign their notifiers */
+	KVM_IRQFD,
+	TCGETS,
+	TCSETS,
+	TCSETSW,
+	TCSETSF,
 };
 
 /* The control thread: its socket, and pausing, resuming or signalling the VM. */
@@ -104,6 +151,28 @@ static int allow_all(scmp_filter_ctx ctx, const int *nrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* socket() for these address families only. */
+static int allow_sockets(scmp_filter_ctx ctx, const int *families, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int refuse_all(scmp_filter_ctx ctx, const int *nrs, size_t n, uint32_t action)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = seccomp_rule_add(ctx, action, nrs[i], 0);
 		if (r < 0)
 			return r;
 	}
@@ -183,6 +252,10 @@ static int install_trap_handler(struct err *e)
 	return 0;
 }
 
+/* Sockets: unix ones for the vsock device, unix or vsock ones for the QGS client. */
+static const int unix_only[] = {AF_UNIX};
+static const int qgs_families[] = {AF_UNIX, AF_VSOCK};
+
 int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 {
 	scmp_filter_ctx ctx;
@@ -201,6 +274,10 @@ int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 		return errf(e, -ENOMEM, "seccomp: cannot create the %s filter",
 			    sandbox_kind_name(kind));
 	r = allow_all(ctx, common_syscalls, ARRAY_SIZE(common_syscalls));
+	/* In log mode the default action logs them already (a rule may not repeat it). */
+	if (!r && mode != SANDBOX_LOG)
+		r = refuse_all(ctx, refused_syscalls, ARRAY_SIZE(refused_syscalls),
+			       SCMP_ACT_ERRNO(EACCES));
 	switch (kind) {
 	case SANDBOX_VCPU:
 		if (!r)
@@ -212,7 +289,21 @@ int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 		if (!r)
 			r = allow_all(ctx, device_syscalls, ARRAY_SIZE(device_syscalls));
 		if (!r)
+			r = allow_sockets(ctx, unix_only, ARRAY_SIZE(unix_only));
+		if (!r)
 			r = allow_ioctls(ctx, device_ioctls, ARRAY_SIZE(device_ioctls));
+		break;
+	case SANDBOX_QGS:
+		if (!r)
+			r = allow_all(ctx, qgs_syscalls, ARRAY_SIZE(qgs_syscalls));
+		if (!r)
+			r = allow_sockets(ctx, qgs_families, ARRAY_SIZE(qgs_families));
+		break;
+	case SANDBOX_MAIN:
+		if (!r)
+			r = allow_all(ctx, main_syscalls, ARRAY_SIZE(main_syscalls));
+		if (!r)
+			r = allow_ioctls(ctx, main_ioctls, ARRAY_SIZE(main_ioctls));
 		break;
 	case SANDBOX_CONTROL:
 		if (!r)

@@ -8,7 +8,8 @@
  * exits, a device worker may do its device's I/O, the control thread may
  * serve its socket. Anything else stops merak with one line naming the
  * thread's filter and the system call, exit status 128 + SIGSYS (or, with
- * --seccomp=log, is logged by the kernel and allowed).
+ * --seccomp=log, is logged by the kernel and allowed); opening a file fails
+ * with EACCES instead, since glibc opens optional files lazily.
  */
 #include "../util/err.h"
 
@@ -16,6 +17,8 @@ enum sandbox_kind {
 	SANDBOX_VCPU,
 	SANDBOX_DEVICE,
 	SANDBOX_CONTROL,
+	SANDBOX_QGS,  /* the TD's client of the host's quote service */
+	SANDBOX_MAIN, /* the main thread, once every other thread runs */
 };
 
 enum sandbox_mode {

@@ -336,8 +336,8 @@ int vm_resume(struct vm *vm, struct err *e)
 
 /*
  * Where each vCPU of a guest that ignored the power button is: pauses the VM
- * and logs the general registers (what a hang report needs first). TD vCPU
- * state is the TDX module's, so KVM refuses and that is said instead.
+ * and logs the general registers (what a hang report needs first). A TD's
+ * vCPU state is the TDX module's: one line says so instead.
  */
 static void log_hung_vcpus(struct vm *vm)
 {
@@ -346,6 +346,12 @@ static void log_hung_vcpus(struct vm *vm)
 	/* A VM already paused (from the API) is reported as it stands. */
 	if (vm_pause(vm, &e) < 0 && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_PAUSED)
 		return;
+	if (vm->tdx) {
+		log_warn("the TD's %u vCPU(s) cannot be shown: their registers belong to the TDX "
+			 "module, which the host cannot read",
+			 vm->ncpus);
+		return;
+	}
 	for (u32 i = 0; i < vm->ncpus; i++) {
 		struct kvm_regs r;
 
@@ -359,10 +365,28 @@ static void log_hung_vcpus(struct vm *vm)
 	}
 }
 
+/* The signals the main thread takes through its signalfd. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void vm_block_signals(void)
+{
+	sigset_t block;
+
+	stop_signals(&block);
+	sigaddset(&block, SIGRTMIN + 1); /* the kick: only vCPU threads unblock it */
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+}
+
 int vm_run(struct vm *vm, struct err *e)
 {
 	struct sigaction sa;
-	sigset_t block, old;
+	sigset_t block;
 	u64 term_deadline = 0;
 	int sfd, r = 0;
 
@@ -371,19 +395,16 @@ int vm_run(struct vm *vm, struct err *e)
 	sa.sa_handler = kick_handler;
 	sigaction(vm->kick_signal, &sa, NULL);
 
-	/* Threads inherit this mask: only the main thread takes SIGINT/SIGTERM. */
-	sigemptyset(&block);
-	sigaddset(&block, vm->kick_signal);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	sigdelset(&block, vm->kick_signal);
+	/*
+	 * vm_create blocked these before it started any thread; blocking again
+	 * covers a caller that did not go through it. They stay blocked after
+	 * the run, so a late signal cannot cut teardown short.
+	 */
+	vm_block_signals();
+	stop_signals(&block);
 	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sfd < 0) {
-		r = errf_sys(e, -errno, "signalfd");
-		goto out_mask;
-	}
+	if (sfd < 0)
+		return errf_sys(e, -errno, "signalfd");
 
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state != VM_STOPPING)
@@ -406,6 +427,11 @@ int vm_run(struct vm *vm, struct err *e)
 		}
 		v->thread_started = true;
 	}
+	/* Every thread runs: the main thread confines itself for the rest of the run. */
+	r = sandbox_apply(SANDBOX_MAIN, (enum sandbox_mode)vm->cfg->seccomp, e);
+	if (r < 0)
+		vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e->msg);
+	r = 0;
 
 	while (!vm_stopping(vm)) {
 		struct pollfd pfd[2] = {
@@ -455,7 +481,5 @@ int vm_run(struct vm *vm, struct err *e)
 	r = vm->exit_status;
 out_sfd:
 	close(sfd);
-out_mask:
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }

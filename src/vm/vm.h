@@ -126,7 +126,14 @@ struct vm {
 	struct fw_cfg *fw_cfg;	/* firmware boots only (board_fwcfg.c) */
 };
 
+/*
+ * vm_create blocks SIGINT, SIGTERM and SIGHUP (and the vCPU kick signal) in
+ * the calling thread before it starts any thread, so that every thread merak
+ * creates inherits the mask and only vm_run's signalfd takes them. Call it
+ * from the main thread.
+ */
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e);
+void vm_block_signals(void);
 /* Starts the vCPUs and waits until the VM stops; returns merak's exit status. */
 int vm_run(struct vm *vm, struct err *e);
 void vm_destroy(struct vm *vm);

@@ -334,7 +334,8 @@ static struct result *one_request(enum fake_mode mode, u32 timeout_ms, bool no_s
 		snprintf(addr, sizeof(addr), "unix:%s", f.path);
 	}
 	assert_int_equal(qgs_parse_address(addr, &a, &e), 0);
-	assert_int_equal(qgs_client_start(&a, timeout_ms, &c, &e), 0);
+	/* The client thread confines itself as in merak (SANDBOX_ON). */
+	assert_int_equal(qgs_client_start(&a, timeout_ms, 1, &c, &e), 0);
 	assert_int_equal(qgs_client_submit(c, report, sizeof(report), on_done, r, &e), 0);
 	wait_done(r, 1);
 	assert_int_equal(qgs_client_inflight(c), 0);
@@ -414,7 +415,7 @@ static void test_client_inflight_limit(void **state)
 	fake_start(&f, FAKE_SILENT);
 	snprintf(addr, sizeof(addr), "unix:%s", f.path);
 	assert_int_equal(qgs_parse_address(addr, &a, &e), 0);
-	assert_int_equal(qgs_client_start(&a, 200, &c, &e), 0);
+	assert_int_equal(qgs_client_start(&a, 200, 0, &c, &e), 0);
 	for (int i = 0; i < QGS_MAX_INFLIGHT; i++)
 		assert_int_equal(qgs_client_submit(c, report, sizeof(report), on_done, r, &e), 0);
 	assert_int_equal(qgs_client_submit(c, report, sizeof(report), on_done, r, &e), -EBUSY);
