@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../control/api.h"
@@ -52,16 +53,62 @@ static int check_inputs(const struct vm_config *cfg, struct err *e)
 		if (files[i].path && access(files[i].path, R_OK) < 0)
 			return errf_sys(e, -errno, "%s '%s': cannot read", files[i].what,
 					files[i].path);
-	for (unsigned i = 0; i < cfg->n_disks; i++)
+	for (unsigned i = 0; i < cfg->n_disks; i++) {
+		struct stat st;
+
 		if (access(cfg->disks[i].path, cfg->disks[i].readonly ? R_OK : R_OK | W_OK) < 0)
 			return errf_sys(e, -errno, "disk '%s': cannot open%s", cfg->disks[i].path,
 					cfg->disks[i].readonly ? "" : " for writing");
+		/* The same image twice (by any name) would otherwise read as "in use". */
+		if (stat(cfg->disks[i].path, &st) < 0)
+			continue;
+		for (unsigned j = 0; j < i; j++) {
+			struct stat o;
+
+			if (stat(cfg->disks[j].path, &o) == 0 && o.st_dev == st.st_dev &&
+			    o.st_ino == st.st_ino)
+				return errf(e, -EINVAL, "disk '%s' is given twice (also as '%s')",
+					    cfg->disks[i].path, cfg->disks[j].path);
+		}
+	}
 	return 0;
+}
+
+/*
+ * The serial and console output files this run would create: a start that
+ * fails removes them again if they are still empty, so a typo leaves no
+ * litter. Files that existed before are never touched.
+ */
+struct new_files {
+	const char *path[2];
+};
+
+static void note_new_files(const struct vm_config *cfg, struct new_files *nf)
+{
+	const struct chardev_config *devs[2] = {&cfg->serial, &cfg->console};
+	struct stat st;
+
+	for (int i = 0; i < 2; i++)
+		nf->path[i] = devs[i]->mode == CHARDEV_FILE && devs[i]->path &&
+				      lstat(devs[i]->path, &st) < 0 && errno == ENOENT
+				  ? devs[i]->path
+				  : NULL;
+}
+
+static void remove_new_files(const struct new_files *nf)
+{
+	struct stat st;
+
+	for (int i = 0; i < 2; i++)
+		if (nf->path[i] && lstat(nf->path[i], &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == 0)
+			unlink(nf->path[i]);
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct new_files new_files;
 	struct vm *vm = NULL;
 	struct err e;
 	int r, status;
@@ -77,23 +124,18 @@ static int cmd_run(int argc, char **argv)
 		vm_config_free(&cfg);
 		return EXIT_USAGE;
 	}
+	note_new_files(&cfg, &new_files);
 	r = check_inputs(&cfg, &e);
 	if (r == 0)
 		r = vm_create(&cfg, &vm, &e);
+	if (r == 0 && cfg.api_socket)
+		r = api_server_start(vm, cfg.api_socket, &vm->api, &e);
 	if (r < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
 		vm_destroy(vm);
+		remove_new_files(&new_files);
 		vm_config_free(&cfg);
 		return 1;
-	}
-	if (cfg.api_socket) {
-		r = api_server_start(vm, cfg.api_socket, &vm->api, &e);
-		if (r < 0) {
-			fprintf(stderr, "merak: %s\n", e.msg);
-			vm_destroy(vm);
-			vm_config_free(&cfg);
-			return 1;
-		}
 	}
 	status = vm_run(vm, &e);
 	api_server_stop(vm->api);

@@ -84,44 +84,27 @@ static void hex48(const u8 *d, char out[97])
 	td_hex(d, 48, out);
 }
 
-/* --platform: only tdx=on is meaningful here; other keys do not change MRTD/RTMRs. */
-static int parse_platform(const char *arg, char *msg, size_t n)
+/* "size=2G" and "2G" alike (merak's own spelling, or the short one). */
+static const char *strip_key(const char *arg, const char *key)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int r = 0;
+	size_t n = strlen(key);
 
-	if (!copy)
-		return -1;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-
-		if (!eq) {
-			snprintf(msg, n, "--platform: '%s' is not KEY=VALUE", tok);
-			r = -1;
-			break;
-		}
-		*eq = '\0';
-		if (!strcmp(tok, "tdx") && strcmp(eq + 1, "on")) {
-			snprintf(msg, n, "--platform: tdx=%s: measure only applies to TDs (tdx=on)",
-				 eq + 1);
-			r = -1;
-			break;
-		}
-	}
-	free(copy);
-	return r;
+	return strncmp(arg, key, n) ? arg : arg + n;
 }
 
-static int parse_cpus(const char *arg, u32 *out)
+/* --platform: merak's parser (unknown keys refused); measuring needs tdx=on. */
+static int platform_option(const char *arg, struct vm_config *td, struct err *e)
 {
-	u64 v;
+	char *copy = strdup(arg);
+	int r;
 
-	if (!strncmp(arg, "boot=", 5))
-		arg += 5;
-	if (parse_u64(arg, &v) < 0 || v == 0 || v > MAX_VCPUS)
-		return -1;
-	*out = (u32)v;
-	return 0;
+	if (!copy)
+		return errf(e, -ENOMEM, "out of memory");
+	r = cli_parse_platform(copy, td, e);
+	free(copy);
+	if (r == 0 && !td->tdx.enabled)
+		r = errf(e, -EINVAL, "--platform: tdx=off: measure only applies to TDs (tdx=on)");
+	return r;
 }
 
 /* ---- firmware prediction --------------------------------------------------- */
@@ -144,7 +127,8 @@ static int fw_open(const char *path, struct fw_map *m, struct err *e)
 	int fd;
 
 	memset(m, 0, sizeof(*m));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (u64)st.st_size <= LAYOUT_FIRMWARE_MAX) {
 		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -574,6 +558,7 @@ int cmd_measure(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
+	struct vm_config td;
 	struct rtmr_pred rt[4];
 	struct tdvf_info *fw;
 	struct err e;
@@ -581,6 +566,8 @@ int cmd_measure(int argc, char **argv)
 	u8 mrtd[48];
 	int c, r;
 
+	cli_config_defaults(&td);
+	td.tdx.enabled = true;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -603,24 +590,20 @@ int cmd_measure(int argc, char **argv)
 		case OPT_JSON:
 			o.json = true;
 			break;
+		/* The launch's own checks (cli/options.c), in the launch's words. */
 		case OPT_MEMORY:
-			if (parse_size(optarg, &o.mem) < 0 || o.mem == 0) {
-				snprintf(msg, sizeof(msg), "--memory '%s': not a size (e.g. 2G)",
-					 optarg);
-				return fail(msg);
-			}
+			if (cli_check_memory(strip_key(optarg, "size="), &o.mem, &e) < 0)
+				return fail(e.msg);
 			o.has_mem = true;
 			break;
 		case OPT_CPUS:
-			if (parse_cpus(optarg, &o.cpus) < 0) {
-				snprintf(msg, sizeof(msg), "--cpus '%s': want [boot=]N, 1..%d",
-					 optarg, MAX_VCPUS);
-				return fail(msg);
-			}
+			if (cli_check_cpus(strip_key(optarg, "boot="), &o.cpus, &e) < 0)
+				return fail(e.msg);
 			break;
 		case OPT_PLATFORM:
-			if (parse_platform(optarg, msg, sizeof(msg)) < 0)
-				return fail(msg);
+			r = platform_option(optarg, &td, &e);
+			if (r < 0)
+				return fail(e.msg);
 			break;
 		case OPT_ORDER:
 			if (!strcmp(optarg, "per-page"))
@@ -655,6 +638,20 @@ int cmd_measure(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	err_clear(&e);
+	if (o.firmware) {
+		/* The launch's refusals of the whole TD configuration, before any prediction. */
+		td.firmware = (char *)o.firmware;
+		td.cpus = o.cpus;
+		if (o.has_mem)
+			td.mem_size = o.mem;
+		r = td_check_config(&td, &e);
+		td.firmware = NULL;
+		if (r < 0) {
+			vm_config_free(&td);
+			return fail(e.msg);
+		}
+	}
+	vm_config_free(&td);
 	memset(rt, 0, sizeof(rt));
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)

@@ -136,20 +136,44 @@ static int parse_hex48(const char *opt, const char *key, const char *v, u8 out[4
 	return 0;
 }
 
+int cli_check_cpus(const char *v, u32 *out, struct err *e)
+{
+	u64 n;
+
+	if (!v || parse_u64(v, &n) < 0 || n < 1 || n > MAX_VCPUS)
+		return errf(e, -EINVAL, "--cpus: boot='%s': expected a number from 1 to %d",
+			    v ? v : "", MAX_VCPUS);
+	*out = (u32)n;
+	return 0;
+}
+
 static int parse_cpus(char *arg, struct vm_config *cfg, struct err *e)
 {
 	char *cur = arg, *k, *v;
 
 	while ((k = next_pair(&cur, &v))) {
-		u64 n;
+		int r;
 
 		if (strcmp(k, "boot"))
 			return errf(e, -EINVAL, "--cpus: unknown key '%s' (expected boot=N)", k);
-		if (!v || parse_u64(v, &n) < 0 || n < 1 || n > MAX_VCPUS)
-			return errf(e, -EINVAL, "--cpus: boot='%s': expected a number from 1 to %d",
-				    v ? v : "", MAX_VCPUS);
-		cfg->cpus = (u32)n;
+		r = cli_check_cpus(v, &cfg->cpus, e);
+		if (r < 0)
+			return r;
 	}
+	return 0;
+}
+
+int cli_check_memory(const char *v, u64 *out, struct err *e)
+{
+	u64 size;
+
+	if (!v || parse_size(v, &size) < 0)
+		return errf(e, -EINVAL, "--memory: size='%s' is not a size like 256M or 2G",
+			    v ? v : "");
+	if (size < MIN_MEMORY || size > MAX_MEMORY || !IS_ALIGNED(size, MiB))
+		return errf(e, -EINVAL,
+			    "--memory: size='%s': must be a multiple of 1 MiB from 8M to 1T", v);
+	*out = size;
 	return 0;
 }
 
@@ -158,19 +182,14 @@ static int parse_memory(char *arg, struct vm_config *cfg, struct err *e)
 	char *cur = arg, *k, *v;
 
 	while ((k = next_pair(&cur, &v))) {
-		u64 size;
+		int r;
 
 		if (strcmp(k, "size"))
 			return errf(e, -EINVAL, "--memory: unknown key '%s' (expected size=SIZE)",
 				    k);
-		if (!v || parse_size(v, &size) < 0)
-			return errf(e, -EINVAL, "--memory: size='%s' is not a size like 256M or 2G",
-				    v ? v : "");
-		if (size < MIN_MEMORY || size > MAX_MEMORY || !IS_ALIGNED(size, MiB))
-			return errf(e, -EINVAL,
-				    "--memory: size='%s': must be a multiple of 1 MiB from 8M to 1T",
-				    v);
-		cfg->mem_size = size;
+		r = cli_check_memory(v, &cfg->mem_size, e);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -309,7 +328,7 @@ static int check_quote_socket(const char *v, struct err *e)
 		    "--platform: quote-socket='%s': expected unix:PATH or vsock:CID:PORT", v);
 }
 
-static int parse_platform(char *arg, struct vm_config *cfg, struct err *e)
+int cli_parse_platform(char *arg, struct vm_config *cfg, struct err *e)
 {
 	struct tdx_config *t = &cfg->tdx;
 	char *cur = arg, *k, *v;
@@ -383,6 +402,10 @@ static int check_config(struct vm_config *cfg, struct err *e)
 		return errf(e, -EINVAL, "--cmdline needs --kernel");
 	if (cfg->serial.mode == CHARDEV_TTY && cfg->console.mode == CHARDEV_TTY)
 		return errf(e, -EINVAL, "--serial and --console cannot both use the terminal (tty)");
+	if (cfg->vsock.enabled && cfg->api_socket && !strcmp(cfg->vsock.socket, cfg->api_socket))
+		return errf(e, -EINVAL,
+			    "--vsock socket='%s' is also the --api-socket path: each needs its own",
+			    cfg->api_socket);
 	/* --kernel with --firmware: the kernel reaches the firmware through fw_cfg. */
 	if (cfg->tdx.enabled) {
 		if (cfg->irqchip_set && cfg->irqchip == IRQCHIP_KERNEL)
@@ -468,7 +491,7 @@ void vm_config_free(struct vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static void config_defaults(struct vm_config *cfg)
+void cli_config_defaults(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
@@ -480,21 +503,48 @@ static void config_defaults(struct vm_config *cfg)
 	cfg->seccomp = 1;
 }
 
+/* Each of these adds a device; every other option is given once (as Cloud Hypervisor has it). */
+static bool repeatable(int opt)
+{
+	return opt == OPT_DISK || opt == OPT_NET;
+}
+
+/* A duplicate or an empty value ("--memory ''") is refused rather than silently used. */
+static int check_occurrence(int opt, int index, const char *arg, unsigned *seen, struct err *e)
+{
+	const char *name;
+
+	if (opt < OPT_KERNEL || opt > OPT_HELP || index < 0)
+		return 0;
+	name = run_options[index].name;
+	if (seen[opt - OPT_KERNEL]++ && !repeatable(opt))
+		return errf(e, -EINVAL, "--%s is given more than once", name);
+	if (arg && !*arg && opt != OPT_CMDLINE)
+		return errf(e, -EINVAL, "--%s: empty value", name);
+	return 0;
+}
+
 /*
  * Returns 0 with cfg filled, 1 when --help or --version was handled, or a
  * negative errno with the message in e.
  */
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 {
-	int opt, r = 0;
+	unsigned seen[OPT_HELP - OPT_KERNEL + 1] = {0};
+	int opt, index = -1, r = 0;
 	enum log_level level;
 
-	config_defaults(cfg);
+	cli_config_defaults(cfg);
 	optind = 0; /* glibc: 0 also resets its internal state between parses */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
-		char *arg = optarg ? strdup(optarg) : NULL;
+	while ((opt = getopt_long(argc, argv, ":", run_options, &index)) != -1) {
+		char *arg;
 
+		r = check_occurrence(opt, index, optarg, seen, e);
+		index = -1;
+		if (r)
+			return r;
+		arg = optarg ? strdup(optarg) : NULL;
 		if (optarg && !arg)
 			return errf(e, -ENOMEM, "out of memory");
 		switch (opt) {
@@ -535,7 +585,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			r = parse_vsock(arg, cfg, e);
 			break;
 		case OPT_PLATFORM:
-			r = parse_platform(arg, cfg, e);
+			r = cli_parse_platform(arg, cfg, e);
 			break;
 		case OPT_API_SOCKET:
 			set_str(&cfg->api_socket, strncmp(arg, "path=", 5) ? arg : arg + 5);

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "../util/file.h"
 #include "../util/log.h"
 #include "../vm/sandbox.h"
 
@@ -71,8 +73,41 @@ void console_io_set_sandbox(struct console_io *c, int mode)
 	c->sandbox_mode = mode;
 }
 
-int console_io_open(const struct chardev_config *cfg, struct console_io **out, struct err *e)
+/*
+ * An output file: created if missing, appended to otherwise. A FIFO, socket
+ * or directory is refused (a FIFO would block the open until a reader came);
+ * a character device such as /dev/null is fine.
+ */
+static int open_output(const char *path, const char *what, int *out, struct err *e)
 {
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+	if (fd < 0) {
+		r = -errno;
+		/* Without a reader, opening a FIFO with O_NONBLOCK fails with ENXIO. */
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+			return errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
+				    file_type_name(st.st_mode));
+		return errf_sys(e, r, "%s '%s'", what, path);
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))) {
+		r = errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
+			 file_type_name(st.st_mode));
+		close(fd);
+		return r;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*out = fd;
+	return 0;
+}
+
+int console_io_open(const struct chardev_config *cfg, const char *what, struct console_io **out,
+		    struct err *e)
+{
+	int r;
+
 	struct console_io *c = calloc(1, sizeof(*c));
 
 	if (!c)
@@ -87,11 +122,10 @@ int console_io_open(const struct chardev_config *cfg, struct console_io **out, s
 		c->in_fd = STDIN_FILENO;
 		break;
 	case CHARDEV_FILE:
-		c->out_fd = open(cfg->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (c->out_fd < 0) {
-			int r = -errno;
+		r = open_output(cfg->path, what, &c->out_fd, e);
+		if (r < 0) {
 			free(c);
-			return errf_sys(e, r, "console output file '%s'", cfg->path);
+			return r;
 		}
 		c->own_out_fd = true;
 		break;

@@ -16,7 +16,9 @@ struct console_io;
 
 typedef void (*console_input_fn)(void *ctx, const u8 *buf, size_t len);
 
-int console_io_open(const struct chardev_config *cfg, struct console_io **out, struct err *e);
+/* what names the file in messages ("serial output file"). */
+int console_io_open(const struct chardev_config *cfg, const char *what, struct console_io **out,
+		    struct err *e);
 /* Writes all of buf (retrying short writes); output errors are counted, not fatal. */
 void console_io_write(struct console_io *c, const void *buf, size_t len);
 /* Starts delivering input (stdin in tty mode) to fn; no-op for other modes. */

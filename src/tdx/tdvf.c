@@ -144,6 +144,18 @@ static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct
 			    "TDVF section %u (%s): raw data 0x%x+0x%x runs past the end of the "
 			    "%zu-byte image",
 			    i, name, s->data_offset, s->raw_size, len);
+	/*
+	 * Firmware volumes are the image itself, mapped to end at 4 GiB: one rule
+	 * for the launch and for `merak measure`, which has no memory map to
+	 * catch it later.
+	 */
+	if ((s->type == TDVF_SECTION_BFV || s->type == TDVF_SECTION_CFV) &&
+	    (s->gpa < info->image_gpa || end > 4 * GiB))
+		return errf(e, -EINVAL,
+			    "TDVF section %u (%s): memory range 0x%llx+0x%llx lies outside the "
+			    "firmware's mapping [0x%llx, 4 GiB)",
+			    i, name, (unsigned long long)s->gpa, (unsigned long long)s->mem_size,
+			    (unsigned long long)info->image_gpa);
 	for (u32 j = 0; j < i; j++) {
 		const struct tdvf_section *o = &info->sections[j];
 

@@ -8,6 +8,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *file_type_name(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	}
+	return "an unknown kind of file";
+}
+
 int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
 		  struct err *e)
 {
@@ -17,7 +36,8 @@ int file_read_all(const char *path, size_t max_len, const char *what, struct fil
 
 	out->data = NULL;
 	out->len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errf_sys(e, -errno, "%s '%s': cannot open", what, path);
 	if (fstat(fd, &st) < 0) {
@@ -25,7 +45,8 @@ int file_read_all(const char *path, size_t max_len, const char *what, struct fil
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = errf(e, -EINVAL, "%s '%s': not a regular file", what, path);
+		ret = errf(e, -EINVAL, "%s '%s': not a regular file (%s)", what, path,
+			   file_type_name(st.st_mode));
 		goto out;
 	}
 	if ((u64)st.st_size > max_len) {
@@ -74,11 +95,19 @@ int parse_u64(const char *s, u64 *out)
 {
 	char *end;
 	unsigned long long v;
+	int base = 10;
 
 	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
 		return -EINVAL;
+	/* Decimal unless 0x-prefixed: a leading zero is not octal ("010" is ten). */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+		if (!*s || *s == '-' || *s == '+' || *s == ' ')
+			return -EINVAL;
+	}
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, base);
 	if (errno || *end)
 		return -EINVAL;
 	*out = v;

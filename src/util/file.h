@@ -17,6 +17,8 @@ struct file_buf {
 int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
 		  struct err *e);
 void file_buf_free(struct file_buf *b);
+/* "a FIFO", "a directory", ... for a stat mode, in messages that refuse a path. */
+const char *file_type_name(unsigned mode);
 
 /* Parses "256M", "1G", "4096", "2K" into bytes; rejects overflow and junk. */
 int parse_size(const char *s, u64 *out);

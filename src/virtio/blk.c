@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../util/file.h"
 #include "../util/log.h"
 
 #define SECTOR 512ULL
@@ -28,9 +29,23 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool readonly, const cha
 	d->readonly = readonly;
 	if (serial)
 		memcpy(d->serial, serial, strnlen(serial, sizeof(d->serial)));
-	d->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer. */
+	d->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (d->fd < 0)
 		return errf_sys(e, -errno, "disk '%s'", path);
+	if (fstat(d->fd, &st) < 0) {
+		int err = errno;
+
+		blk_disk_close(d);
+		return errf_sys(e, -err, "disk '%s': cannot stat", path);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		blk_disk_close(d);
+		return errf(e, -EINVAL, "disk '%s' is %s, not a regular file or block device",
+			    path, file_type_name(st.st_mode));
+	}
+	/* Disk I/O blocks as it should: the flag was only for the open. */
+	fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK);
 	/* flock: one writer per image across processes (and within one). */
 	if (flock(d->fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		int err = errno;
@@ -40,11 +55,6 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool readonly, const cha
 		if (err == EWOULDBLOCK)
 			return errf(e, -EBUSY, "disk '%s' is in use by another process", path);
 		return errf_sys(e, -err, "disk '%s': lock", path);
-	}
-	if (fstat(d->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		close(d->fd);
-		d->fd = -1;
-		return errf(e, -EINVAL, "disk '%s' is not a regular file or block device", path);
 	}
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(d->fd, 0, SEEK_END);

@@ -280,7 +280,7 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 	vm->services.ioeventfd = svc_ioeventfd;
 	vm->services.irqfd_msi = svc_irqfd_msi;
 	if (cfg->serial.mode != CHARDEV_OFF) {
-		r = console_io_open(&cfg->serial, &vm->serial_io, e);
+		r = console_io_open(&cfg->serial, "serial output file", &vm->serial_io, e);
 		if (r < 0)
 			return r;
 		console_io_set_sandbox(vm->serial_io, cfg->seccomp);

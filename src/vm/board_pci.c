@@ -143,7 +143,7 @@ int board_pci_setup(struct vm *vm, struct err *e)
 	if (c->console.mode != CHARDEV_OFF) {
 		struct console_io *io;
 
-		r = console_io_open(&c->console, &io, e);
+		r = console_io_open(&c->console, "console output file", &io, e);
 		if (r < 0)
 			return err_ctx(e, "virtio-console");
 		console_io_set_sandbox(io, c->seccomp);

@@ -162,6 +162,15 @@ static void test_bad_input(void **state)
 		{{"--kernel", "k", "extra", NULL}, "unexpected argument 'extra'"},
 		{{"--kernel", "k", "--seccomp", "maybe", NULL}, "expected true, false or log"},
 		{{"--kernel", "k", "--log-level", "loud", NULL}, "--log-level: 'loud'"},
+		/* Given twice, or empty: refused, not silently resolved (Cloud Hypervisor's rule). */
+		{{"--kernel", "k", "--memory", "size=1G", "--memory", "size=2G", NULL},
+		 "--memory is given more than once"},
+		{{"--kernel", "k", "--kernel", "k2", NULL}, "--kernel is given more than once"},
+		{{"--kernel", "k", "--rng", "--rng", NULL}, "--rng is given more than once"},
+		{{"--kernel", "k", "--memory", "", NULL}, "--memory: empty value"},
+		{{"--kernel", "k", "--memory=", NULL}, "--memory: empty value"},
+		{{"--kernel", "", NULL}, "--kernel: empty value"},
+		{{"--kernel", "k", "--cpus", "boot=0x", NULL}, "--cpus: boot='0x'"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -179,6 +188,21 @@ static void test_bad_input(void **state)
 		assert_int_equal(r, -EINVAL);
 		vm_config_free(&cfg);
 	}
+}
+
+/* Counts are decimal (010 is ten, not octal eight); disks and nets repeat; "" is a cmdline. */
+static void test_numbers_and_repeats(void **state)
+{
+	struct vm_config cfg;
+	struct err e;
+
+	assert_int_equal(parse(&cfg, &e, "--kernel", "k", "--cpus", "boot=010", "--disk", "path=a",
+			       "--disk", "path=b", "--cmdline", "", NULL),
+			 0);
+	assert_int_equal(cfg.cpus, 10);
+	assert_int_equal(cfg.n_disks, 2);
+	assert_string_equal(cfg.cmdline, "");
+	vm_config_free(&cfg);
 }
 
 static void test_help_and_version(void **state)
@@ -204,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_tdx_options),
 		cmocka_unit_test(test_kernel_with_firmware),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_numbers_and_repeats),
 		cmocka_unit_test(test_help_and_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,12 +9,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "devices/console_io.h"
+#include "util/file.h"
 
 struct sink {
 	pthread_mutex_t lock;
@@ -73,7 +76,7 @@ static void test_tty_raw_mode_and_escape(void **state)
 	assert_true(dup2(slave, STDIN_FILENO) >= 0);
 	assert_int_equal(tcgetattr(STDIN_FILENO, &before), 0);
 
-	assert_int_equal(console_io_open(&cfg, &c, &e), 0);
+	assert_int_equal(console_io_open(&cfg, "console output file", &c, &e), 0);
 	console_io_set_escape(c, quit, &s);
 	assert_int_equal(console_io_start_input(c, collect, &s, &e), 0);
 	assert_int_equal(tcgetattr(STDIN_FILENO, &during), 0);
@@ -110,7 +113,7 @@ static void test_file_output_and_bad_path(void **state)
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
-	assert_int_equal(console_io_open(&cfg, &c, &e), 0);
+	assert_int_equal(console_io_open(&cfg, "console output file", &c, &e), 0);
 	console_io_write(c, "guest\n", 6);
 	console_io_close(c);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
@@ -119,8 +122,33 @@ static void test_file_output_and_bad_path(void **state)
 	unlink(path);
 
 	cfg.path = "/nonexistent-dir/out";
-	assert_int_equal(console_io_open(&cfg, &c, &e), -ENOENT);
+	assert_int_equal(console_io_open(&cfg, "console output file", &c, &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/out"));
+}
+
+/* FIFOs where a file is meant are refused at once, never waited on. */
+static void test_fifo_refused(void **state)
+{
+	char path[64];
+	struct chardev_config cfg = {.mode = CHARDEV_FILE, .path = path};
+	struct console_io *c;
+	struct file_buf buf;
+	struct err e;
+
+	snprintf(path, sizeof(path), "/tmp/merak-fifo-%d", getpid());
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);	/* a hang fails the test instead of stalling the suite */
+	assert_int_equal(console_io_open(&cfg, "serial output file", &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "serial output file '"));
+	assert_non_null(strstr(e.msg, "' is a FIFO, not a regular file"));
+	assert_int_equal(file_read_all(path, 1 << 20, "kernel", &buf, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "kernel '"));
+	assert_non_null(strstr(e.msg, "not a regular file (a FIFO)"));
+	assert_int_equal(file_read_all("/tmp", 1 << 20, "initramfs", &buf, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "(a directory)"));
+	alarm(0);
+	unlink(path);
 }
 
 int main(void)
@@ -128,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tty_raw_mode_and_escape),
 		cmocka_unit_test(test_file_output_and_bad_path),
+		cmocka_unit_test(test_fifo_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,7 @@ static int serial_setup(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	bus_init(&f->pio, "pio");
-	assert_int_equal(console_io_open(&cc, &f->io, &e), 0);
+	assert_int_equal(console_io_open(&cc, "console output file", &f->io, &e), 0);
 	assert_int_equal(serial_create(&f->pio, PORT_COM1, &line, f->io, &f->s, &e), 0);
 	*state = f;
 	return 0;

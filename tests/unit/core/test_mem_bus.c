@@ -185,6 +185,18 @@ static void test_parse_size(void **state)
 	assert_int_not_equal(parse_size("12Q", &v), 0);
 	assert_int_not_equal(parse_size("-1M", &v), 0);
 	assert_int_equal(parse_size("99999999999T", &v), -ERANGE);
+
+	/* Integers: decimal, or hex with 0x; a leading zero is not octal. */
+	assert_int_equal(parse_u64("010", &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_u64("0x10", &v), 0);
+	assert_int_equal(v, 16);
+	assert_int_equal(parse_u64("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_not_equal(parse_u64("0x", &v), 0);
+	assert_int_not_equal(parse_u64("0x-1", &v), 0);
+	assert_int_not_equal(parse_u64("08x", &v), 0);
+	assert_int_not_equal(parse_u64("", &v), 0);
 }
 
 int main(void)

@@ -72,12 +72,12 @@ static void test_firmware(void **state)
 static void test_replay(void **state)
 {
 	char path[1024];
-	const char *dir = getenv("MERAK_SHARED_DIR");
+	const char *dir = getenv("MERAK_TEST_DATA");
 
 	if (dir && *dir)
-		snprintf(path, sizeof(path), "%s/data/eventlog/CCEL_data_ovmf", dir);
+		snprintf(path, sizeof(path), "%s/eventlog/CCEL_data_ovmf", dir);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/data/eventlog/CCEL_data_ovmf",
+		snprintf(path, sizeof(path), "%s/tests/data/eventlog/CCEL_data_ovmf",
 			 MERAK_SOURCE_ROOT);
 	assert_int_equal(RUN("--replay-event-log", path), 0);
 	assert_non_null(strstr(out, "replayed RTMR0: "
@@ -107,8 +107,19 @@ static void test_errors(void **state)
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--platform", "tdx=off"), 1);
 	assert_non_null(strstr(errbuf, "measure only applies to TDs"));
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--cpus", "boot=0"), 1);
+	/* The launch's own refusals, in its words (one validation for both). */
 	assert_int_equal(RUN("--firmware", OVMF_PATH, "--memory", "4M"), 1);
-	assert_non_null(strstr(errbuf, "is not inside guest RAM"));
+	assert_non_null(strstr(errbuf, "--memory: size='4M': must be a multiple of 1 MiB from 8M"));
+	assert_int_equal(RUN("--firmware", OVMF_PATH, "--memory", "2T"), 1);
+	assert_non_null(strstr(errbuf, "--memory: size='2T': must be a multiple of 1 MiB"));
+	assert_int_equal(RUN("--firmware", OVMF_PATH, "--memory", "size=16M"), 1);
+	assert_non_null(strstr(errbuf, "a TD needs at least 32 MiB"));
+	assert_int_equal(RUN("--firmware", OVMF_PATH, "--platform", "tdx=on,colour=blue"), 1);
+	assert_string_equal(errbuf, "merak measure: --platform: unknown or empty key 'colour'\n");
+	assert_int_equal(RUN("--firmware", OVMF_PATH, "--platform", "irqchip=kernel"), 1);
+	assert_non_null(strstr(errbuf, "a TD cannot use the in-kernel irqchip"));
+	assert_int_equal(RUN("--firmware", OVMF_PATH, "--cpus", "boot=65"), 1);
+	assert_non_null(strstr(errbuf, "expected a number from 1 to 64"));
 	assert_int_equal(RUN("--firmware", "/nonexistent/fw.fd"), 1);
 	assert_string_equal(out, "");
 	assert_int_equal(

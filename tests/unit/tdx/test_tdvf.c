@@ -255,6 +255,15 @@ static void test_sections(void **state)
 	put_le32(img + SEC(1), 0xfffff000);
 	expect_err(img, ovmf.len, -EINVAL,
 		   "TDVF section 1 (CFV): raw data 0xfffff000+0x20000 runs past the end");
+	RESET();
+	/* Firmware volumes belong to the image's mapping below 4 GiB (launch and measure alike). */
+	put_le64(img + SEC(0) + 8, 0x100000000ULL);
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 0 (BFV): memory range 0x100000000+0x1e0000 lies outside the "
+		   "firmware's mapping");
+	RESET();
+	put_le64(img + SEC(1) + 8, 0x800000);
+	expect_err(img, ovmf.len, -EINVAL, "TDVF section 1 (CFV): memory range 0x800000+0x20000 lies outside");
 	free(img);
 #undef RESET
 }

@@ -275,6 +275,24 @@ static void test_missing_file(void **state)
 	assert_string_equal(e.msg, "disk '/nonexistent/merak.img': No such file or directory");
 }
 
+/* A FIFO is refused at once (opening it used to wait forever for a writer). */
+static void test_fifo_refused(void **state)
+{
+	char path[64];
+	struct blk_disk d;
+	struct err e;
+
+	snprintf(path, sizeof(path), "/tmp/merak-blk-fifo-%d", getpid());
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);	/* a hang fails the test instead of stalling the suite */
+	assert_int_equal(blk_disk_open(&d, path, true, NULL, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "is a FIFO, not a regular file or block device"));
+	assert_int_equal(blk_disk_open(&d, path, false, NULL, &e), -EINVAL);
+	alarm(0);
+	unlink(path);
+}
+
 static void test_no_status_byte_needs_reset(void **state)
 {
 	struct fx *f = mk(false);
@@ -320,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_exclusive_lock),
 		cmocka_unit_test(test_size_not_multiple_of_512),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_no_status_byte_needs_reset),
 		cmocka_unit_test(test_data_out_of_guest_ram_needs_reset),
 	};

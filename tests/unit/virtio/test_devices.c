@@ -79,7 +79,7 @@ static void test_console(void **state)
 	close(fd);
 	assert_int_equal(vt_board_init(&b, true), 0);
 	env = vt_env(&b);
-	assert_int_equal(console_io_open(&cc, &io, &e), 0);
+	assert_int_equal(console_io_open(&cc, "console output file", &io, &e), 0);
 	assert_int_equal(virtio_console_create(&env, io, &c, &e), 0);
 	assert_int_equal(vt_drv_up(&d, &b, virtio_console_dev(c), ~0ULL, 16), 0x0f);
 	/* Output: both descriptors, in order. */
