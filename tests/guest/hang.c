@@ -4,13 +4,28 @@
  * RAX. The runner sends merak SIGTERM; merak presses the power button, waits
  * out its grace period, then must report where the vCPU was (RIP, and RAX
  * holding the marker) and exit 128 + SIGTERM.
+ *
+ * With "button" on the command line it instead watches the ACPI power button
+ * (PM1a status, PWRBTN_STS) by polling and powers off when it is pressed, as
+ * an OS would: the runner checks that SIGTERM reaches the guest that way.
  */
 #include "lib/guest.h"
 
 const char test_name[] = "hang";
 
+#define PM1A_STS	0x600
+#define PM1_PWRBTN_STS	(1u << 8)
+
 void test_main(const struct boot_info *bi)
 {
+	if (cmdline_has(bi, "button")) {
+		gputs("hang: spinning until the power button is pressed\n");
+		while (!(inw(PM1A_STS) & PM1_PWRBTN_STS))
+			__asm__ volatile("pause");
+		outw(PM1A_STS, PM1_PWRBTN_STS);	/* write-1-to-clear, as an OS acknowledges it */
+		gputs("hang: power button pressed; powering off\n");
+		guest_poweroff();
+	}
 	gputs("hang: spinning with interrupts off\n");
 	__asm__ volatile("cli\n"
 			 "1: pause\n"
