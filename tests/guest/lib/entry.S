@@ -8,6 +8,8 @@
 #define GDT_DATA   0x10
 #define GDT_CODE32 0x18
 #define TRAMPOLINE 0x10000
+/* One 4 KiB stack per AP: merak starts up to 64 vCPUs (MAX_VCPUS), so 63 APs. */
+#define AP_STACKS  63
 
 	.section .note.Xen, "a"
 	.balign 4
@@ -179,7 +181,11 @@ isr_common:
 	add $16, %rsp			/* vector and error code */
 	iretq
 
-/* Where a started AP lands in long mode: take a stack, call ap_main. */
+/*
+ * Where a started AP lands in long mode: take a stack of its own (the n-th
+ * AP to arrive the n-th of AP_STACKS pages; one beyond them halts rather
+ * than run on someone else's stack), call ap_main.
+ */
 	.globl ap_entry
 ap_entry:
 	mov $GDT_DATA, %ax
@@ -189,6 +195,8 @@ ap_entry:
 	mov $1, %eax
 	lock xadd %eax, ap_next(%rip)
 	inc %eax
+	cmp $AP_STACKS, %eax
+	ja 3f
 	shl $12, %rax
 	lea ap_stacks(%rip), %rsp
 	add %rax, %rsp
@@ -277,6 +285,6 @@ pdpt:	.skip 4096
 pd:	.skip 4 * 4096
 	.globl ap_stacks
 ap_stacks:
-	.skip 9 * 4096
+	.skip AP_STACKS * 4096
 	.skip 16384
 boot_stack_top:
