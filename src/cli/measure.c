@@ -18,8 +18,9 @@
 #include "../arch/x86/layout.h"
 #include "../tdx/eventlog.h"
 #include "../tdx/hob.h"
-#include "../tdx/launch.h"
+#include "../tdx/params.h"
 #include "../tdx/mrtd.h"
+#include "../tdx/rtmr.h"
 #include "../tdx/tdshim.h"
 #include "../tdx/tdvf.h"
 #include "../vm/config.h"
@@ -34,18 +35,6 @@ struct measure_opts {
 	bool has_mem, json;
 	u32 cpus;
 	enum td_measure_order order;
-};
-
-/* One RTMR's prediction: the value, or why not, plus the event digests we know. */
-struct rtmr_pred {
-	bool predicted;
-	u8 value[48];
-	char reason[256];
-	unsigned nev;
-	struct {
-		const char *name;
-		u8 digest[48];
-	} ev[4];
 };
 
 static void usage(FILE *f)
@@ -159,15 +148,9 @@ static void fw_close(struct fw_map *m)
 	m->data = NULL;
 }
 
-static void not_predicted(struct rtmr_pred *p, const char *reason)
-{
-	p->predicted = false;
-	snprintf(p->reason, sizeof(p->reason), "%s", reason);
-}
-
 /*
  * td-shim: the kernel and PayloadParam bytes exactly as the launch
- * (board_tdx.c read_payload) builds them, after the launch's refusals.
+ * (src/vm/td_build.c read_payload) builds them, after the launch's refusals.
  */
 static int shim_inputs(const struct measure_opts *o, const struct tdvf_info *fw,
 		       struct file_buf *kernel, u8 **param, size_t *param_len, struct err *e)
@@ -194,63 +177,16 @@ static int shim_inputs(const struct measure_opts *o, const struct tdvf_info *fw,
 	return 0;
 }
 
-static void add_event(struct rtmr_pred *p, const char *name, const u8 d[48])
-{
-	p->ev[p->nev].name = name;
-	memcpy(p->ev[p->nev].digest, d, 48);
-	p->nev++;
-}
-
-/* RTMRs of td-shim's Linux boot path (src/tdx/tdshim.h has the sources). */
-static int predict_shim(const struct measure_opts *o, const struct tdvf_info *fw,
-			const struct td_section_inputs *in, struct rtmr_pred rt[4], struct err *e)
-{
-	struct td_shim_rtmrs s;
-	struct err e2;
-	int r;
-
-	not_predicted(&rt[2], "td-shim does not extend RTMR2; the guest OS may");
-	not_predicted(&rt[3], "extended only by the guest OS and applications");
-	err_clear(&e2);
-	r = td_shim_predict(fw, in, &s, &e2);
-	if (r == -ENOTSUP) {
-		not_predicted(&rt[0], e2.msg);
-		not_predicted(&rt[1], e2.msg);
-		return 0;
-	}
-	if (r < 0) {
-		*e = e2;
-		return r;
-	}
-	if (s.have_rtmr0) {
-		rt[0].predicted = true;
-		memcpy(rt[0].value, s.rtmr[0], 48);
-		add_event(&rt[0], "TD HOB (EV_PLATFORM_CONFIG_FLAGS td_hob)", s.hob);
-	} else {
-		(void)o;
-		not_predicted(&rt[0], "depends on the TD HOB, i.e. on the memory size (--memory)");
-	}
-	add_event(&rt[0], "separator (EV_SEPARATOR)", s.separator);
-	rt[1].predicted = true;
-	memcpy(rt[1].value, s.rtmr[1], 48);
-	add_event(&rt[1], "separator (EV_SEPARATOR)", s.separator);
-	if (s.payload_measured)
-		add_event(&rt[1], "payload region (EV_EFI_PLATFORM_FIRMWARE_BLOB2 td_payload)",
-			  s.payload);
-	add_event(&rt[1], "payload parameter (EV_PLATFORM_CONFIG_FLAGS td_payload_info)", s.param);
-	return 0;
-}
-
-static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred rt[4],
+static int predict(const struct measure_opts *o, u8 mrtd[48], struct td_rtmr_pred rt[4],
 		   struct tdvf_info *fw, struct err *e)
 {
 	struct file_buf initrd = {0}, kernel = {0};
 	struct fw_map img;
 	struct td_section_inputs in = {0};
-	const struct tdvf_section *hobsec, *cfv;
+	struct td_rtmr_inputs ri = {0};
+	const struct tdvf_section *hobsec;
 	u8 *hob = NULL, *param = NULL;
-	size_t hob_len = 0, param_len = 0;
-	bool tdshim;
+	size_t param_len = 0;
 	int r;
 
 	r = fw_open(o->firmware, &img, e);
@@ -262,10 +198,8 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 		goto out;
 	}
 	hobsec = tdvf_find(fw, TDVF_SECTION_TD_HOB);
-	cfv = tdvf_find(fw, TDVF_SECTION_CFV);
-	/* The same test and refusals as the launch (src/tdx/launch.c). */
-	tdshim = td_is_shim(fw);
-	if (tdshim) {
+	/* The same inputs and refusals as the launch (src/vm/td_build.c). */
+	if (td_is_shim(fw)) {
 		r = shim_inputs(o, fw, &kernel, &param, &param_len, e);
 		if (r < 0)
 			goto out;
@@ -274,30 +208,18 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 		in.param = param;
 		in.param_len = param_len;
 	}
-
-	if (o->has_mem && hobsec) {
+	if (o->has_mem) {
 		struct td_ram_range ram[2];
-		struct td_ram_map map;
 		unsigned nram;
 
 		r = td_ram_from_size(o->mem, ram, &nram, e);
 		if (r == 0)
-			r = td_ram_map_build(ram, nram, fw, &map, e);
-		if (r == 0) {
-			hob = calloc(1, hobsec->mem_size);
-			if (!hob)
-				r = errf(e, -ENOMEM, "out of memory for the TD HOB");
-		}
-		if (r == 0)
-			r = td_hob_build(&map, hobsec->gpa, hob, hobsec->mem_size, &hob_len, e);
-		if (r == 0)
-			r = td_shim_hob_finish(fw, hob, hobsec->mem_size, &hob_len, e);
+			r = td_hob_make(fw, ram, nram, &hob, &in.hob_len, e);
 		if (r < 0) {
 			err_ctx(e, "memory %llu", (unsigned long long)o->mem);
 			goto out;
 		}
 		in.hob = hob;
-		in.hob_len = hob_len;
 	}
 	if (hobsec && (hobsec->attributes & TDVF_ATTR_MR_EXTEND) && !in.hob) {
 		r = errf(e, -EINVAL,
@@ -309,79 +231,18 @@ static int predict(const struct measure_opts *o, u8 mrtd[48], struct rtmr_pred r
 	r = td_mrtd_compute(fw, img.data, img.len, &in, o->order, mrtd, e);
 	if (r < 0)
 		goto out;
-
-	if (tdshim) {
-		r = predict_shim(o, fw, &in, rt, e);
-		goto out;
+	if (o->initramfs && !td_is_shim(fw)) {
+		r = file_read_all(o->initramfs, INPUT_MAX, "initramfs", &initrd, e);
+		if (r < 0)
+			goto out;
+		ri.initrd = initrd.data;
+		ri.initrd_len = initrd.len;
 	}
-	/* RTMR0. */
-	{
-		not_predicted(&rt[0],
-			      "OVMF also measures the ACPI tables and UEFI variables it "
-			      "reads at boot, which merak does not model; the event digests "
-			      "below are exact");
-		if (in.hob) {
-			rt[0].ev[rt[0].nev].name = "TD HOB (EV_EFI_HANDOFF_TABLES2)";
-			r = td_hob_event_digest(in.hob, in.hob_len, rt[0].ev[rt[0].nev].digest, e);
-			if (r < 0)
-				goto out;
-			rt[0].nev++;
-		} else if (hobsec) {
-			snprintf(
-			    rt[0].reason, sizeof(rt[0].reason),
-			    "depends on the TD HOB, i.e. on the memory size (--memory), and on "
-			    "the ACPI tables and UEFI variables OVMF reads at boot");
-		}
-		if (cfv) {
-			rt[0].ev[rt[0].nev].name = "CFV (EV_EFI_PLATFORM_FIRMWARE_BLOB2)";
-			td_sha384(img.data + cfv->data_offset, cfv->raw_size,
-				  rt[0].ev[rt[0].nev].digest);
-			rt[0].nev++;
-		}
-	}
-	/* RTMR1: the kernel as the firmware loads it. */
-	if (!o->kernel)
-		not_predicted(&rt[1], "depends on the kernel image (--kernel)");
-	else
-		not_predicted(&rt[1], "depends on the Authenticode digest of the kernel as the "
-				      "firmware loads it and on firmware boot events; merak does "
-				      "not model them");
-	/* RTMR2: the Linux EFI stub measures the command line and the initrd. */
-	if (!o->cmdline && !o->initramfs) {
-		not_predicted(&rt[2],
-			      "depends on the kernel command line (--cmdline) and "
-			      "initramfs (--initramfs) as the Linux EFI stub measures them");
-	} else {
-		not_predicted(&rt[2], "depends on the load options the firmware passes to the "
-				      "Linux EFI stub; the event digests below are exact for the "
-				      "inputs given");
-		if (o->cmdline) {
-			size_t n = strlen(o->cmdline);
-			u8 *u = calloc(n + 1, 2);
-
-			if (!u) {
-				r = errf(e, -ENOMEM, "out of memory");
-				goto out;
-			}
-			/* UTF-16LE with the terminating NUL; ASCII command lines only. */
-			for (size_t i = 0; i < n; i++)
-				u[2 * i] = (u8)o->cmdline[i];
-			rt[2].ev[rt[2].nev].name = "LoadOptions (command line as UTF-16LE)";
-			td_sha384(u, 2 * (n + 1), rt[2].ev[rt[2].nev].digest);
-			rt[2].nev++;
-			free(u);
-		}
-		if (o->initramfs) {
-			r = file_read_all(o->initramfs, INPUT_MAX, "initramfs", &initrd, e);
-			if (r < 0)
-				goto out;
-			rt[2].ev[rt[2].nev].name = "Linux initrd";
-			td_sha384(initrd.data, initrd.len, rt[2].ev[rt[2].nev].digest);
-			rt[2].nev++;
-		}
-	}
-	not_predicted(&rt[3], "extended only by the guest OS and applications");
-	r = 0;
+	ri.image = img.data;
+	ri.image_len = img.len;
+	ri.have_kernel = o->kernel != NULL;
+	ri.cmdline = o->cmdline;
+	r = td_predict_rtmrs(fw, &in, &ri, rt, e);
 out:
 	free(hob);
 	free(param);
@@ -392,7 +253,7 @@ out:
 }
 
 static void print_prediction(const struct measure_opts *o, const struct tdvf_info *fw,
-			     const u8 mrtd[48], const struct rtmr_pred rt[4])
+			     const u8 mrtd[48], const struct td_rtmr_pred rt[4])
 {
 	char h[97];
 
@@ -559,7 +420,7 @@ int cmd_measure(int argc, char **argv)
 	};
 	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
 	struct vm_config td;
-	struct rtmr_pred rt[4];
+	struct td_rtmr_pred rt[4];
 	struct tdvf_info *fw;
 	struct err e;
 	char msg[320];

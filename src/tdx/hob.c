@@ -8,9 +8,11 @@
 #include "hob.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../arch/x86/layout.h"
+#include "tdshim.h"
 
 #define HOB_TYPE_HANDOFF       0x0001
 #define HOB_TYPE_RESOURCE_DESC 0x0003
@@ -189,5 +191,36 @@ int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_
 	}
 	put_header(buf + off, HOB_TYPE_END, HOB_END_LEN);
 	*used = total;
+	return 0;
+}
+
+int td_hob_make(const struct tdvf_info *fw, const struct td_ram_range *ram, unsigned nram,
+		u8 **out, size_t *len, struct err *e)
+{
+	const struct tdvf_section *sec = tdvf_find(fw, TDVF_SECTION_TD_HOB);
+	struct td_ram_map map;
+	u8 *hob;
+	int r;
+
+	*out = NULL;
+	*len = 0;
+	if (!sec)
+		return 0;
+	r = td_ram_map_build(ram, nram, fw, &map, e);
+	if (r < 0)
+		return r;
+	hob = calloc(1, sec->mem_size);
+	if (!hob)
+		return errf(e, -ENOMEM, "TD HOB: out of memory");
+	r = td_hob_build(&map, sec->gpa, hob, sec->mem_size, len, e);
+	/* td-shim boots a VMM-loaded kernel only with its payload info in the list. */
+	if (r == 0)
+		r = td_shim_hob_finish(fw, hob, sec->mem_size, len, e);
+	if (r < 0) {
+		free(hob);
+		*len = 0;
+		return r;
+	}
+	*out = hob;
 	return 0;
 }

@@ -53,4 +53,13 @@ size_t td_hob_size(const struct td_ram_map *map);
 int td_hob_build(const struct td_ram_map *map, u64 hob_gpa, u8 *buf, size_t buf_len,
 		 size_t *used, struct err *e);
 
+/*
+ * The TD HOB as the launch hands it to the TD, for its RAM ranges: the map,
+ * the list in a buffer the size of the TD_HOB section, and td-shim's payload
+ * info (td_shim_hob_finish). *out is NULL when the firmware has no TD_HOB
+ * section, malloc'ed otherwise. The launch and `merak measure` both use it.
+ */
+int td_hob_make(const struct tdvf_info *fw, const struct td_ram_range *ram, unsigned nram,
+		u8 **out, size_t *len, struct err *e);
+
 #endif

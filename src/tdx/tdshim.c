@@ -7,6 +7,7 @@
 #include "tdshim.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -190,4 +191,44 @@ void td_shim_fold(struct td_shim_rtmrs *s)
 	if (s->payload_measured)
 		rtmr_extend(s->rtmr[1], s->payload);
 	rtmr_extend(s->rtmr[1], s->param);
+}
+
+int td_shim_param(const char *cmdline, const struct tdvf_section *sec, u8 **out, size_t *len,
+		  struct err *e)
+{
+	size_t n = (cmdline ? strlen(cmdline) : 0) + 1;
+	u8 *p;
+
+	if (n > sec->mem_size)
+		return errf(e, -E2BIG,
+			    "command line of %zu bytes (with its NUL) does not fit the %llu-byte "
+			    "PayloadParam section",
+			    n, (unsigned long long)sec->mem_size);
+	p = malloc(n);
+	if (!p)
+		return errf(e, -ENOMEM, "PayloadParam: out of memory");
+	memcpy(p, cmdline ? cmdline : "", n);
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+int td_shim_payload_check(const u8 *k, size_t len, const struct tdvf_section *sec,
+			  struct err *e)
+{
+	if (len < 0x250 || get_le32(k + 0x202) != 0x53726448)
+		return errf(e, -EINVAL,
+			    "td-shim payload: not a bzImage (no \"HdrS\" boot-protocol header)");
+	if (get_le16(k + 0x206) < 0x200)
+		return errf(e, -EINVAL, "td-shim payload: boot protocol %u.%u, 2.00 or later needed",
+			    k[0x207], k[0x206]);
+	if (!(k[0x211] & 1))
+		return errf(e, -EINVAL,
+			    "td-shim payload: the bzImage does not load high (loadflags bit 0)");
+	if (len > sec->mem_size)
+		return errf(e, -E2BIG,
+			    "td-shim payload: the %zu-byte kernel does not fit the %llu-byte "
+			    "Payload section",
+			    len, (unsigned long long)sec->mem_size);
+	return 0;
 }

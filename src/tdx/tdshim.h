@@ -73,4 +73,11 @@ int td_shim_predict(const struct tdvf_info *fw, const struct td_section_inputs *
 /* Folds the event digests in s into s->rtmr[0] (if have_rtmr0) and s->rtmr[1]. */
 void td_shim_fold(struct td_shim_rtmrs *s);
 
+/* The command line td-shim reads from PayloadParam: NUL-terminated, malloc'ed. */
+int td_shim_param(const char *cmdline, const struct tdvf_section *sec, u8 **out, size_t *len,
+		  struct err *e);
+/* Checks a bzImage for td-shim's Payload section (boot-protocol header, size). */
+int td_shim_payload_check(const u8 *kernel, size_t len, const struct tdvf_section *sec,
+			  struct err *e);
+
 #endif

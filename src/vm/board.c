@@ -23,6 +23,7 @@
 #include "../devices/serial.h"
 #include "../util/file.h"
 #include "../util/log.h"
+#include "td.h"
 #include "vm.h"
 
 #define KERNEL_MAX_SIZE	   (512ULL << 20)
@@ -590,7 +591,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
 	if (r < 0)
 		return r;
 	if (cfg->tdx.enabled)
-		return board_tdx_setup(vm, e);
+		return td_build(vm, e);
 	return setup_plain_vm(vm, e);
 }
 
@@ -601,7 +602,7 @@ void vm_destroy(struct vm *vm)
 	board_pci_destroy(vm);
 	board_fwcfg_destroy(vm);
 	if (vm->tdx)
-		board_tdx_destroy(vm);
+		td_destroy(vm);
 	for (u32 i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].hv.run)
 			hv_destroy_vcpu(&vm->vcpus[i].hv);

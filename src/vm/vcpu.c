@@ -14,6 +14,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "sandbox.h"
+#include "td.h"
 #include "vm.h"
 
 /* Exit statuses for guest failures (documented in README). */
@@ -163,7 +164,7 @@ static bool handle_exit(struct vcpu *v, struct vm_exit *x)
 	struct err e;
 
 	if (vm->tdx) {
-		int r = board_tdx_handle_exit(vm, v, x, &e);
+		int r = td_handle_exit(vm, v, x, &e);
 		if (r < 0) {
 			vm_request_stop(vm, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
 			return false;

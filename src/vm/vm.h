@@ -5,7 +5,7 @@
 /*
  * One virtual machine: everything it owns lives here (memory map, buses,
  * vCPU threads, devices, lifecycle). Board assembly for merak's PC-like x86
- * board is in board.c; TD-specific assembly in board_tdx.c, PCI and virtio
+ * board is in board.c; a TD's in td_build.c (its exits in td_exits.c), PCI and virtio
  * devices in board_pci.c.
  */
 #include <linux/kvm.h>
@@ -169,16 +169,8 @@ int vm_setup_interrupts(struct vm *vm, struct err *e);
 int vm_setup_devices(struct vm *vm, struct err *e);
 int vm_create_vcpus(struct vm *vm, const struct kvm_cpuid2 *base, struct err *e);
 
-/*
- * Board pieces, each in its own file. board_tdx_setup builds a whole TD, from
- * the host capability check and KVM_CREATE_VM to KVM_TDX_FINALIZE_VM, calling
- * the shared steps above where it needs them; vm->hv has /dev/kvm open.
- */
-int board_tdx_setup(struct vm *vm, struct err *e);	/* board_tdx.c */
+/* Board pieces, each in its own file (a TD's are in td.h: td_build.c, td_exits.c). */
 int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
-/* Exits the TD layer handles (TDX, MAP_GPA, MEMORY_FAULT, TDX fatal); 1 if handled. */
-int board_tdx_handle_exit(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x, struct err *e);
-void board_tdx_destroy(struct vm *vm);
 void board_pci_destroy(struct vm *vm);
 /*
  * fw_cfg for OVMF/TDVF (board_fwcfg.c): CPU counts, etc/e820, the ACPI tables

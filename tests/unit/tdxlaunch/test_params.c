@@ -9,7 +9,8 @@
 #include <cmocka.h>
 
 #include "tdx/caps.h"
-#include "tdx/launch.h"
+#include "tdx/params.h"
+#include "tdx/tdshim.h"
 
 static struct merak_kvm_tdx_capabilities *caps_with(const struct kvm_cpuid_entry2 *en, u32 n)
 {

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef MERAK_TDX_LAUNCH_H
-#define MERAK_TDX_LAUNCH_H
+#ifndef MERAK_TDX_PARAMS_H
+#define MERAK_TDX_PARAMS_H
 
 /*
- * The decisions of a TD launch, kept apart from the ioctls (board_tdx.c
+ * A TD's parameters, decided apart from the ioctls (src/vm/td_build.c
  * issues those): which configurations a TD refuses, the TD attributes and
  * XFAM checked against KVM_TDX_CAPABILITIES, the CPUID list for
  * KVM_TDX_INIT_VM (capability entries matched on function and index, their
- * flags ignored; SIGNIFCANT_INDEX set by merak on indexed leaves), the TSC
- * rule, and the td-shim payload inputs. Pure.
+ * flags ignored; SIGNIFCANT_INDEX set by merak on indexed leaves), and the
+ * TSC rule: what the TDX module calls TD_PARAMS. Pure.
  */
 #include <linux/kvm.h>
 
@@ -59,12 +59,5 @@ int td_vcpu_cpuid_base(const struct kvm_cpuid2 *supported, struct kvm_cpuid2 **o
 int td_build_init_vm(const struct tdx_config *cfg, u64 attrs, u64 xfam,
 		     const struct kvm_cpuid2 *cpuid, const struct merak_kvm_tdx_capabilities *caps,
 		     struct merak_kvm_tdx_init_vm **out, struct err *e);
-
-/* The command line td-shim reads from PayloadParam: NUL-terminated, malloc'ed. */
-int td_shim_param(const char *cmdline, const struct tdvf_section *sec, u8 **out, size_t *len,
-		  struct err *e);
-/* Checks a bzImage for td-shim's Payload section (boot-protocol header, size). */
-int td_shim_payload_check(const u8 *kernel, size_t len, const struct tdvf_section *sec,
-			  struct err *e);
 
 #endif
