@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "../arch/x86/acpi.h"
@@ -511,7 +510,7 @@ out:
 	return r;
 }
 
-static int setup_plain_vm(struct vm *vm, struct err *e)
+int board_build(struct vm *vm, struct err *e)
 {
 	int r;
 
@@ -560,49 +559,8 @@ static int setup_plain_vm(struct vm *vm, struct err *e)
 	return setup_vcpu_state(vm, e);
 }
 
-int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
+void board_destroy(struct vm *vm)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	int r;
-
-	if (!vm)
-		return errf(e, -ENOMEM, "out of memory");
-	vm->cfg = cfg;
-	vm->ncpus = cfg->cpus;
-	vm->hv.kvm_fd = vm->hv.vm_fd = -1;
-	vm->stop_fd = -1;
-	guest_mem_init(&vm->mem);
-	bus_init(&vm->pio, "port I/O");
-	bus_init(&vm->mmio, "MMIO");
-	/* Exits by device: what the guest's port and MMIO accesses hit. */
-	vm_add_counters(vm, "pio", bus_collect_counters, &vm->pio);
-	vm_add_counters(vm, "mmio", bus_collect_counters, &vm->mmio);
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
-	pthread_mutex_init(&vm->routes_lock, NULL);
-	*out = vm;
-	/* Before any thread exists: every thread inherits the mask. */
-	vm_block_signals();
-
-	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (vm->stop_fd < 0)
-		return errf_sys(e, -errno, "eventfd");
-	r = hv_open(&vm->hv, e);
-	if (r < 0)
-		return r;
-	if (cfg->tdx.enabled)
-		return td_build(vm, e);
-	return setup_plain_vm(vm, e);
-}
-
-void vm_destroy(struct vm *vm)
-{
-	if (!vm)
-		return;
-	board_pci_destroy(vm);
-	board_fwcfg_destroy(vm);
-	if (vm->tdx)
-		td_destroy(vm);
 	for (u32 i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].hv.run)
 			hv_destroy_vcpu(&vm->vcpus[i].hv);
@@ -612,15 +570,4 @@ void vm_destroy(struct vm *vm)
 	free(vm->pm);
 	free(vm->debug_exit);
 	free(vm->cmos);
-	hv_close(&vm->hv);
-	guest_mem_free(&vm->mem);
-	bus_destroy(&vm->pio);
-	bus_destroy(&vm->mmio);
-	free(vm->routes);
-	if (vm->stop_fd >= 0)
-		close(vm->stop_fd);
-	pthread_mutex_destroy(&vm->routes_lock);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
 }

@@ -1,62 +1,25 @@
 // SPDX-License-Identifier: MIT
-/* vCPU threads, the exit loop, and the VM lifecycle (run, pause, stop). */
+/* vCPU threads: the exit loop, exits dispatched to buses and the TD layer, pause parking. */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../devices/console_io.h"
-#include "../devices/serial.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "sandbox.h"
 #include "td.h"
+#include "vcpu.h"
 #include "vm.h"
-
-/* Exit statuses for guest failures (documented in README). */
-#define EXIT_GUEST_CRASH 3
-#define EXIT_VMM_ERROR	 1
-
-/* How long a guest has to power off after SIGTERM presses its power button. */
-#define VM_SIGTERM_GRACE_S 10
 
 static void kick_handler(int sig)
 {
 	/* Only interrupts KVM_RUN; immediate_exit does the rest. */
 }
 
-void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
-{
-	va_list ap;
-	u64 one = 1;
-
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VM_STOPPING) {
-		pthread_mutex_unlock(&vm->lock);
-		return;
-	}
-	vm->state = VM_STOPPING;
-	vm->exit_status = status;
-	va_start(ap, fmt);
-	vsnprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, ap);
-	va_end(ap);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
-		/* The eventfd cannot overflow with single increments. */
-	}
-}
-
-bool vm_stopping(struct vm *vm)
-{
-	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPING;
-}
-
-static void kick_all(struct vm *vm)
+void vcpus_kick(struct vm *vm)
 {
 	for (u32 i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -258,15 +221,6 @@ const char *vm_exit_kind_name(enum vm_exit_kind kind)
 	return (unsigned)kind < VM_EXIT_KINDS ? names[kind] : "unknown";
 }
 
-int vm_add_counters(struct vm *vm, const char *name,
-		    void (*collect)(void *ctx, counter_emit_fn emit, void *arg), void *ctx)
-{
-	if (vm->n_counters == VM_MAX_COUNTER_SOURCES)
-		return -ENOSPC;
-	vm->counters[vm->n_counters++] = (struct vm_counter_source){name, collect, ctx};
-	return 0;
-}
-
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -305,118 +259,14 @@ static void *vcpu_main(void *arg)
 	return NULL;
 }
 
-int vm_pause(struct vm *vm, struct err *e)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state != VM_RUNNING) {
-		pthread_mutex_unlock(&vm->lock);
-		return errf(e, -EINVAL, "the VM is not running");
-	}
-	vm->state = VM_PAUSED;
-	pthread_mutex_unlock(&vm->lock);
-	kick_all(vm);
-	pthread_mutex_lock(&vm->lock);
-	while (vm->state == VM_PAUSED && vm->paused_vcpus < vm->ncpus)
-		pthread_cond_wait(&vm->cond, &vm->lock);
-	pthread_mutex_unlock(&vm->lock);
-	return 0;
-}
-
-int vm_resume(struct vm *vm, struct err *e)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state != VM_PAUSED) {
-		pthread_mutex_unlock(&vm->lock);
-		return errf(e, -EINVAL, "the VM is not paused");
-	}
-	vm->state = VM_RUNNING;
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-	return 0;
-}
-
-/*
- * Where each vCPU of a guest that ignored the power button is: pauses the VM
- * and logs the general registers (what a hang report needs first). A TD's
- * vCPU state is the TDX module's: one line says so instead.
- */
-static void log_hung_vcpus(struct vm *vm)
-{
-	struct err e;
-
-	/* A VM already paused (from the API) is reported as it stands. */
-	if (vm_pause(vm, &e) < 0 && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_PAUSED)
-		return;
-	if (vm->tdx) {
-		log_warn("the TD's %u vCPU(s) cannot be shown: their registers belong to the TDX "
-			 "module, which the host cannot read",
-			 vm->ncpus);
-		return;
-	}
-	for (u32 i = 0; i < vm->ncpus; i++) {
-		struct kvm_regs r;
-
-		if (hv_vcpu_get_regs(&vm->vcpus[i].hv, &r, &e) < 0) {
-			log_warn("vCPU %u: state not readable (%s)", i, e.msg);
-			continue;
-		}
-		log_warn("vCPU %u: RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx RAX 0x%llx RBX 0x%llx "
-			 "RCX 0x%llx RDX 0x%llx RSI 0x%llx RDI 0x%llx",
-			 i, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi);
-	}
-}
-
-/* The signals the main thread takes through its signalfd. */
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-}
-
-void vm_block_signals(void)
-{
-	sigset_t block;
-
-	stop_signals(&block);
-	sigaddset(&block, SIGRTMIN + 1); /* the kick: only vCPU threads unblock it */
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-}
-
-int vm_run(struct vm *vm, struct err *e)
+void vcpus_start(struct vm *vm)
 {
 	struct sigaction sa;
-	sigset_t block;
-	u64 term_deadline = 0;
-	int sfd, r = 0;
 
 	vm->kick_signal = SIGRTMIN + 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler;
 	sigaction(vm->kick_signal, &sa, NULL);
-
-	/*
-	 * vm_create blocked these before it started any thread; blocking again
-	 * covers a caller that did not go through it. They stay blocked after
-	 * the run, so a late signal cannot cut teardown short.
-	 */
-	vm_block_signals();
-	stop_signals(&block);
-	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sfd < 0)
-		return errf_sys(e, -errno, "signalfd");
-
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state != VM_STOPPING)
-		vm->state = VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
-
-	if (vm->serial_io && vm->serial) {
-		r = console_io_start_input(vm->serial_io, serial_receive, vm->serial, e);
-		if (r < 0)
-			goto out_sfd;
-	}
 	for (u32 i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		int pr = pthread_create(&v->thread, NULL, vcpu_main, v);
@@ -424,63 +274,18 @@ int vm_run(struct vm *vm, struct err *e)
 		if (pr) {
 			vm_request_stop(vm, EXIT_VMM_ERROR, "cannot start vCPU %u thread: %s", i,
 					strerror(pr));
-			break;
+			return;
 		}
 		v->thread_started = true;
 	}
-	/* Every thread runs: the main thread confines itself for the rest of the run. */
-	r = sandbox_apply(SANDBOX_MAIN, (enum sandbox_mode)vm->cfg->seccomp, e);
-	if (r < 0)
-		vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e->msg);
-	r = 0;
+}
 
-	while (!vm_stopping(vm)) {
-		struct pollfd pfd[2] = {
-			{.fd = vm->stop_fd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-		};
-		int timeout = -1;
-
-		if (term_deadline) {
-			u64 now = monotonic_ns();
-
-			if (now >= term_deadline) {
-				log_hung_vcpus(vm);
-				vm_request_stop(vm, 128 + SIGTERM,
-						"the guest did not power off within %d s of SIGTERM",
-						VM_SIGTERM_GRACE_S);
-				break;
-			}
-			timeout = (int)((term_deadline - now) / 1000000) + 1;
-		}
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			/* The first SIGTERM asks the guest to shut down cleanly. */
-			if (si.ssi_signo == SIGTERM && !term_deadline && vm->pm) {
-				log_info("SIGTERM: pressing the ACPI power button");
-				vm_power_button(vm);
-				term_deadline = monotonic_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
-				continue;
-			}
-			vm_request_stop(vm, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
-					si.ssi_signo, strsignal((int)si.ssi_signo));
-		}
-	}
-
-	kick_all(vm);
+void vcpus_join(struct vm *vm)
+{
 	for (u32 i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].thread_started) {
 			pthread_join(vm->vcpus[i].thread, NULL);
 			vm->vcpus[i].thread_started = false;
 		}
 	}
-	r = vm->exit_status;
-out_sfd:
-	close(sfd);
-	return r;
 }

@@ -169,6 +169,10 @@ int vm_setup_interrupts(struct vm *vm, struct err *e);
 int vm_setup_devices(struct vm *vm, struct err *e);
 int vm_create_vcpus(struct vm *vm, const struct kvm_cpuid2 *base, struct err *e);
 
+/* A plain VM's whole board, from KVM_CREATE_VM to the boot vCPU's registers (board.c). */
+int board_build(struct vm *vm, struct err *e);
+/* The vCPUs and the legacy devices board.c made (plain VMs and TDs alike). */
+void board_destroy(struct vm *vm);
 /* Board pieces, each in its own file (a TD's are in td.h: td_build.c, td_exits.c). */
 int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
 void board_pci_destroy(struct vm *vm);
