@@ -34,7 +34,7 @@ int lpc_create(struct pci_bus *bus, u16 pm_base, struct lpc **out, struct err *e
 	if (r < 0)
 		goto fail;
 	/* Decodes its I/O (the PM block) from reset, as firmware would leave it. */
-	d->cfg[PCI_COMMAND] |= PCI_CMD_IO;
+	d->cfg[PCI_COMMAND] |= PCI_COMMAND_IO;
 	*out = l;
 	return 0;
 fail:

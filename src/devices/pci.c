@@ -44,17 +44,17 @@ static void wmask_put(struct pci_dev *d, u32 off, u32 len, u32 v)
 
 void pci_dev_set_wmask(struct pci_dev *d, u32 off, u32 len, u32 mask)
 {
-	if (len <= 4 && off < PCI_CFG_SIZE && len <= PCI_CFG_SIZE - off)
+	if (len <= 4 && off < PCI_CFG_SPACE_EXP_SIZE && len <= PCI_CFG_SPACE_EXP_SIZE - off)
 		wmask_put(d, off, len, mask);
 }
 
 static u64 bar_cfg_addr(const struct pci_dev *d, unsigned i)
 {
 	const struct pci_bar *b = &d->bars[i];
-	u64 a = cfg_get(d, PCI_BAR0 + 4 * i, 4) & ~0xfULL;
+	u64 a = cfg_get(d, PCI_BASE_ADDRESS_0 + 4 * i, 4) & ~0xfULL;
 
 	if (b->kind == PCI_BAR_MEM64)
-		a |= (u64)cfg_get(d, PCI_BAR0 + 4 * (i + 1), 4) << 32;
+		a |= (u64)cfg_get(d, PCI_BASE_ADDRESS_0 + 4 * (i + 1), 4) << 32;
 	return a;
 }
 
@@ -62,7 +62,7 @@ static u64 bar_cfg_addr(const struct pci_dev *d, unsigned i)
 static void bar_update(struct pci_dev *d, unsigned i)
 {
 	struct pci_bar *b = &d->bars[i];
-	bool decode = cfg_get(d, PCI_COMMAND, 2) & PCI_CMD_MEM;
+	bool decode = cfg_get(d, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY;
 	u64 addr = bar_cfg_addr(d, i), end;
 	bool want = decode && addr && !add_overflows(addr, b->size, &end) &&
 		    (b->kind == PCI_BAR_MEM64 || end <= 0x100000000ULL);
@@ -92,7 +92,7 @@ static void bar_update(struct pci_dev *d, unsigned i)
 
 static void bars_update(struct pci_dev *d)
 {
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+	for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (d->bars[i].kind != PCI_BAR_NONE)
 			bar_update(d, i);
 }
@@ -216,8 +216,8 @@ static void msix_ctrl_written(struct pci_dev *d)
 	u16 ctrl = (u16)cfg_get(d, m->cap + 2, 2);
 
 	pthread_mutex_lock(&d->msix_lock);
-	m->enabled = ctrl & PCI_MSIX_ENABLE;
-	m->maskall = ctrl & PCI_MSIX_MASKALL;
+	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+	m->maskall = ctrl & PCI_MSIX_FLAGS_MASKALL;
 	msix_flush_pending(d);
 	pthread_mutex_unlock(&d->msix_lock);
 }
@@ -307,7 +307,7 @@ void pci_cfg_read(struct pci_bus *b, u32 bdf, u32 off, void *data, u32 len)
 	struct pci_dev *d;
 	u32 v;
 
-	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SIZE) {
+	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SPACE_EXP_SIZE) {
 		memset(data, 0xff, len);
 		return;
 	}
@@ -326,7 +326,7 @@ void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 le
 	u32 v = 0;
 	bool bars = false;
 
-	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SIZE)
+	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1)) || off + len > PCI_CFG_SPACE_EXP_SIZE)
 		return;
 	memcpy(&v, data, len);
 	pthread_mutex_lock(&b->lock);
@@ -342,7 +342,7 @@ void pci_cfg_write(struct pci_bus *b, u32 bdf, u32 off, const void *data, u32 le
 	}
 	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND)
 		bars = true;
-	if (off < PCI_BAR0 + 24 && off + len > PCI_BAR0)
+	if (off < PCI_BASE_ADDRESS_0 + 24 && off + len > PCI_BASE_ADDRESS_0)
 		bars = true;
 	if (bars)
 		bars_update(d);
@@ -433,16 +433,16 @@ static void dev_setup(struct pci_dev *d, struct pci_bus *b, unsigned slot, u16 v
 	pthread_mutex_init(&d->msix_lock, NULL);
 	cfg_put(d, PCI_VENDOR_ID, 2, vendor);
 	cfg_put(d, PCI_DEVICE_ID, 2, device);
-	cfg_put(d, PCI_REVISION, 1, 1);
+	cfg_put(d, PCI_REVISION_ID, 1, 1);
 	cfg_put(d, PCI_CLASS_PROG, 3, class_code);
-	cfg_put(d, PCI_SUBSYS_VENDOR, 2, sv);
-	cfg_put(d, PCI_SUBSYS_ID, 2, sid);
+	cfg_put(d, PCI_SUBSYSTEM_VENDOR_ID, 2, sv);
+	cfg_put(d, PCI_SUBSYSTEM_ID, 2, sid);
 	/* Memory decode, bus master and INTx disable are the guest's to switch. */
-	wmask_put(d, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE);
+	wmask_put(d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	wmask_put(d, PCI_INTERRUPT_LINE, 1, 0xff);
 	d->next_cap = 0x40;
-	d->last_cap_next = &d->cfg[PCI_CAP_PTR];
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+	d->last_cap_next = &d->cfg[PCI_CAPABILITY_LIST];
+	for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++) {
 		d->bars[i].dev = d;
 		d->bars[i].idx = i;
 	}
@@ -475,7 +475,7 @@ int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64
 {
 	unsigned slots = kind == PCI_BAR_MEM64 ? 2 : 1;
 
-	if (bar + slots > PCI_NUM_BARS || kind == PCI_BAR_NONE)
+	if (bar + slots > PCI_STD_NUM_BARS || kind == PCI_BAR_NONE)
 		return errf(e, -EINVAL, "pci %s: BAR%u does not fit", d->name, bar);
 	for (unsigned i = bar; i < bar + slots; i++)
 		if (d->bars[i].kind != PCI_BAR_NONE || (i && d->bars[i - 1].kind == PCI_BAR_MEM64))
@@ -490,10 +490,10 @@ int pci_dev_add_bar(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, u64
 	d->bars[bar].kind = kind;
 	d->bars[bar].size = size;
 	/* Writable bits are the address bits above the size: sizing reads them back. */
-	wmask_put(d, PCI_BAR0 + 4 * bar, 4, (u32)~(size - 1) & ~0xfu);
-	cfg_put(d, PCI_BAR0 + 4 * bar, 4, kind == PCI_BAR_MEM64 ? 0x4 : 0x0);
+	wmask_put(d, PCI_BASE_ADDRESS_0 + 4 * bar, 4, (u32)~(size - 1) & ~0xfu);
+	cfg_put(d, PCI_BASE_ADDRESS_0 + 4 * bar, 4, kind == PCI_BAR_MEM64 ? 0x4 : 0x0);
 	if (kind == PCI_BAR_MEM64)
-		wmask_put(d, PCI_BAR0 + 4 * (bar + 1), 4, (u32)(~(size - 1) >> 32));
+		wmask_put(d, PCI_BASE_ADDRESS_0 + 4 * (bar + 1), 4, (u32)(~(size - 1) >> 32));
 	return 0;
 }
 
@@ -517,7 +517,7 @@ int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u
 {
 	int cap;
 
-	if (!nvec || nvec > PCI_MSIX_MAX_VECTORS || bar >= PCI_NUM_BARS ||
+	if (!nvec || nvec > PCI_MSIX_MAX_VECTORS || bar >= PCI_STD_NUM_BARS ||
 	    d->bars[bar].kind == PCI_BAR_NONE || (table_off & 7) || (pba_off & 7) ||
 	    !range_within(table_off, nvec * 16ULL, d->bars[bar].size) ||
 	    !range_within(pba_off, PCI_MSIX_MAX_VECTORS / 8, d->bars[bar].size))
@@ -532,7 +532,7 @@ int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u
 	d->msix.table_off = table_off;
 	d->msix.pba_off = pba_off;
 	cfg_put(d, cap + 2, 2, nvec - 1u);
-	wmask_put(d, cap + 2, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
+	wmask_put(d, cap + 2, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 	cfg_put(d, cap + 4, 4, (u32)table_off | bar);
 	cfg_put(d, cap + 8, 4, (u32)pba_off | bar);
 	/* Vectors start masked (PCI spec). */
@@ -581,7 +581,7 @@ int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaq
 		struct pci_bar *big = NULL;
 		u64 addr;
 
-		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++) {
 			struct pci_bar *bar = &d->bars[i];
 			if (bar->kind != PCI_BAR_NONE && !bar->addr && (!big || bar->size > big->size))
 				big = bar;
@@ -594,16 +594,16 @@ int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaq
 			break;
 		}
 		big->addr = addr;
-		cfg_put(d, PCI_BAR0 + 4 * big->idx, 4,
+		cfg_put(d, PCI_BASE_ADDRESS_0 + 4 * big->idx, 4,
 			(u32)addr | (big->kind == PCI_BAR_MEM64 ? 0x4 : 0));
 		if (big->kind == PCI_BAR_MEM64)
-			cfg_put(d, PCI_BAR0 + 4 * (big->idx + 1), 4, (u32)(addr >> 32));
+			cfg_put(d, PCI_BASE_ADDRESS_0 + 4 * (big->idx + 1), 4, (u32)(addr >> 32));
 	}
 	if (r == 0) {
-		cfg_put(d, PCI_COMMAND, 2, PCI_CMD_MEM);
+		cfg_put(d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 		b->slots[d->slot] = d;
 		bars_update(d);
-		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++) {
 			if (d->bars[i].kind != PCI_BAR_NONE && !d->bars[i].mapped) {
 				b->slots[d->slot] = NULL;
 				r = errf(e, -EEXIST, "pci %s: BAR%u at 0x%llx overlaps another device",
@@ -613,7 +613,7 @@ int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaq
 		}
 	}
 	if (r < 0) {
-		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++)
 			if (d->bars[i].mapped) {
 				bus_unregister(b->c.mmio, d->bars[i].mapped_at, &d->bars[i]);
 				d->bars[i].mapped = false;
@@ -631,7 +631,7 @@ void pci_dev_unrealize(struct pci_dev *d)
 		return;
 	pthread_mutex_lock(&b->lock);
 	if (b->slots[d->slot] == d) {
-		for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++)
 			if (d->bars[i].mapped) {
 				bus_unregister(b->c.mmio, d->bars[i].mapped_at, &d->bars[i]);
 				d->bars[i].mapped = false;

@@ -10,6 +10,7 @@
  * firmware finds them ready; a guest (or firmware) that reprograms a BAR moves
  * its bus registration. MSI-X table and PBA live in a BAR and are served here.
  */
+#include <linux/pci_regs.h>	/* config-space registers and bits */
 #include <pthread.h>
 
 #include "../util/err.h"
@@ -17,35 +18,10 @@
 #include "../vm/bus.h"
 #include "../vm/irq.h"
 
-#define PCI_MAX_SLOTS	    32
-#define PCI_NUM_BARS	    6
-#define PCI_CFG_SIZE	    4096
+#define PCI_MAX_SLOTS	     32
 #define PCI_MSIX_MAX_VECTORS 64
+#define PCI_MSIX_NO_VECTOR   0xffff	/* an MSI-X entry index meaning "none" */
 
-/* Config-space registers and bits used by merak. */
-#define PCI_VENDOR_ID	   0x00
-#define PCI_DEVICE_ID	   0x02
-#define PCI_COMMAND	   0x04
-#define PCI_STATUS	   0x06
-#define PCI_REVISION	   0x08
-#define PCI_CLASS_PROG	   0x09
-#define PCI_HEADER_TYPE	   0x0e
-#define PCI_BAR0	   0x10
-#define PCI_SUBSYS_VENDOR  0x2c
-#define PCI_SUBSYS_ID	   0x2e
-#define PCI_CAP_PTR	   0x34
-#define PCI_INTERRUPT_LINE 0x3c
-#define PCI_INTERRUPT_PIN  0x3d
-#define PCI_CMD_IO	   0x1
-#define PCI_CMD_MEM	   0x2
-#define PCI_CMD_MASTER	   0x4
-#define PCI_CMD_INTX_DISABLE 0x400
-#define PCI_STATUS_CAP_LIST 0x10
-#define PCI_CAP_ID_VNDR	   0x09
-#define PCI_CAP_ID_MSIX	   0x11
-#define PCI_MSIX_ENABLE	   0x8000
-#define PCI_MSIX_MASKALL   0x4000
-#define PCI_MSIX_NO_VECTOR 0xffff
 /*
  * The Q35 host bridge's PCIEXBAR (64-bit): bit 0 enables ECAM, bits 2:1
  * give its length (0: 256 buses, 1: 128, 2: 64), bits 35:26 its base.
@@ -94,11 +70,11 @@ struct pci_msix {
 struct pci_dev {
 	struct pci_bus *bus;
 	unsigned slot;
-	u8 cfg[PCI_CFG_SIZE];
-	u8 wmask[PCI_CFG_SIZE];	/* writable bits */
+	u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
+	u8 wmask[PCI_CFG_SPACE_EXP_SIZE];	/* writable bits */
 	u8 next_cap;		/* where the next capability goes */
 	u8 *last_cap_next;	/* the "next" byte to patch when adding one */
-	struct pci_bar bars[PCI_NUM_BARS];
+	struct pci_bar bars[PCI_STD_NUM_BARS];
 	struct pci_msix msix;
 	pthread_mutex_t msix_lock;	/* table and pending bits: vCPUs vs workers */
 	const struct pci_dev_ops *ops;

@@ -28,7 +28,7 @@ struct serial {
 
 static u8 serial_iir(const struct serial *s)
 {
-	u8 fifo = (s->fcr & UART_FCR_ENABLE) ? UART_IIR_FIFO : 0;
+	u8 fifo = (s->fcr & UART_FCR_ENABLE_FIFO) ? UART_IIR_FIFO_ENABLED : 0;
 
 	if ((s->ier & UART_IER_RLSI) && (s->lsr & (UART_LSR_OE | UART_LSR_BI)))
 		return fifo | UART_IIR_RLSI;
@@ -100,7 +100,7 @@ static void serial_read(void *opaque, u64 off, void *data, u32 len)
 	memset(data, 0, len);
 	pthread_mutex_lock(&s->lock);
 	switch (off) {
-	case UART_RBR:
+	case UART_RX:
 		v = (s->lcr & UART_LCR_DLAB) ? s->dll : rx_pop(s);
 		break;
 	case UART_IER:
@@ -143,7 +143,7 @@ static void serial_write(void *opaque, u64 off, const void *data, u32 len)
 
 	pthread_mutex_lock(&s->lock);
 	switch (off) {
-	case UART_THR:
+	case UART_TX:
 		if (s->lcr & UART_LCR_DLAB) {
 			s->dll = v;
 			break;
@@ -167,7 +167,7 @@ static void serial_write(void *opaque, u64 off, const void *data, u32 len)
 		s->ier = v & 0x0f;
 		break;
 	case UART_FCR:
-		s->fcr = v & (UART_FCR_ENABLE | 0xc0);
+		s->fcr = v & (UART_FCR_ENABLE_FIFO | 0xc0);
 		if (v & UART_FCR_CLEAR_RCVR) {
 			s->rx_head = s->rx_count = 0;
 			s->lsr &= (u8)~UART_LSR_DR;

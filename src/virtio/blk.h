@@ -7,25 +7,12 @@
  * executor (blk_request) is separate from the transport so tests, the
  * fuzzer and the benchmark drive it with synthetic chains.
  */
+#include <linux/virtio_blk.h>	/* request types, status, feature bits */
+
 #include "../util/err.h"
 #include "../vm/config.h"
 #include "virtio_pci.h"
 
-#define VIRTIO_BLK_T_IN		  0
-#define VIRTIO_BLK_T_OUT	  1
-#define VIRTIO_BLK_T_FLUSH	  4
-#define VIRTIO_BLK_T_GET_ID	  8
-#define VIRTIO_BLK_T_DISCARD	  11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK		  0
-#define VIRTIO_BLK_S_IOERR	  1
-#define VIRTIO_BLK_S_UNSUPP	  2
-#define VIRTIO_BLK_F_SEG_MAX	  2
-#define VIRTIO_BLK_F_RO		  5
-#define VIRTIO_BLK_F_FLUSH	  9
-#define VIRTIO_BLK_F_DISCARD	  13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-#define VIRTIO_BLK_ID_BYTES	  20
 #define VIRTIO_BLK_QUEUE_SIZE	  256
 #define VIRTIO_BLK_MAX_DISCARD_SEG 32
 

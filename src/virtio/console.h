@@ -8,10 +8,11 @@
  * guest posts receive buffers. EMERG_WRITE is offered (a byte written to
  * config offset 8 is printed at once).
  */
+#include <linux/virtio_console.h>	/* feature bits */
+
 #include "../devices/console_io.h"
 #include "virtio_pci.h"
 
-#define VIRTIO_CONSOLE_F_EMERG_WRITE 2
 #define VIRTIO_CONSOLE_INBUF	     4096
 
 struct virtio_console;

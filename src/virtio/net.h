@@ -11,19 +11,12 @@
  * when the tap accepts TUNSETOFFLOAD, and the tap is told what the guest
  * negotiated.
  */
+#include <linux/virtio_net.h>	/* feature bits */
+
 #include "../vm/config.h"
 #include "virtio_pci.h"
 
-#define VIRTIO_NET_F_CSUM	0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC	5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN	9
-#define VIRTIO_NET_F_HOST_TSO4	11
-#define VIRTIO_NET_F_HOST_TSO6	12
-#define VIRTIO_NET_F_MRG_RXBUF	15
-#define VIRTIO_NET_HDR_LEN	12	/* struct virtio_net_hdr_v1 */
+#define VIRTIO_NET_HDR_LEN	((unsigned)sizeof(struct virtio_net_hdr_v1))
 #define VIRTIO_NET_MAX_PACKET	(65536 + VIRTIO_NET_HDR_LEN)
 
 struct virtio_net;

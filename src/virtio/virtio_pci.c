@@ -19,9 +19,6 @@
 #include "../util/log.h"
 #include "../vm/sandbox.h"
 
-#define VIRTIO_ISR_QUEUE  1
-#define VIRTIO_ISR_CONFIG 2
-#define VIRTIO_MSI_NO_VECTOR 0xffff
 
 struct virtio_pci_cap_desc {
 	u8 type;
@@ -34,7 +31,7 @@ void virtio_queue_notify(struct virtio_dev *vd, u16 q)
 {
 	if (!virtq_should_notify(&vd->q[q].vq))
 		return;
-	__atomic_fetch_or(&vd->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&vd->isr, VIRTIO_PCI_ISR_QUEUE, __ATOMIC_SEQ_CST);
 	vd->interrupts++;
 	pci_msix_notify(&vd->pci, vd->q[q].msix_vector);
 }
@@ -42,7 +39,7 @@ void virtio_queue_notify(struct virtio_dev *vd, u16 q)
 void virtio_config_changed(struct virtio_dev *vd)
 {
 	vd->config_generation++;
-	__atomic_fetch_or(&vd->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&vd->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_SEQ_CST);
 	vd->interrupts++;
 	pci_msix_notify(&vd->pci, vd->msix_config);
 }
@@ -57,9 +54,9 @@ void virtio_fail(struct virtio_dev *vd, const char *fmt, ...)
 	vsnprintf(vd->broken_msg, sizeof(vd->broken_msg), fmt, ap);
 	va_end(ap);
 	vd->broken = true;
-	vd->status |= VIRTIO_STATUS_NEEDS_RESET;
+	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	log_warn("virtio %s: %s; device needs a reset", vd->name, vd->broken_msg);
-	if (vd->status & VIRTIO_STATUS_DRIVER_OK)
+	if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		virtio_config_changed(vd);
 }
 
@@ -188,26 +185,26 @@ static void status_write(struct virtio_dev *vd, u8 v)
 		device_reset(vd);
 		return;
 	}
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		/* Unknown bits or a legacy driver: FEATURES_OK does not stick. */
 		if ((vd->driver_features & ~vd->device_features) ||
 		    !virtio_has(vd, VIRTIO_F_VERSION_1)) {
 			log_debug("virtio %s: driver features 0x%llx refused (offered 0x%llx)",
 				  vd->name, (unsigned long long)vd->driver_features,
 				  (unsigned long long)vd->device_features);
-			v &= (u8)~VIRTIO_STATUS_FEATURES_OK;
+			v &= (u8)~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {
 			for (u16 i = 0; i < vd->num_queues; i++) {
-				vd->q[i].vq.event_idx = virtio_has(vd, VIRTIO_F_RING_EVENT_IDX);
-				vd->q[i].vq.indirect = virtio_has(vd, VIRTIO_F_INDIRECT_DESC);
+				vd->q[i].vq.event_idx = virtio_has(vd, VIRTIO_RING_F_EVENT_IDX);
+				vd->q[i].vq.indirect = virtio_has(vd, VIRTIO_RING_F_INDIRECT_DESC);
 			}
 		}
 	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
-		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
-			v &= (u8)~VIRTIO_STATUS_DRIVER_OK;
+	if ((v & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		if (!(v & VIRTIO_CONFIG_S_FEATURES_OK)) {
+			v &= (u8)~VIRTIO_CONFIG_S_DRIVER_OK;
 		} else {
-			vd->status = (u8)(v | (old & VIRTIO_STATUS_NEEDS_RESET));
+			vd->status = (u8)(v | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
 			if (vd->broken)
 				return;
 			if (vd->ops->activate && vd->ops->activate(vd->dev, &e) < 0) {
@@ -218,7 +215,7 @@ static void status_write(struct virtio_dev *vd, u8 v)
 			return;
 		}
 	}
-	vd->status = (u8)(v | (old & VIRTIO_STATUS_NEEDS_RESET));
+	vd->status = (u8)(v | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
 static void queue_enable(struct virtio_dev *vd, struct virtio_queue_state *q)
@@ -287,7 +284,7 @@ static void common_write(struct virtio_dev *vd, u64 off, const void *data, u32 l
 	if (touches(off, len, 0x08, 4))
 		vd->gfselect = get_le32(s + 0x08);
 	if (touches(off, len, 0x0c, 4) && vd->gfselect < 2 &&
-	    !(vd->status & VIRTIO_STATUS_FEATURES_OK)) {
+	    !(vd->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		unsigned sh = 32 * vd->gfselect;
 
 		vd->driver_features = (vd->driver_features & ~(0xffffffffULL << sh)) |
@@ -505,7 +502,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 	vd->num_queues = p->num_queues;
 	vd->config_size = p->config_size;
 	vd->device_features = p->features | 1ULL << VIRTIO_F_VERSION_1 |
-			      1ULL << VIRTIO_F_RING_EVENT_IDX | 1ULL << VIRTIO_F_INDIRECT_DESC;
+			      1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	if (env->access_platform)
 		vd->device_features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	pthread_mutex_init(&vd->lock, NULL);
@@ -537,7 +534,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 	if (r < 0)
 		return r;
 	/* Rev 1 marks a modern-only device (§4.1.2.1). */
-	vd->pci.cfg[PCI_REVISION] = 1;
+	vd->pci.cfg[PCI_REVISION_ID] = 1;
 	if (!env->pci->c.mmio64_size)
 		kind = PCI_BAR_MEM32;
 	r = pci_dev_add_bar(&vd->pci, VIRTIO_PCI_BAR, kind, VIRTIO_PCI_BAR_SIZE, e);

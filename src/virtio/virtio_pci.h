@@ -10,6 +10,9 @@
  * fds); every device callback runs with the transport lock held, so devices
  * need no locking of their own against resets and register accesses.
  */
+#include <linux/virtio_config.h>	/* status bits, transport feature bits */
+#include <linux/virtio_pci.h>	/* ISR bits, VIRTIO_MSI_NO_VECTOR */
+#include <linux/virtio_ring.h>	/* ring feature bits */
 #include <pthread.h>
 
 #include "../devices/pci.h"
@@ -32,20 +35,8 @@
 #define VIRTIO_MAX_QUEUES	8
 #define VIRTIO_CONFIG_MAX	256
 
-/* Feature bits of the transport. */
-#define VIRTIO_F_INDIRECT_DESC	28
-#define VIRTIO_F_RING_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1	32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-
-/* Device status bits. */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER	  2
-#define VIRTIO_STATUS_DRIVER_OK	  4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED	  128
-
+/* The ISR's queue bit (<linux/virtio_pci.h> names only the config bit). */
+#define VIRTIO_PCI_ISR_QUEUE	0x1
 #define VIRTIO_PCI_VENDOR	0x1af4
 #define VIRTIO_PCI_DEVICE_BASE	0x1040	/* + virtio device ID */
 
@@ -152,7 +143,7 @@ static inline bool virtio_has(const struct virtio_dev *vd, unsigned bit)
 }
 static inline bool virtio_active(const struct virtio_dev *vd)
 {
-	return (vd->status & VIRTIO_STATUS_DRIVER_OK) && !vd->broken;
+	return (vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !vd->broken;
 }
 static inline struct virtq *virtio_vq(struct virtio_dev *vd, u16 q)
 {

@@ -35,8 +35,8 @@ struct virtq {
 	/* Set by the driver through the transport. */
 	u16 size;
 	u64 desc_gpa, avail_gpa, used_gpa;
-	bool event_idx;	/* VIRTIO_F_RING_EVENT_IDX negotiated */
-	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx;	/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 
 	/* Device state, valid after virtq_start. */
 	bool started;

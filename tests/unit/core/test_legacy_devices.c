@@ -97,7 +97,7 @@ static void test_serial_transmit(void **state)
 
 	assert_true(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_THRE);
 	for (const char *p = "hello\n"; *p; p++)
-		outb(&f->pio, PORT_COM1 + UART_THR, (u8)*p);
+		outb(&f->pio, PORT_COM1 + UART_TX, (u8)*p);
 	fd = open(f->path, O_RDONLY);
 	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 6);
 	close(fd);
@@ -135,9 +135,9 @@ static void test_serial_receive_interrupt(void **state)
 	outb(&f->pio, PORT_COM1 + UART_IER, UART_IER_RDI);
 	assert_true(f->irq.level);
 	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_RDI);
-	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 'a');
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RX), 'a');
 	assert_true(f->irq.level);
-	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 'b');
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RX), 'b');
 	/* FIFO drained: DR clear, line low. */
 	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
 	assert_false(f->irq.level);
@@ -156,7 +156,7 @@ static void test_serial_thre_interrupt(void **state)
 	assert_false(f->irq.level);
 	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0x0f, UART_IIR_NO_INT);
 	/* Each transmitted byte empties THR again: one more interrupt. */
-	outb(&f->pio, PORT_COM1 + UART_THR, 'x');
+	outb(&f->pio, PORT_COM1 + UART_TX, 'x');
 	assert_true(f->irq.level);
 	assert_int_equal(f->irq.raises, 2);
 	/* RX data takes priority over THRE in IIR. */
@@ -171,8 +171,8 @@ static void test_serial_loopback_and_overrun(void **state)
 	static u8 big[5000];
 
 	outb(&f->pio, PORT_COM1 + UART_MCR, UART_MCR_LOOP | UART_MCR_RTS | UART_MCR_OUT2);
-	outb(&f->pio, PORT_COM1 + UART_THR, 0x42);
-	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RBR), 0x42);
+	outb(&f->pio, PORT_COM1 + UART_TX, 0x42);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_RX), 0x42);
 	/* Modem outputs loop to inputs: RTS -> CTS, OUT2 -> DCD. */
 	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_MSR) & 0xf0,
 			 UART_MSR_CTS | UART_MSR_DCD);
@@ -185,9 +185,9 @@ static void test_serial_loopback_and_overrun(void **state)
 	assert_true(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_OE);
 	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_OE);
 	/* FCR can clear the receive FIFO. */
-	outb(&f->pio, PORT_COM1 + UART_FCR, UART_FCR_ENABLE | UART_FCR_CLEAR_RCVR);
+	outb(&f->pio, PORT_COM1 + UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR);
 	assert_false(inb(&f->pio, PORT_COM1 + UART_LSR) & UART_LSR_DR);
-	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0xc0, UART_IIR_FIFO);
+	assert_int_equal(inb(&f->pio, PORT_COM1 + UART_IIR) & 0xc0, UART_IIR_FIFO_ENABLED);
 }
 
 static int resets;

@@ -140,7 +140,7 @@ static void test_bar_sizing_probe(void **state)
 	/* Pre-assigned in the 64-bit window, decode on. */
 	assert_int_equal(lo & 0xf, 0x4);
 	assert_int_equal(((u64)hi << 32 | (lo & ~0xfu)), VT_MMIO64);
-	assert_int_equal(cfg_rd(&f->b, 1, 0x04, 2) & PCI_CMD_MEM, PCI_CMD_MEM);
+	assert_int_equal(cfg_rd(&f->b, 1, 0x04, 2) & PCI_COMMAND_MEMORY, PCI_COMMAND_MEMORY);
 	/* The 32-bit BAR went to the 32-bit window. */
 	assert_int_equal(cfg_rd(&f->b, 1, 0x18, 4), VT_MMIO32);
 
@@ -175,7 +175,7 @@ static void test_bar_move(void **state)
 	cfg_wr(&f->b, 1, 0x10, 4, (u32)neu | 4);
 	cfg_wr(&f->b, 1, 0x14, 4, (u32)(neu >> 32));
 	assert_false(f->p.mapped);
-	cfg_wr(&f->b, 1, 0x04, 2, PCI_CMD_MEM);
+	cfg_wr(&f->b, 1, 0x04, 2, PCI_COMMAND_MEMORY);
 	assert_true(f->p.mapped);
 	assert_int_equal(f->p.moved_to, neu);
 	assert_false(bus_read(&f->b.mmio, old + 0x10, v, 4));
@@ -185,7 +185,7 @@ static void test_bar_move(void **state)
 	cfg_wr(&f->b, 1, 0x04, 2, 0);
 	cfg_wr(&f->b, 1, 0x10, 4, (u32)VT_ECAM | 4);
 	cfg_wr(&f->b, 1, 0x14, 4, 0);
-	cfg_wr(&f->b, 1, 0x04, 2, PCI_CMD_MEM);
+	cfg_wr(&f->b, 1, 0x04, 2, PCI_COMMAND_MEMORY);
 	assert_false(f->p.mapped);
 	assert_int_equal(cfg_rd(&f->b, 0, 0, 4), 0x29c08086);
 	rm(f);
@@ -236,7 +236,7 @@ static void test_msix_mask_and_pending(void **state)
 	/* Disabled: nothing happens. */
 	assert_false(pci_msix_notify(&f->d, 1));
 	assert_int_equal(f->b.msi_count, 0);
-	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_ENABLE);
+	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_FLAGS_ENABLE);
 	/* Vectors start masked: the message is pending. */
 	bus_read(&f->b.mmio, bar + 0x4000 + 16 + 12, &v, 4);
 	assert_int_equal(v, 1);
@@ -261,10 +261,10 @@ static void test_msix_mask_and_pending(void **state)
 	assert_true(pci_msix_notify(&f->d, 1));
 	assert_int_equal(f->b.msi_count, 2);
 	/* Function mask holds every vector; clearing it releases them. */
-	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
+	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 	assert_false(pci_msix_notify(&f->d, 1));
 	assert_int_equal(f->b.msi_count, 2);
-	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_ENABLE);
+	cfg_wr(&f->b, 1, 0x42, 2, PCI_MSIX_FLAGS_ENABLE);
 	assert_int_equal(f->b.msi_count, 3);
 	/* Out-of-range vectors and NO_VECTOR are ignored; the PBA is read-only. */
 	assert_false(pci_msix_notify(&f->d, 4));
@@ -367,7 +367,7 @@ static void test_pciexbar_moves_ecam(void **state)
 static void test_pciexbar_over_a_bar(void **state)
 {
 	struct fx *f = mk(false);
-	u64 bar = cfg_rd(&f->b, 1, PCI_BAR0, 4) & ~0xfULL;
+	u64 bar = cfg_rd(&f->b, 1, PCI_BASE_ADDRESS_0, 4) & ~0xfULL;
 	bool hit;
 
 	/* ECAM over the device's BAR cannot register: the window stays off, merak runs on. */
@@ -397,7 +397,7 @@ static void test_lpc_function(void **state)
 	cfg_wr(&b, LPC_SLOT, LPC_ACPI_CNTL, 1, 0);
 	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PMBASE, 4), 0x601);
 	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_ACPI_CNTL, 1), LPC_ACPI_EN);
-	assert_true(cfg_rd(&b, LPC_SLOT, PCI_COMMAND, 2) & PCI_CMD_IO);
+	assert_true(cfg_rd(&b, LPC_SLOT, PCI_COMMAND, 2) & PCI_COMMAND_IO);
 	/* PIRQ routing starts unrouted and is storage. */
 	assert_int_equal(cfg_rd(&b, LPC_SLOT, LPC_PIRQ_ROUTE_LO, 4), 0x80808080);
 	cfg_wr(&b, LPC_SLOT, LPC_PIRQ_ROUTE_HI, 4, 0x0b0b0a0a);

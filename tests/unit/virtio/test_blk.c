@@ -303,7 +303,7 @@ static void test_no_status_byte_needs_reset(void **state)
 	drvq_publish(&f->d.q[0], drvq_add(&f->d.q[0], b, 1));
 	vt_kick(&f->d, 0);
 	assert_false(vt_wait_used(&f->d, 0, &id, &len, 100));
-	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_string_equal(virtio_blk_dev(f->blk)->broken_msg,
 			    "request queue: request has no writable status byte");
 	rm(f);

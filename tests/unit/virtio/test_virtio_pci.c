@@ -150,8 +150,8 @@ static void test_pci_identity_and_caps(void **state)
 	cfg_wr(&f->b, slot, pcicfg + 4, 1, 0);
 	cfg_wr(&f->b, slot, pcicfg + 8, 4, 0x14);
 	cfg_wr(&f->b, slot, pcicfg + 12, 4, 1);
-	cfg_wr(&f->b, slot, pcicfg + 16, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-	assert_int_equal(vt_rd(&f->d, 0x14, 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	cfg_wr(&f->b, slot, pcicfg + 16, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1), VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	vt_wr(&f->d, 0x14, 1, 3);
 	assert_int_equal(cfg_rd(&f->b, slot, pcicfg + 16, 1), 3);
 	/* Device config through the window, 4 bytes. */
@@ -190,20 +190,20 @@ static void test_features_ok_rejects_unknown_bits(void **state)
 	struct fx *f = mk();
 	u8 st;
 
-	vt_wr(&f->d, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vt_wr(&f->d, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	vt_wr(&f->d, 0x08, 4, 1);
 	vt_wr(&f->d, 0x0c, 4, 1 | 1u << 8);	/* VERSION_1 and bit 40, never offered */
 	vt_wr(&f->d, 0x14, 1, 0x0b);
 	st = (u8)vt_rd(&f->d, 0x14, 1);
-	assert_int_equal(st, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	assert_int_equal(st, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	/* DRIVER_OK without FEATURES_OK does not stick either; nothing is activated. */
 	vt_wr(&f->d, 0x14, 1, 0x07);
-	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_STATUS_DRIVER_OK, 0);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_CONFIG_S_DRIVER_OK, 0);
 	assert_int_equal(f->x.activations, 0);
 	/* A legacy driver (no VERSION_1) is refused too. */
 	vt_wr(&f->d, 0x0c, 4, 0);
 	vt_wr(&f->d, 0x14, 1, 0x0b);
-	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1) & VIRTIO_CONFIG_S_FEATURES_OK, 0);
 	/* Good features: accepted, readable back, and frozen after FEATURES_OK. */
 	vt_wr(&f->d, 0x0c, 4, 1);
 	vt_wr(&f->d, 0x08, 4, 0);
@@ -291,7 +291,7 @@ static void test_malformed_chain_needs_reset(void **state)
 	vt_kick(&f->d, 0);
 	for (int i = 0; i < 20 && !f->x.vd.broken; i++)
 		virtio_dev_poll(&f->x.vd, 10);
-	assert_int_equal(vt_rd(&f->d, 0x14, 1), 0x0f | VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1), 0x0f | VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_non_null(strstr(f->x.vd.broken_msg, "loops"));
 	/* A config-change interrupt on vector 0, ISR bit 1. */
 	assert_int_equal(f->b.msi_count, 1);
@@ -320,7 +320,7 @@ static void test_queue_outside_ram_needs_reset(void **state)
 	vt_wr(&f->d, 0x20, 8, VT_RAM - 0x100);
 	vt_wr(&f->d, 0x1c, 2, 1);
 	assert_int_equal(vt_rd(&f->d, 0x1c, 2), 0);
-	assert_int_equal(vt_rd(&f->d, 0x14, 1), 3 | VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(vt_rd(&f->d, 0x14, 1), 3 | VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_string_equal(f->x.vd.broken_msg,
 			    "queue 0: descriptor table at 0xffff00 (queue size 64) is outside guest RAM");
 	rm(f);
@@ -360,7 +360,7 @@ static void test_ioeventfd_follows_bar(void **state)
 	assert_int_equal(f->io.deassigns, 2);
 	cfg_wr(&f->b, slot, 0x10, 4, (u32)neu | 4);
 	cfg_wr(&f->b, slot, 0x14, 4, (u32)(neu >> 32));
-	cfg_wr(&f->b, slot, 0x04, 2, PCI_CMD_MEM);
+	cfg_wr(&f->b, slot, 0x04, 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(f->io.assigns, 4);
 	assert_int_equal(f->io.last_addr, neu + 0x3004);
 	rm(f);

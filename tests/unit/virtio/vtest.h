@@ -260,12 +260,12 @@ static inline u8 vt_drv_up(struct vt_drv *d, struct vt_board *b, struct virtio_d
 	d->b = b;
 	d->vd = vd;
 	d->bar = vt_bar0(b, slot);
-	cfg_wr(b, slot, 0x04, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
-	cfg_wr(b, slot, msix_cap + 2, 2, PCI_MSIX_ENABLE);
+	cfg_wr(b, slot, 0x04, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	cfg_wr(b, slot, msix_cap + 2, 2, PCI_MSIX_FLAGS_ENABLE);
 	for (u16 v = 0; v <= vd->num_queues; v++)
 		vt_wr(d, VIRTIO_PCI_MSIX_TABLE + 16ULL * v + 12, 4, 0);	/* unmask */
 	vt_wr(d, 0x14, 1, 0);
-	vt_wr(d, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vt_wr(d, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	vt_wr(d, 0x00, 4, 0);
 	feat = vt_rd(d, 0x04, 4);
 	vt_wr(d, 0x00, 4, 1);
@@ -275,7 +275,7 @@ static inline u8 vt_drv_up(struct vt_drv *d, struct vt_board *b, struct virtio_d
 	vt_wr(d, 0x0c, 4, (u32)feat);
 	vt_wr(d, 0x08, 4, 1);
 	vt_wr(d, 0x0c, 4, (u32)(feat >> 32));
-	vt_wr(d, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	vt_wr(d, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
 	vt_wr(d, 0x10, 2, 0);
 	for (u16 i = 0; i < vd->num_queues; i++) {
 		struct drvq *q = &d->q[i];
@@ -290,8 +290,8 @@ static inline u8 vt_drv_up(struct vt_drv *d, struct vt_board *b, struct virtio_d
 		vt_wr(d, 0x1c, 2, 1);
 	}
 	vt_wr(d, 0x14, 1,
-	      VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		      VIRTIO_STATUS_DRIVER_OK);
+	      VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+		      VIRTIO_CONFIG_S_DRIVER_OK);
 	return (u8)vt_rd(d, 0x14, 1);
 }
 
