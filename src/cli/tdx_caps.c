@@ -55,7 +55,7 @@ int cmd_tdx_caps(int argc, char **argv)
 		hv_close(&hv);
 		return 1;
 	}
-	maxv = hv_check_extension(&hv, true, MERAK_KVM_CAP_MAX_VCPUS);
+	maxv = hv_check_extension(&hv, true, KVM_CAP_MAX_VCPUS);
 	report = tdx_caps_report(caps, maxv > 0 ? maxv : -1);
 	free(caps);
 	hv_close(&hv);

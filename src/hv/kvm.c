@@ -326,12 +326,12 @@ static void decode_exit(struct kvm_run *run, struct vm_exit *x)
 		       sizeof(u64) * x->system_event.ndata);
 		break;
 	case KVM_EXIT_HYPERCALL:
-		if (run->hypercall.nr == MERAK_KVM_HC_MAP_GPA_RANGE) {
+		if (run->hypercall.nr == KVM_HC_MAP_GPA_RANGE) {
 			x->kind = VM_EXIT_MAP_GPA;
 			x->convert.gpa = run->hypercall.args[0];
 			x->convert.size = run->hypercall.args[1] * PAGE_SIZE;
 			x->convert.to_private =
-				run->hypercall.args[2] & MERAK_KVM_MAP_GPA_RANGE_ENCRYPTED;
+				run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED;
 			x->convert.ret = (u64 *)&run->hypercall.ret;
 		} else {
 			x->kind = VM_EXIT_UNKNOWN;

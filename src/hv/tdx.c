@@ -20,7 +20,7 @@
 static int tdx_op(int fd, struct merak_kvm_tdx_cmd *cmd)
 {
 	cmd->hw_error = 0;
-	return ioctl(fd, MERAK_KVM_MEMORY_ENCRYPT_OP, cmd) < 0 ? -errno : 0;
+	return ioctl(fd, KVM_MEMORY_ENCRYPT_OP, cmd) < 0 ? -errno : 0;
 }
 
 static int tdx_fail(struct err *e, int r, const struct merak_kvm_tdx_cmd *cmd, const char *what)
@@ -168,7 +168,7 @@ int hv_set_vm_tsc_khz(struct hv_vm *vm, u64 khz, struct err *e)
 	int r;
 
 	do
-		r = ioctl(vm->vm_fd, MERAK_KVM_SET_TSC_KHZ, (unsigned long)khz);
+		r = ioctl(vm->vm_fd, KVM_SET_TSC_KHZ, (unsigned long)khz);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? errf_sys(e, -errno, "KVM_SET_TSC_KHZ %llu kHz on the VM",
 				(unsigned long long)khz)

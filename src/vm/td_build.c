@@ -311,7 +311,7 @@ static int create_td_vm(struct vm *vm, struct err *e)
 		.kernel_r12 = t->caps->kernel_tdvmcallinfo_1_r12,
 		.user_r12 = t->caps->user_tdvmcallinfo_1_r12,
 	};
-	maxv = hv_check_extension(&vm->hv, true, MERAK_KVM_CAP_MAX_VCPUS);
+	maxv = hv_check_extension(&vm->hv, true, KVM_CAP_MAX_VCPUS);
 	if (maxv > 0 && vm->cfg->cpus > (u32)maxv)
 		return errf(e, -EINVAL,
 			    "%u vCPUs requested but this host allows at most %d per TD (the "
@@ -328,7 +328,7 @@ static int enable_td_caps(struct vm *vm, struct err *e)
 	r = vm_setup_interrupts(vm, e); /* split: vm_setup_interrupts forces it for TDs */
 	if (r < 0)
 		return r;
-	r = hv_enable_cap(&vm->hv, MERAK_KVM_CAP_EXIT_HYPERCALL, 1ULL << MERAK_KVM_HC_MAP_GPA_RANGE,
+	r = hv_enable_cap(&vm->hv, KVM_CAP_EXIT_HYPERCALL, 1ULL << KVM_HC_MAP_GPA_RANGE,
 			  0, e);
 	return r < 0 ? err_ctx(e, "MapGPA exits (KVM_CAP_EXIT_HYPERCALL)") : 0;
 }

@@ -9,12 +9,10 @@
  * Linux 6.16+); the static asserts below pin every size and offset.
  */
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>	/* KVM_HC_MAP_GPA_RANGE and its flags */
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef KVM_CAP_VM_TSC_CONTROL
-#define KVM_CAP_VM_TSC_CONTROL 214
-#endif
 #define MERAK_KVM_CAP_USER_MEMORY2	      231
 #define MERAK_KVM_CAP_MEMORY_FAULT_INFO	      232
 #define MERAK_KVM_CAP_MEMORY_ATTRIBUTES	      233
@@ -75,11 +73,6 @@ _Static_assert(MERAK_KVM_CREATE_GUEST_MEMFD == 0xC040AED4, "ioctl number");
 #define MERAK_KVM_EXIT_TDX		    40
 #define MERAK_KVM_MEMORY_EXIT_FLAG_PRIVATE  (1ULL << 3)
 #define MERAK_KVM_SYSTEM_EVENT_TDX_FATAL    7
-#define MERAK_KVM_HC_MAP_GPA_RANGE	    12
-#define MERAK_KVM_MAP_GPA_RANGE_ENCRYPTED   (1ULL << 4)
-#ifndef KVM_EXIT_IOAPIC_EOI
-#define KVM_EXIT_IOAPIC_EOI 26
-#endif
 
 /* The exit union of struct kvm_run starts at byte 32 and is 256 bytes long. */
 _Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");

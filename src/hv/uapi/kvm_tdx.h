@@ -123,15 +123,6 @@ _Static_assert(offsetof(struct merak_kvm_tdx_init_mem_region, nr_pages) == 16,
 #define TDX_XFAM_LBR	     (1ULL << 15)
 #define TDX_XFAM_AMX	     (3ULL << 17)
 
-#define MERAK_KVM_MEMORY_ENCRYPT_OP _IOWR(KVMIO, 0xba, unsigned long)
-_Static_assert(MERAK_KVM_MEMORY_ENCRYPT_OP == 0xC008AEBA, "KVM_MEMORY_ENCRYPT_OP");
-#define MERAK_KVM_SET_TSC_KHZ _IO(KVMIO, 0xa2)
-_Static_assert(MERAK_KVM_SET_TSC_KHZ == 0xAEA2, "KVM_SET_TSC_KHZ");
 
-#define MERAK_KVM_CAP_MAX_VCPUS	      66
-#define MERAK_KVM_CAP_X2APIC_API      129
-#define MERAK_KVM_CAP_X86_SMM	      117
-#define MERAK_KVM_CAP_EXIT_HYPERCALL  201
-#define MERAK_KVM_CAP_SPLIT_IRQCHIP   121
 
 #endif
