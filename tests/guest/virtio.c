@@ -11,23 +11,41 @@
  *   net      an ARP request for 10.0.2.2 answered by the host's tap
  *   vsock    a connection to host port 1234, a line there and its answer
  * Every queue's completion must also raise its MSI-X vector.
+ *
+ * Every wait is bounded in real time (now_ms(), the ACPI PM timer), never by
+ * a count of loop iterations: where guest kernel code is instruction-emulated
+ * a loop turn costs microseconds, and a spin count meant as "a moment" became
+ * nearly a minute per wait there.
  */
 #include "lib/guest.h"
 #include "lib/virtio.h"
 
 const char test_name[] = "virtio";
 
-#define SPINS 20000000UL
+/* Real-time bounds (ms). */
+#define DEVICE_MS     10000	/* a request merak's device completes by itself */
+#define IRQ_MS	      2000	/* an MSI-X interrupt after its used entry */
+#define ARP_MS	      20000	/* the host's ARP reply, all requests together */
+#define ARP_RESEND_MS 200	/* the request again (the tap may not be up yet) */
+#define PEER_MS	      20000	/* each answer of the host's vsock listener */
 
 /* The used entry may be seen before its interrupt lands: give it a moment. */
 static void check_irq(unsigned slot, const char *what)
 {
-	for (unsigned long i = 0; i < SPINS && irq_count[slot] < 1; i++) {
+	u64 end = now_ms() + IRQ_MS;
+
+	while (irq_count[slot] < 1 && now_ms() < end) {
 		sti();
 		cpu_relax();
 	}
 	cli();
-	CHECK(irq_count[slot] >= 1, "%s: no MSI-X interrupt", what);
+	CHECK(irq_count[slot] >= 1, "%s: no MSI-X interrupt in %u ms", what, IRQ_MS);
+}
+
+/* A completion of merak's own device (no host peer involved). */
+static long wait_device(struct vdev *d, unsigned qi, void **buf)
+{
+	return vq_wait_used_until(d, qi, now_ms() + DEVICE_MS, buf);
 }
 
 /* ---- block ------------------------------------------------------------------ */
@@ -57,7 +75,8 @@ static u8 blk_request(struct vdev *d, u32 type, u64 sector, void *data, u32 len)
 		b[n++] = (struct vbuf){data, len, type != BLK_OUT};
 	b[n++] = (struct vbuf){(void *)&status, 1, true};
 	vq_submit(d, 0, b, n);
-	CHECK(vq_wait_used(d, 0, SPINS, NULL) >= 0, "blk: request type %u never completed", type);
+	CHECK(wait_device(d, 0, NULL) >= 0, "blk: request type %u not completed in %u ms", type,
+	      DEVICE_MS);
 	return status;
 }
 
@@ -114,7 +133,7 @@ static void check_rng(const struct boot_info *bi)
 	CHECK(vdev_find(bi, VIRTIO_ID_RNG, 0, 0xc0100000UL, &d), "rng: no device");
 	vdev_init(&d, 1, 2);
 	vq_submit(&d, 0, &b, 1);
-	len = vq_wait_used(&d, 0, SPINS, NULL);
+	len = wait_device(&d, 0, NULL);
 	CHECK(len == sizeof(buf), "rng: %ld bytes", len);
 	for (unsigned i = 0; i < sizeof(buf); i++)
 		nonzero += buf[i] != 0;
@@ -134,7 +153,7 @@ static void check_console(const struct boot_info *bi)
 	CHECK(vdev_find(bi, VIRTIO_ID_CONSOLE, 0, 0xc0200000UL, &d), "console: no device");
 	vdev_init(&d, 2, 4);
 	vq_submit(&d, 1, &b, 1);
-	CHECK(vq_wait_used(&d, 1, SPINS, NULL) >= 0, "console: transmit never completed");
+	CHECK(wait_device(&d, 1, NULL) >= 0, "console: transmit not completed in %u ms", DEVICE_MS);
 	check_irq(5, "console");
 	gprintf("virtio: console ok\n");
 }
@@ -147,7 +166,12 @@ static void check_net(const struct boot_info *bi)
 {
 	static u8 rx[2][NET_HDR + 1514], tx[NET_HDR + 42];
 	static const u8 guest_ip[4] = {10, 0, 2, 15}, host_ip[4] = {10, 0, 2, 2};
-	struct vdev d;
+	/*
+	 * Static, not on the stack: the device keeps its receive buffers (and
+	 * so its rings, inside struct vdev) after we return, and host frames
+	 * keep coming; the next check's frame would reuse that memory.
+	 */
+	static struct vdev d;
 	u8 mac[6];
 	u8 *p;
 
@@ -169,16 +193,27 @@ static void check_net(const struct boot_info *bi)
 	gmemcpy(p + 22, mac, 6);
 	gmemcpy(p + 28, guest_ip, 4);
 	gmemcpy(p + 38, host_ip, 4);
-	for (unsigned tries = 0; tries < 20; tries++) {
-		struct vbuf b = {tx, sizeof(tx), false};
-		long len;
+	/*
+	 * The first requests may go out before the host has brought its end of
+	 * the tap up (they are dropped), and the host sends frames of its own
+	 * (IPv6 router solicitations...): ask again every ARP_RESEND_MS and skip
+	 * other frames, all within one ARP_MS deadline.
+	 */
+	u64 start = now_ms(), end = start + ARP_MS;
+	unsigned sent = 0, other = 0;
 
-		vq_submit(&d, 1, &b, 1);
-		CHECK(vq_wait_used(&d, 1, SPINS, NULL) >= 0, "net: transmit never completed");
-		/* Other traffic (IPv6 from the host) may come first: look at a few frames. */
+	while (now_ms() < end) {
+		struct vbuf b = {tx, sizeof(tx), false};
+		u64 resend;
+		long len;
 		void *got;
 
-		while ((len = vq_wait_used(&d, 0, SPINS / 4, &got)) >= 0) {
+		vq_submit(&d, 1, &b, 1);
+		CHECK(wait_device(&d, 1, NULL) >= 0, "net: transmit not completed in %u ms",
+		      DEVICE_MS);
+		sent++;
+		resend = now_ms() + ARP_RESEND_MS;
+		while ((len = vq_wait_used_until(&d, 0, resend < end ? resend : end, &got)) >= 0) {
 			u8 *f = (u8 *)got + NET_HDR;
 			struct vbuf b2 = {got, sizeof(rx[0]), true};
 
@@ -186,14 +221,17 @@ static void check_net(const struct boot_info *bi)
 			    !gmemcmp(f + 28, host_ip, 4) && !gmemcmp(f + 32, mac, 6)) {
 				check_irq(7, "net rx");
 				check_irq(8, "net tx");
-				gprintf("virtio: net ok (10.0.2.2 is at %x:%x:%x:%x:%x:%x)\n", f[22],
-					f[23], f[24], f[25], f[26], f[27]);
+				gprintf("virtio: net ok (10.0.2.2 is at %x:%x:%x:%x:%x:%x; %lu ms, "
+					"%u requests, %u other frames)\n", f[22], f[23], f[24], f[25],
+					f[26], f[27], now_ms() - start, sent, other);
 				return;
 			}
+			other++;
 			vq_submit(&d, 0, &b2, 1);
 		}
 	}
-	fail("net: no ARP reply from 10.0.2.2");
+	fail("net: no ARP reply from 10.0.2.2 in %u ms (%u requests sent, %u other frames)",
+	     ARP_MS, sent, other);
 }
 
 /* ---- vsock -------------------------------------------------------------------- */
@@ -226,21 +264,26 @@ static void vs_send(struct vdev *d, u64 cid, u16 op, u32 flags, const char *data
 	if (len)
 		gmemcpy(vs_tx.data, data, len);
 	vq_submit(d, 1, &b, 1);
-	CHECK(vq_wait_used(d, 1, SPINS, NULL) >= 0, "vsock: transmit of op %u never completed", op);
+	CHECK(wait_device(d, 1, NULL) >= 0, "vsock: transmit of op %u not completed in %u ms", op,
+	      DEVICE_MS);
 }
 
-/* The next packet for our port that is not a credit message: its op; data in *out. */
-static u16 vs_recv(struct vdev *d, char *out, u32 *len)
+/*
+ * The next packet for our port that is not a credit message, by end_ms (real
+ * time; credit messages do not extend it): its op; data in *out.
+ */
+static u16 vs_recv(struct vdev *d, u64 end_ms, const char *what, char *out, u32 *len)
 {
 	for (;;) {
 		void *got;
-		long n = vq_wait_used(d, 0, SPINS, &got);
+		long n = vq_wait_used_until(d, 0, end_ms, &got);
 		struct vsock_hdr *h = got;
 		u8 *data = (u8 *)got + sizeof(*h);
 		u16 op;
 		struct vbuf b;
 
-		CHECK(n >= (long)sizeof(struct vsock_hdr), "vsock: nothing received");
+		CHECK(n >= 0, "vsock: no %s from the host in %u ms", what, PEER_MS);
+		CHECK(n >= (long)sizeof(struct vsock_hdr), "vsock: a %ld-byte packet", n);
 		op = h->op;
 		if (op == VSOCK_OP_RW && out) {
 			*len = h->len;
@@ -265,6 +308,7 @@ static void check_vsock(const struct boot_info *bi)
 	u64 cid, want = cmdline_u64(bi, "cid", 3);
 	u32 len = 0;
 	u16 op;
+	u64 start, end;
 
 	CHECK(vdev_find(bi, VIRTIO_ID_VSOCK, 0, 0xc0400000UL, &d), "vsock: no device");
 	vdev_init(&d, 3, 10);
@@ -274,15 +318,17 @@ static void check_vsock(const struct boot_info *bi)
 		struct vbuf b = {&vs_rx[i], sizeof(vs_rx[0]), true};
 		vq_submit(&d, 0, &b, 1);
 	}
+	start = now_ms();
 	vs_send(&d, cid, VSOCK_OP_REQUEST, 0, NULL, 0);
-	op = vs_recv(&d, NULL, NULL);
+	op = vs_recv(&d, start + PEER_MS, "answer to the connection request", NULL, NULL);
 	CHECK(op == VSOCK_OP_RESPONSE, "vsock: connect answered with op %u", op);
+	end = now_ms() + PEER_MS;
 	vs_send(&d, cid, VSOCK_OP_RW, 0, ping, sizeof(ping) - 1);
 	got[0] = 0;
 	while (gstrlen(got) < 22) {
 		char part[256];
 
-		op = vs_recv(&d, part, &len);
+		op = vs_recv(&d, end, "answer to the line", part, &len);
 		CHECK(op == VSOCK_OP_RW, "vsock: op %u instead of data", op);
 		CHECK(gstrlen(got) + len < sizeof(got), "vsock: too much data");
 		gmemcpy(got + gstrlen(got), part, len + 1);
@@ -290,12 +336,13 @@ static void check_vsock(const struct boot_info *bi)
 	CHECK(!gmemcmp(got, "pong: ping from guest\n", 22), "vsock: answer '%s'", got);
 	vs_send(&d, cid, VSOCK_OP_SHUTDOWN, 3, NULL, 0);
 	check_irq(10, "vsock rx");
-	gprintf("virtio: vsock ok (CID %lu)\n", cid);
+	gprintf("virtio: vsock ok (CID %lu; %lu ms)\n", cid, now_ms() - start);
 }
 
 void test_main(const struct boot_info *bi)
 {
 	lapic_enable();
+	CHECK(pm_timer_runs(), "the ACPI PM timer (port 0x%x) does not advance", PORT_PM_TMR);
 	if (cmdline_has(bi, "blk"))
 		check_blk(bi);
 	if (cmdline_has(bi, "ro"))

@@ -20,6 +20,7 @@ typedef _Bool bool;
 #define PORT_DEBUG_EXIT 0xf4
 #define PORT_COM1	0x3f8
 #define PORT_PM1A_CNT	0x604
+#define PORT_PM_TMR	0x608	/* ACPI PM timer, 3.579545 MHz */
 #define IOAPIC_BASE	0xfec00000UL
 #define LAPIC_BASE	0xfee00000UL
 
@@ -94,6 +95,18 @@ void *gmemset(void *d, int c, size_t n);
 /* Value of "key=value" on the command line as a number (decimal), or def. */
 u64 cmdline_u64(const struct boot_info *bi, const char *key, u64 def);
 bool cmdline_has(const struct boot_info *bi, const char *word);
+
+/*
+ * Real time, from the ACPI PM timer: milliseconds since the first call.
+ * Guest kernel code may run at any speed (instruction-emulated on some
+ * hosts, ~1-10 us per instruction), so a wait for the host or the network
+ * is bounded by this, never by a count of loop iterations. Only the low 24
+ * bits of the timer are used (they wrap every 4.7 s): call it at least that
+ * often (a wait loop does, on every turn); one CPU only.
+ */
+u64 now_ms(void);
+/* False if the PM timer does not move (then no deadline would ever pass). */
+bool pm_timer_runs(void);
 
 /* Spinlock for output from several CPUs. */
 void spin_lock(volatile int *l);

@@ -211,6 +211,37 @@ void spin_unlock(volatile int *l)
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
 
+/* ---- time: the ACPI PM timer ----------------------------------------------- */
+
+#define PM_TIMER_HZ   3579545u
+#define PM_TIMER_MASK 0xffffffu	/* 24 bits; merak's is 32, but FADT may say either */
+
+static u64 pm_ticks;	/* since the first reading, extended past each wrap */
+static u32 pm_last;
+static bool pm_started;
+
+u64 now_ms(void)
+{
+	u32 v = inl(PORT_PM_TMR) & PM_TIMER_MASK;
+
+	if (pm_started)
+		pm_ticks += (v - pm_last) & PM_TIMER_MASK;
+	pm_last = v;
+	pm_started = true;
+	return pm_ticks * 1000 / PM_TIMER_HZ;
+}
+
+bool pm_timer_runs(void)
+{
+	u32 first = inl(PORT_PM_TMR) & PM_TIMER_MASK;
+
+	/* Each read is an exit to the VMM, far longer than one tick (279 ns). */
+	for (unsigned i = 0; i < 1000; i++)
+		if ((inl(PORT_PM_TMR) & PM_TIMER_MASK) != first)
+			return true;
+	return false;
+}
+
 /* ---- interrupts --------------------------------------------------------- */
 
 struct trap_frame {

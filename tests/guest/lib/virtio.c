@@ -216,17 +216,11 @@ void vq_submit(struct vdev *d, unsigned qi, const struct vbuf *b, unsigned n)
 	vq_publish(d, qi, head);
 }
 
-long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf)
+/* Takes the next used entry of queue qi (interrupts off): its len, or -1. */
+static long vq_take_used(struct vq *q, void **buf)
 {
-	struct vq *q = &d->q[qi];
 	long len;
 
-	for (unsigned long i = 0; i < spins; i++) {
-		if (*(volatile u16 *)&q->used.idx != q->last_used)
-			break;
-		sti();
-		cpu_relax();
-	}
 	cli();
 	if (*(volatile u16 *)&q->used.idx == q->last_used)
 		return -1;
@@ -235,6 +229,30 @@ long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf)
 		*buf = (void *)q->desc[q->used.ring[q->last_used % q->size].id % q->size].addr;
 	q->last_used++;
 	return len;
+}
+
+long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf)
+{
+	struct vq *q = &d->q[qi];
+
+	for (unsigned long i = 0; i < spins; i++) {
+		if (*(volatile u16 *)&q->used.idx != q->last_used)
+			break;
+		sti();
+		cpu_relax();
+	}
+	return vq_take_used(q, buf);
+}
+
+long vq_wait_used_until(struct vdev *d, unsigned qi, u64 deadline_ms, void **buf)
+{
+	struct vq *q = &d->q[qi];
+
+	while (*(volatile u16 *)&q->used.idx == q->last_used && now_ms() < deadline_ms) {
+		sti();
+		cpu_relax();
+	}
+	return vq_take_used(q, buf);
 }
 
 u8 vcfg_read8(struct vdev *d, u32 off)

@@ -82,6 +82,8 @@ void vq_publish(struct vdev *d, unsigned qi, u16 head);
  * (if given) is the buffer its head descriptor pointed at.
  */
 long vq_wait_used(struct vdev *d, unsigned qi, unsigned long spins, void **buf);
+/* The same, waiting until now_ms() reaches deadline_ms (real time). */
+long vq_wait_used_until(struct vdev *d, unsigned qi, u64 deadline_ms, void **buf);
 u8 vcfg_read8(struct vdev *d, u32 off);
 u64 vcfg_read64(struct vdev *d, u32 off);
 
