@@ -16,26 +16,23 @@
 #include "../util/log.h"
 #include "../vm/vm.h"
 
+static void print_group(void *arg, const char *name)
+{
+	*(const char **)arg = name;
+}
+
 static void print_counter(void *arg, const char *key, u64 value)
 {
-	log_debug("  %s.%s = %llu", (const char *)arg, key, (unsigned long long)value);
+	log_debug("  %s.%s = %llu", *(const char **)arg, key, (unsigned long long)value);
 }
 
 /* --log-level debug: what the VM cost, exit by exit kind and device by device. */
 static void print_counters(struct vm *vm)
 {
-	for (u32 i = 0; i < vm->ncpus; i++)
-		for (int k = 0; k < VM_EXIT_KINDS; k++) {
-			u64 n = vm->vcpus[i].exit_count[k];
+	static const struct vm_counter_visitor v = {print_group, print_counter};
+	const char *group = "";
 
-			if (n)
-				log_debug("  vcpu%u.exits_%s = %llu (%llu us handling)", i,
-					  vm_exit_kind_name(k), (unsigned long long)n,
-					  (unsigned long long)(vm->vcpus[i].exit_ns[k] / 1000));
-		}
-	for (unsigned i = 0; i < vm->n_counters; i++)
-		vm->counters[i].collect(vm->counters[i].ctx, print_counter,
-					(void *)vm->counters[i].name);
+	vm_walk_counters(vm, &v, &group);
 }
 
 /* Input files are checked before anything else, so a typo is named first. */
@@ -109,6 +106,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct new_files new_files;
+	struct api_server *api = NULL;
 	struct vm *vm = NULL;
 	struct err e;
 	int r, status;
@@ -129,7 +127,7 @@ static int cmd_run(int argc, char **argv)
 	if (r == 0)
 		r = vm_create(&cfg, &vm, &e);
 	if (r == 0 && cfg.api_socket)
-		r = api_server_start(vm, cfg.api_socket, &vm->api, &e);
+		r = api_server_start(vm, cfg.api_socket, &api, &e);
 	if (r < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
 		vm_destroy(vm);
@@ -138,8 +136,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	status = vm_run(vm, &e);
-	api_server_stop(vm->api);
-	vm->api = NULL;
+	api_server_stop(api);
 	if (log_get_level() >= LOG_DEBUG) {
 		log_debug("counters:");
 		print_counters(vm);
@@ -147,10 +144,14 @@ static int cmd_run(int argc, char **argv)
 	if (status < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
 		status = 1;
-	} else if (status != 0 || strstr(vm->exit_reason, "reset")) {
-		fprintf(stderr, "merak: %s (exit status %d)\n", vm->exit_reason, status);
 	} else {
-		log_info("%s", vm->exit_reason);
+		const char *reason;
+
+		/* A reset is not a clean power-off: say so even at exit status 0. */
+		if (vm_stop_cause(vm, NULL, &reason) == VM_STOP_RESET || status != 0)
+			fprintf(stderr, "merak: %s (exit status %d)\n", reason, status);
+		else
+			log_info("%s", reason);
 	}
 	vm_destroy(vm);
 	vm_config_free(&cfg);

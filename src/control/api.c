@@ -2,7 +2,6 @@
 #include "api.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,27 +10,38 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "../util/clock.h"
 #include "../util/log.h"
+#include "../util/unix_socket.h"
 #include "../vm/sandbox.h"
 #include "../vm/vm.h"
 #include "http.h"
 
 #define CONN_BUF (HTTP_MAX_HEAD + HTTP_MAX_BODY)
-#define OUT_BUF	 (256 * 1024)
+/* The longest answer (vm.counters of 64 vCPUs is well under it). */
+#define ANSWER_MAX (256 * 1024)
+/*
+ * Buffered requests are served while less output than this waits for the
+ * client: one that reads late stalls only itself, holding at most this much
+ * plus one answer, and is served again as it drains.
+ */
+#define OUT_HIGH (64 * 1024)
+/* An output buffer larger than this is given back once it drains. */
+#define OUT_KEEP (16 * 1024)
 
 struct conn {
 	int fd;
+	u32 events;		/* what epoll watches for now */
 	u8 in[CONN_BUF];
 	size_t in_len;
-	char *out;
-	size_t out_len, out_off;
-	u64 deadline_ms;	/* 0 while idle between requests */
-	bool close_after;
+	char *out;		/* answers not yet sent: out[out_off, out_len) */
+	size_t out_off, out_len, out_cap;
+	u64 deadline_ms;	/* for the request arriving; 0 while idle or answering */
+	u64 out_deadline_ms;	/* for the client to take some of its answers */
+	bool peer_closed;	/* the client sent all it will: answer it, then close */
+	bool close_after;	/* no more requests: close once the answers are out */
 	bool shutdown_after;	/* vm.shutdown: stop the VM once the reply is out */
 };
 
@@ -137,71 +147,97 @@ static json_object *vm_info_json(struct vm *vm)
 	add_str(platform, "irqchip", c->irqchip == IRQCHIP_SPLIT ? "split" : "kernel");
 	json_object_object_add(cfg, "platform", platform);
 	json_object_object_add(root, "config", cfg);
-	pthread_mutex_lock(&vm->lock);
-	state = vm->state;
-	pthread_mutex_unlock(&vm->lock);
+	state = vm_get_state(vm);
 	add_str(root, "state", state_name(state));
 	json_object_object_add(root, "memory_actual_size",
-			       json_object_new_int64((int64_t)guest_mem_ram_size(&vm->mem)));
+			       json_object_new_int64((int64_t)vm_ram_size(vm)));
 	return root;
 }
 
-static void emit_counter(void *arg, const char *key, u64 value)
+/* vm.counters: one JSON object per group, filled as the VM's counter walk goes. */
+struct counters_out {
+	json_object *root;
+	json_object *group;
+};
+
+static void counters_group(void *arg, const char *name)
 {
-	json_object_object_add(arg, key, json_object_new_int64((int64_t)value));
+	struct counters_out *o = arg;
+
+	o->group = json_object_new_object();
+	json_object_object_add(o->root, name, o->group);
+}
+
+static void counters_value(void *arg, const char *key, u64 value)
+{
+	struct counters_out *o = arg;
+
+	json_object_object_add(o->group, key, json_object_new_int64((int64_t)value));
 }
 
 static json_object *vm_counters_json(struct vm *vm)
 {
-	json_object *root = json_object_new_object();
+	static const struct vm_counter_visitor v = {counters_group, counters_value};
+	struct counters_out o = {.root = json_object_new_object()};
 
-	for (u32 i = 0; i < vm->ncpus; i++) {
-		json_object *c = json_object_new_object();
-		char name[32];
-
-		for (int k = 0; k < VM_EXIT_KINDS; k++) {
-			u64 n = __atomic_load_n(&vm->vcpus[i].exit_count[k], __ATOMIC_RELAXED);
-			u64 ns = __atomic_load_n(&vm->vcpus[i].exit_ns[k], __ATOMIC_RELAXED);
-			char key[64];
-
-			if (!n)
-				continue;
-			snprintf(key, sizeof(key), "exits_%s", vm_exit_kind_name(k));
-			emit_counter(c, key, n);
-			snprintf(key, sizeof(key), "exits_%s_ns", vm_exit_kind_name(k));
-			emit_counter(c, key, ns);
-		}
-		snprintf(name, sizeof(name), "vcpu%u", i);
-		json_object_object_add(root, name, c);
-	}
-	for (unsigned i = 0; i < vm->n_counters; i++) {
-		json_object *c = json_object_new_object();
-
-		vm->counters[i].collect(vm->counters[i].ctx, emit_counter, c);
-		json_object_object_add(root, vm->counters[i].name, c);
-	}
-	return root;
+	vm_walk_counters(vm, &v, &o);
+	return o.root;
 }
 
+static size_t out_pending(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* Makes room for `need` more bytes of output; false if memory ran out. */
+static bool out_reserve(struct conn *c, size_t need)
+{
+	char *p;
+
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + need <= c->out_cap)
+		return true;
+	p = realloc(c->out, c->out_len + need);
+	if (!p)
+		return false;
+	c->out = p;
+	c->out_cap = c->out_len + need;
+	return true;
+}
+
+/* Appends a response to the connection's output. */
 static void queue_response(struct conn *c, int status, json_object *body, bool keep_alive)
 {
 	const char *text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
 				: NULL;
-	size_t len = text ? strlen(text) : 0;
-	int n;
+	size_t len = text ? strlen(text) : 0, head = 256;
+	int n = -1;
 
-	free(c->out);
-	c->out = malloc(OUT_BUF);
-	c->out_off = 0;
-	c->out_len = 0;
-	if (!c->out)
-		return;
-	n = http_format_response(c->out, OUT_BUF, status, text ? "application/json" : NULL, text,
-				 len, keep_alive);
-	if (n < 0)
-		n = http_format_response(c->out, OUT_BUF, 500, NULL, NULL, 0, false);
-	c->out_len = n > 0 ? (size_t)n : 0;
-	c->close_after = !keep_alive;
+	if (len > ANSWER_MAX) {
+		status = 500;
+		text = NULL;
+		len = 0;
+	}
+	if (!out_pending(c))
+		c->out_deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
+	if (out_reserve(c, head + len)) {
+		n = http_format_response(c->out + c->out_len, c->out_cap - c->out_len, status,
+					 text ? "application/json" : NULL, text, len, keep_alive);
+		if (n < 0) {
+			keep_alive = false;
+			n = http_format_response(c->out + c->out_len, c->out_cap - c->out_len, 500,
+						 NULL, NULL, 0, false);
+		}
+	}
+	if (n > 0)
+		c->out_len += (size_t)n;
+	/* Without an answer the client must not wait for one: close. */
+	if (n <= 0 || !keep_alive)
+		c->close_after = true;
 	if (body)
 		json_object_put(body);
 }
@@ -292,94 +328,129 @@ static void conn_close(struct api_server *s, unsigned slot)
 	s->conns[slot] = NULL;
 }
 
-/* Writes pending output; returns false when the connection is done. */
-static bool conn_flush(struct api_server *s, unsigned slot)
+/*
+ * Answers the complete requests in the input while the output has room.
+ * Returns true if it stopped for want of room, with requests maybe left.
+ */
+static bool conn_serve(struct api_server *s, struct conn *c)
 {
-	struct conn *c = s->conns[slot];
-	struct epoll_event ev = {.data.u32 = slot};
+	size_t off = 0;
+	bool full = false;
 
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	while (!c->close_after) {
+		struct http_request req;
+		size_t used = 0;
+		int r;
+
+		if (out_pending(c) >= OUT_HIGH) {
+			full = true;
+			break;
+		}
+		r = http_parse_request(c->in + off, c->in_len - off, &req, &used);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			queue_response(c, -r, error_body("malformed request"), false);
+			break;
+		}
+		handle_request(s, c, &req);
+		off += used;
+		c->deadline_ms = 0;	/* the next request's time starts when it is awaited */
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	return full;
+}
+
+/* Sends what output the socket takes; false if the client is gone. */
+static bool conn_flush(struct conn *c)
+{
+	while (out_pending(c)) {
+		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c), MSG_NOSIGNAL);
+
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ev.events = EPOLLOUT;
-			epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		if (n < 0 && errno == EAGAIN)
 			return true;
-		}
 		if (n <= 0)
 			return false;
 		c->out_off += (size_t)n;
+		/* The deadline is for making progress, not for taking everything. */
+		c->out_deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
 	}
-	free(c->out);
-	c->out = NULL;
-	c->out_len = c->out_off = 0;
-	if (c->shutdown_after)
-		vm_request_stop(s->vm, 0, "shut down through the API socket");
-	if (c->close_after)
-		return false;
-	ev.events = EPOLLIN;
-	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	return true;
-}
-
-/* Parses and serves what the buffer holds; returns false to close. */
-static bool conn_serve(struct api_server *s, unsigned slot)
-{
-	struct conn *c = s->conns[slot];
-
-	while (c->in_len && !c->out) {
-		struct http_request req;
-		size_t used = 0;
-		int r = http_parse_request(c->in, c->in_len, &req, &used);
-
-		if (r == 0) {
-			if (!c->deadline_ms)
-				c->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
-			return true;
-		}
-		if (r < 0) {
-			queue_response(c, -r, error_body("malformed request"), false);
-			return conn_flush(s, slot);
-		}
-		handle_request(s, c, &req);
-		memmove(c->in, c->in + used, c->in_len - used);
-		c->in_len -= used;
-		c->deadline_ms = c->in_len ? monotonic_ms() + API_REQUEST_TIMEOUT_MS : 0;
-		if (!conn_flush(s, slot))
-			return false;
-		if (c->close_after || c->shutdown_after)
-			return true;
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > OUT_KEEP) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
 	}
 	return true;
 }
 
-static void conn_readable(struct api_server *s, unsigned slot)
+/*
+ * Moves a connection on after input arrived, output drained or a deadline
+ * passed: serves buffered requests, sends, and chooses what to wait for.
+ */
+static void conn_progress(struct api_server *s, unsigned slot)
 {
 	struct conn *c = s->conns[slot];
-	ssize_t n;
+	struct epoll_event ev = {.data.u32 = slot};
+	bool more;
 
-	if (c->out) {
-		if (!conn_flush(s, slot))
+	do {
+		more = conn_serve(s, c);
+		if (!conn_flush(c))
+			goto close;
+		if (out_pending(c))
+			break;
+		if (c->shutdown_after) {
+			c->shutdown_after = false;
+			vm_request_stop(s->vm, VM_STOP_REQUEST, 0, "shut down through the API socket");
+		}
+		if (c->close_after)
+			goto close;
+	} while (more);
+	if (c->peer_closed && !out_pending(c))
+		goto close;	/* what is left is a request that cannot complete */
+
+	ev.events = out_pending(c) ? EPOLLOUT : 0;
+	if (!c->peer_closed && !c->close_after && out_pending(c) < OUT_HIGH &&
+	    c->in_len < sizeof(c->in))
+		ev.events |= EPOLLIN;
+	if (!ev.events)
+		goto close;
+	if (ev.events != c->events) {
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			goto close;
+		c->events = ev.events;
+	}
+	/* A request's deadline runs only while merak waits for its bytes. */
+	if (out_pending(c))
+		c->deadline_ms = 0;
+	else if (c->in_len && !c->deadline_ms)
+		c->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
+	return;
+close:
+	conn_close(s, slot);
+}
+
+static void conn_event(struct api_server *s, unsigned slot, u32 events)
+{
+	struct conn *c = s->conns[slot];
+
+	if ((c->events & EPOLLIN) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
 			conn_close(s, slot);
-		return;
+			return;
+		}
+		if (n == 0)
+			c->peer_closed = true;
+		else if (n > 0)
+			c->in_len += (size_t)n;
 	}
-	if (c->in_len == sizeof(c->in)) {
-		queue_response(c, 413, error_body("request too large"), false);
-		if (!conn_flush(s, slot))
-			conn_close(s, slot);
-		return;
-	}
-	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		conn_close(s, slot);
-		return;
-	}
-	c->in_len += (size_t)n;
-	if (!conn_serve(s, slot))
-		conn_close(s, slot);
+	conn_progress(s, slot);
 }
 
 static void accept_conn(struct api_server *s)
@@ -407,6 +478,8 @@ static void accept_conn(struct api_server *s)
 		return;
 	}
 	s->conns[slot]->fd = fd;
+	s->conns[slot]->events = EPOLLIN;
+	/* A client that connects and says nothing is not kept either. */
 	s->conns[slot]->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
 	ev.data.u32 = slot;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
@@ -423,17 +496,17 @@ static void expire_slow_clients(struct api_server *s)
 	for (unsigned i = 0; i < API_MAX_CONNECTIONS; i++) {
 		struct conn *c = s->conns[i];
 
-		if (!c || !c->deadline_ms || now < c->deadline_ms)
+		if (!c)
 			continue;
-		if (c->out) {
-			conn_close(s, i);	/* cannot even take its answer */
+		if (out_pending(c)) {
+			if (now >= c->out_deadline_ms)
+				conn_close(s, i);	/* takes none of its answers */
 			continue;
 		}
+		if (!c->deadline_ms || now < c->deadline_ms)
+			continue;
 		queue_response(c, 408, error_body("request timeout"), false);
-		if (!conn_flush(s, i))
-			conn_close(s, i);
-		else
-			c->deadline_ms = now + API_REQUEST_TIMEOUT_MS;
+		conn_progress(s, i);
 	}
 }
 
@@ -443,7 +516,7 @@ static void *api_main(void *arg)
 	struct err e;
 
 	if (sandbox_apply(SANDBOX_CONTROL, (enum sandbox_mode)s->vm->cfg->seccomp, &e) < 0) {
-		vm_request_stop(s->vm, 1, "control socket: %s", e.msg);
+		vm_request_stop(s->vm, VM_STOP_VMM_ERROR, 1, "control socket: %s", e.msg);
 		return NULL;
 	}
 
@@ -461,7 +534,7 @@ static void *api_main(void *arg)
 			if (tag == EV_LISTEN)
 				accept_conn(s);
 			else if (tag < API_MAX_CONNECTIONS && s->conns[tag])
-				conn_readable(s, tag);
+				conn_event(s, tag, evs[i].events);
 		}
 		expire_slow_clients(s);
 	}
@@ -471,35 +544,24 @@ static void *api_main(void *arg)
 int api_server_start(struct vm *vm, const char *path, struct api_server **out, struct err *e)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct stat st;
 	int r;
 
 	if (!s)
 		return errf(e, -ENOMEM, "API socket: out of memory");
 	s->vm = vm;
 	s->listen_fd = s->epfd = s->stop_fd = -1;
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (strlen(path) >= sizeof(s->path)) {
 		free(s);
 		return errf(e, -ENAMETOOLONG, "API socket '%s': path longer than %zu bytes", path,
-			    sizeof(addr.sun_path) - 1);
+			    sizeof(s->path) - 1);
 	}
-	strcpy(addr.sun_path, path);
 	strcpy(s->path, path);
-	/* A stale socket from a previous run is replaced; anything else is kept. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			free(s);
-			return errf(e, -EEXIST, "API socket '%s': exists and is not a socket", path);
-		}
-		unlink(path);
-	}
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(s->listen_fd, 16) < 0) {
-		r = errf_sys(e, -errno, "API socket '%s'", path);
-		goto fail;
+	s->listen_fd = unix_socket_listen(path, "API socket", 16, e);
+	if (s->listen_fd < 0) {
+		r = s->listen_fd;
+		free(s);
+		return r;
 	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC);

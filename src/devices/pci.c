@@ -541,26 +541,52 @@ int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u
 	return 0;
 }
 
-static int alloc_bar(struct pci_bus *b, struct pci_bar *bar, u64 *out)
+/* The end of a BAR (of a device on the bus, or of d itself) overlapping [a, a + size), or 0. */
+static u64 bar_conflict(struct pci_bus *b, const struct pci_dev *d, u64 a, u64 size)
 {
-	u64 a, end;
+	for (unsigned s = 0; s <= PCI_MAX_SLOTS; s++) {
+		const struct pci_dev *o = s < PCI_MAX_SLOTS ? b->slots[s] : d;
 
-	if (bar->kind == PCI_BAR_MEM64 && b->c.mmio64_size) {
-		a = ALIGN_UP(b->next64, bar->size);
-		if (!add_overflows(a, bar->size, &end) &&
-		    end <= b->c.mmio64_base + b->c.mmio64_size) {
-			b->next64 = end;
+		if (!o)
+			continue;
+		for (unsigned i = 0; i < PCI_STD_NUM_BARS; i++) {
+			const struct pci_bar *x = &o->bars[i];
+
+			if (x->kind != PCI_BAR_NONE && x->addr && x->addr < a + size &&
+			    a < x->addr + x->size)
+				return x->addr + x->size;
+		}
+	}
+	return 0;
+}
+
+/*
+ * First fit, naturally aligned, in a window: the BARs on the bus are the
+ * allocator's only state, so a removed device's space (and slot) is free
+ * again, and BARs the guest moved are respected.
+ */
+static int window_fit(struct pci_bus *b, const struct pci_dev *d, u64 base, u64 wsize, u64 size,
+		      u64 *out)
+{
+	u64 a = ALIGN_UP(base, size), end, busy;
+
+	while (!add_overflows(a, size, &end) && end <= base + wsize) {
+		busy = bar_conflict(b, d, a, size);
+		if (!busy) {
 			*out = a;
 			return 0;
 		}
-	}
-	a = ALIGN_UP(b->next32, bar->size);
-	if (!add_overflows(a, bar->size, &end) && end <= b->c.mmio32_base + b->c.mmio32_size) {
-		b->next32 = end;
-		*out = a;
-		return 0;
+		a = ALIGN_UP(busy, size);
 	}
 	return -ENOSPC;
+}
+
+static int alloc_bar(struct pci_bus *b, const struct pci_dev *d, struct pci_bar *bar, u64 *out)
+{
+	if (bar->kind == PCI_BAR_MEM64 && b->c.mmio64_size &&
+	    window_fit(b, d, b->c.mmio64_base, b->c.mmio64_size, bar->size, out) == 0)
+		return 0;
+	return window_fit(b, d, b->c.mmio32_base, b->c.mmio32_size, bar->size, out);
 }
 
 int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaque,
@@ -576,7 +602,7 @@ int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaq
 	}
 	d->ops = ops;
 	d->opaque = opaque;
-	/* Largest first keeps the bump allocator's alignment holes small. */
+	/* Largest first keeps the alignment holes between BARs small. */
 	for (;;) {
 		struct pci_bar *big = NULL;
 		u64 addr;
@@ -588,7 +614,7 @@ int pci_dev_realize(struct pci_dev *d, const struct pci_dev_ops *ops, void *opaq
 		}
 		if (!big)
 			break;
-		if (alloc_bar(b, big, &addr) < 0) {
+		if (alloc_bar(b, d, big, &addr) < 0) {
 			r = errf(e, -ENOSPC, "pci %s: no room for BAR%u (%llu bytes) in the PCI windows",
 				 d->name, big->idx, (unsigned long long)big->size);
 			break;
@@ -649,8 +675,6 @@ int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct 
 	if (!b)
 		return errf(e, -ENOMEM, "pci: out of memory");
 	b->c = *c;
-	b->next32 = c->mmio32_base;
-	b->next64 = c->mmio64_base;
 	pthread_mutex_init(&b->lock, NULL);
 	dev_setup(&b->host, b, 0, PCI_HOST_VENDOR, PCI_HOST_DEVICE, 0x060000, PCI_HOST_VENDOR,
 		  0x1100, "host bridge");

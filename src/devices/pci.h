@@ -104,12 +104,10 @@ struct pci_bus {
 	struct pci_dev *slots[PCI_MAX_SLOTS];
 	pthread_mutex_t lock;	/* config space */
 	u32 cf8;		/* config address latch */
-	u64 next32, next64;	/* BAR allocators (bump) */
 	struct pci_dev host;	/* 00:00.0 */
 	bool ecam_registered, pio_registered;
 	u64 ecam_at, ecam_len;	/* where ECAM is registered, while it is */
 	bool ecam_warned;	/* a PCIEXBAR that could not be honoured was logged */
-	void *board;		/* the board's list of devices on this bus */
 };
 
 /* Creates the host bridge (slot 0) and registers ECAM and the config ports. */

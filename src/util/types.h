@@ -78,4 +78,7 @@ static inline void put_le64(void *p, u64 v)
 	put_le32((u8 *)p + 4, (u32)(v >> 32));
 }
 
+/* How a counter group reports itself (vm.counters, --log-level debug): one call per counter. */
+typedef void (*counter_emit_fn)(void *arg, const char *key, u64 value);
+
 #endif

@@ -291,8 +291,14 @@ static void blk_kick(void *dev, u16 q)
 		virtio_queue_notify(&b->vd, q);
 }
 
+static void blk_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.queue_kick = blk_kick,
+	.destroy = blk_destroy,
 };
 
 int virtio_blk_create(const struct virtio_pci_env *env, const struct disk_config *cfg,
@@ -363,3 +369,21 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	blk_disk_close(&b->disk);
 	free(b);
 }
+
+static unsigned blk_count(const struct vm_config *cfg)
+{
+	return cfg->n_disks;
+}
+
+static int blk_add(const struct virtio_pci_env *env, const struct vm_config *cfg, unsigned index,
+		   struct virtio_dev **out, struct err *e)
+{
+	struct virtio_blk *b;
+	int r = virtio_blk_create(env, &cfg->disks[index], index, &b, e);
+
+	if (r == 0)
+		*out = &b->vd;
+	return r;
+}
+
+const struct virtio_device_type virtio_blk_type = {"disk", blk_count, blk_add};

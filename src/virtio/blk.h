@@ -41,5 +41,6 @@ int virtio_blk_create(const struct virtio_pci_env *env, const struct disk_config
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 struct blk_disk *virtio_blk_disk(struct virtio_blk *b);
 void virtio_blk_destroy(struct virtio_blk *b);
+extern const struct virtio_device_type virtio_blk_type;
 
 #endif

@@ -137,9 +137,15 @@ static void console_config_write(void *dev, u32 off, const void *data, u32 len)
 		console_io_write(c->io, data, 1);
 }
 
+static void console_destroy(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
 static const struct virtio_dev_ops console_ops = {
 	.queue_kick = console_kick,
 	.config_write = console_config_write,
+	.destroy = console_destroy,
 };
 
 int virtio_console_create(const struct virtio_pci_env *env, struct console_io *io,
@@ -211,3 +217,30 @@ void virtio_console_destroy(struct virtio_console *c)
 	pthread_mutex_destroy(&c->in_lock);
 	free(c);
 }
+
+static unsigned console_count(const struct vm_config *cfg)
+{
+	return cfg->console.mode != CHARDEV_OFF ? 1 : 0;
+}
+
+/* --console MODE: the back-end first (file, terminal), then the device that owns it. */
+static int console_add(const struct virtio_pci_env *env, const struct vm_config *cfg,
+		       unsigned index, struct virtio_dev **out, struct err *e)
+{
+	struct virtio_console *c;
+	struct console_io *io;
+	int r;
+
+	r = console_io_open(&cfg->console, "console output file", &io, e);
+	if (r < 0)
+		return err_ctx(e, "virtio-console");
+	console_io_set_sandbox(io, env->sandbox_mode);
+	if (env->console_quit)
+		console_io_set_escape(io, env->console_quit, env->console_quit_ctx);
+	r = virtio_console_create(env, io, &c, e);
+	if (r == 0)
+		*out = &c->vd;
+	return r;
+}
+
+const struct virtio_device_type virtio_console_type = {"console", console_count, console_add};

@@ -23,5 +23,6 @@ struct virtio_dev *virtio_console_dev(struct virtio_console *c);
 /* Queues input as the terminal reader does (tests). */
 void virtio_console_input(struct virtio_console *c, const u8 *buf, size_t len);
 void virtio_console_destroy(struct virtio_console *c);
+extern const struct virtio_device_type virtio_console_type;
 
 #endif

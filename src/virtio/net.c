@@ -302,10 +302,16 @@ static void net_reset(void *dev)
 		n->offload_want = 0;
 }
 
+static void net_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.queue_kick = net_kick,
+	.destroy = net_destroy,
 };
 
 int virtio_net_create_fd(const struct virtio_pci_env *env, int fd, bool is_tap, bool offloads,
@@ -394,3 +400,21 @@ void virtio_net_destroy(struct virtio_net *n)
 		close(n->tap.fd);
 	free(n);
 }
+
+static unsigned net_count(const struct vm_config *cfg)
+{
+	return cfg->n_nets;
+}
+
+static int net_add(const struct virtio_pci_env *env, const struct vm_config *cfg, unsigned index,
+		   struct virtio_dev **out, struct err *e)
+{
+	struct virtio_net *n;
+	int r = virtio_net_create(env, &cfg->nets[index], index, &n, e);
+
+	if (r == 0)
+		*out = &n->vd;
+	return r;
+}
+
+const struct virtio_device_type virtio_net_type = {"net", net_count, net_add};

@@ -36,6 +36,7 @@ int virtio_net_create_fd(const struct virtio_pci_env *env, int fd, bool is_tap, 
 			 struct err *e);
 struct virtio_dev *virtio_net_dev(struct virtio_net *n);
 void virtio_net_destroy(struct virtio_net *n);
+extern const struct virtio_device_type virtio_net_type;
 
 struct virtio_net_stats {
 	u64 rx_packets, rx_bytes, tx_packets, tx_bytes, tx_dropped, rx_dropped, rx_stalls;

@@ -59,7 +59,12 @@ static void rng_kick(void *dev, u16 q)
 		virtio_queue_notify(&r->vd, q);
 }
 
-static const struct virtio_dev_ops rng_ops = {.queue_kick = rng_kick};
+static void rng_destroy(void *dev)
+{
+	virtio_rng_destroy(dev);
+}
+
+static const struct virtio_dev_ops rng_ops = {.queue_kick = rng_kick, .destroy = rng_destroy};
 
 int virtio_rng_create(const struct virtio_pci_env *env, struct virtio_rng **out, struct err *e)
 {
@@ -98,3 +103,21 @@ void virtio_rng_destroy(struct virtio_rng *r)
 	virtio_dev_destroy(&r->vd);
 	free(r);
 }
+
+static unsigned rng_count(const struct vm_config *cfg)
+{
+	return cfg->rng ? 1 : 0;
+}
+
+static int rng_add(const struct virtio_pci_env *env, const struct vm_config *cfg, unsigned index,
+		   struct virtio_dev **out, struct err *e)
+{
+	struct virtio_rng *g;
+	int r = virtio_rng_create(env, &g, e);
+
+	if (r == 0)
+		*out = &g->vd;
+	return r;
+}
+
+const struct virtio_device_type virtio_rng_type = {"rng", rng_count, rng_add};

@@ -604,3 +604,31 @@ void virtio_dev_destroy(struct virtio_dev *vd)
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vd->q[i].kick.fd = -1;
 }
+
+void virtio_device_destroy(struct virtio_dev *vd)
+{
+	if (vd)
+		vd->ops->destroy(vd->dev);
+}
+
+void virtio_dev_collect(void *ctx, counter_emit_fn emit, void *arg)
+{
+	struct virtio_dev *vd = ctx;
+	u64 requests = 0, from_guest = 0, to_guest = 0;
+
+	for (u16 i = 0; i < vd->num_queues; i++) {
+		const struct virtq_stats *st = &vd->q[i].vq.stats;
+
+		requests += __atomic_load_n(&st->chains, __ATOMIC_RELAXED);
+		from_guest += __atomic_load_n(&st->bytes_from_guest, __ATOMIC_RELAXED);
+		to_guest += __atomic_load_n(&st->bytes_to_guest, __ATOMIC_RELAXED);
+	}
+	emit(arg, "requests", requests);
+	emit(arg, "bytes_from_guest", from_guest);
+	emit(arg, "bytes_to_guest", to_guest);
+	emit(arg, "kicks", __atomic_load_n(&vd->kicks, __ATOMIC_RELAXED));
+	emit(arg, "interrupts", __atomic_load_n(&vd->interrupts, __ATOMIC_RELAXED));
+	emit(arg, "resets", __atomic_load_n(&vd->resets, __ATOMIC_RELAXED));
+	emit(arg, "msi_sent", __atomic_load_n(&vd->pci.msi_sent, __ATOMIC_RELAXED));
+	emit(arg, "needs_reset", __atomic_load_n(&vd->broken, __ATOMIC_RELAXED));
+}

@@ -18,6 +18,7 @@
 #include "../devices/pci.h"
 #include "../util/err.h"
 #include "../util/types.h"
+#include "../vm/config.h"
 #include "../vm/mem.h"
 #include "virtqueue.h"
 
@@ -58,6 +59,8 @@ struct virtio_dev_ops {
 	void (*queue_kick)(void *dev, u16 q);
 	/* A driver write into device config (optional; config is read-only otherwise). */
 	void (*config_write)(void *dev, u32 off, const void *data, u32 len);
+	/* Frees the whole device, its transport included (virtio_device_destroy). */
+	void (*destroy)(void *dev);
 };
 
 struct virtio_pci_env {
@@ -68,6 +71,22 @@ struct virtio_pci_env {
 	void *ioeventfd_ctx;
 	bool access_platform;	/* offer VIRTIO_F_ACCESS_PLATFORM (TD guests) */
 	int sandbox_mode;	/* seccomp mode the worker applies to itself */
+	/* The terminal's escape (Ctrl-A x) for a console on it: the board stops the VM. */
+	void (*console_quit)(void *ctx);
+	void *console_quit_ctx;
+};
+
+/*
+ * A kind of virtio device the board can add: one row of board_pci.c's table,
+ * defined in the device's own file. count: how many the configuration asks
+ * for; create: the index-th of them as a transport device (not started).
+ * The same row serves devices added after boot.
+ */
+struct virtio_device_type {
+	const char *name;	/* the option that asks for it ("disk", "rng") */
+	unsigned (*count)(const struct vm_config *cfg);
+	int (*create)(const struct virtio_pci_env *env, const struct vm_config *cfg, unsigned index,
+		      struct virtio_dev **out, struct err *e);
 };
 
 struct virtio_queue_state {
@@ -132,6 +151,10 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 int virtio_dev_start(struct virtio_dev *vd, struct err *e);
 /* Stops the worker, resets the device, removes the PCI function, closes fds. */
 void virtio_dev_destroy(struct virtio_dev *vd);
+/* Frees a device of any type through its ops (NULL is fine). */
+void virtio_device_destroy(struct virtio_dev *vd);
+/* The device's vm.counters group: requests and bytes over all queues, kicks, interrupts. */
+void virtio_dev_collect(void *vd, counter_emit_fn emit, void *arg);
 
 /* Worker-side helpers, called with the lock held (i.e. from device callbacks). */
 int virtio_watch_add(struct virtio_dev *vd, struct virtio_watch *w, u32 events);

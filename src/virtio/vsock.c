@@ -14,11 +14,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/unix_socket.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -622,36 +622,27 @@ static void vsock_reset(void *dev)
 	v->rst_len = 0;
 }
 
+static void vsock_destroy(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.reset = vsock_reset,
 	.queue_kick = vsock_kick,
+	.destroy = vsock_destroy,
 };
 
 static int listen_unix(const char *path, int *out, struct err *e)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
+	struct sockaddr_un sa;
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path) - 12)	/* room for "_<port>" */
 		return errf(e, -ENAMETOOLONG, "vsock socket path '%s' is too long", path);
-	strcpy(sa.sun_path, path);
-	/* A stale socket from an earlier run is replaced; any other file is not. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return errf(e, -EEXIST, "vsock socket path '%s' exists and is not a socket",
-				    path);
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = unix_socket_listen(path, "vsock socket path", 64, e);
 	if (fd < 0)
-		return errf_sys(e, -errno, "vsock: socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int err = errno;
-
-		close(fd);
-		return errf_sys(e, -err, "vsock socket '%s'", path);
-	}
+		return fd;
 	*out = fd;
 	return 0;
 }
@@ -727,3 +718,21 @@ void virtio_vsock_destroy(struct virtio_vsock *v)
 	free(v->path);
 	free(v);
 }
+
+static unsigned vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock.enabled ? 1 : 0;
+}
+
+static int vsock_add(const struct virtio_pci_env *env, const struct vm_config *cfg,
+		     unsigned index, struct virtio_dev **out, struct err *e)
+{
+	struct virtio_vsock *v;
+	int r = virtio_vsock_create(env, &cfg->vsock, &v, e);
+
+	if (r == 0)
+		*out = &v->vd;
+	return r;
+}
+
+const struct virtio_device_type virtio_vsock_type = {"vsock", vsock_count, vsock_add};

@@ -33,6 +33,7 @@ int virtio_vsock_create(const struct virtio_pci_env *env, const struct vsock_con
 			struct virtio_vsock **out, struct err *e);
 struct virtio_dev *virtio_vsock_dev(struct virtio_vsock *v);
 void virtio_vsock_destroy(struct virtio_vsock *v);
+extern const struct virtio_device_type virtio_vsock_type;
 /* Open connections (tests). */
 unsigned virtio_vsock_nconns(struct virtio_vsock *v);
 

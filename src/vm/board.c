@@ -179,7 +179,6 @@ int vm_setup_interrupts(struct vm *vm, struct err *e)
 	r = hv_create_irqchip(&vm->hv, split, IOAPIC_PINS, e);
 	if (r < 0)
 		return r;
-	vm->next_gsi = IOAPIC_PINS;
 	if (split) {
 		vm->irq_ops = split_irq_ops;
 		ioapic_init(&vm->ioapic, vm_send_msi, ioapic_route_changed, vm);
@@ -212,25 +211,6 @@ static int svc_ioeventfd(struct vm *vm, int fd, u64 addr, u32 len, bool pio, boo
 	return hv_ioeventfd(&vm->hv, fd, addr, len, pio, deassign, NULL);
 }
 
-static int svc_irqfd_msi(struct vm *vm, int fd, u64 addr, u32 data, int *gsi, bool deassign)
-{
-	struct err e;
-	int r;
-
-	if (deassign) {
-		if (*gsi < 0)
-			return 0;
-		hv_irqfd(&vm->hv, fd, (u32)*gsi, true, NULL);
-		return vm_set_msi_route(vm, (u32)*gsi, 0, 0, true, &e);
-	}
-	if (*gsi < 0)
-		*gsi = (int)__atomic_fetch_add(&vm->next_gsi, 1, __ATOMIC_RELAXED);
-	r = vm_set_msi_route(vm, (u32)*gsi, addr, data, false, &e);
-	if (r < 0)
-		return r;
-	return hv_irqfd(&vm->hv, fd, (u32)*gsi, false, NULL);
-}
-
 /* ---- lifecycle callbacks of board devices -------------------------------- */
 
 static void on_sleep(void *ctx, unsigned slp_typ)
@@ -238,7 +218,7 @@ static void on_sleep(void *ctx, unsigned slp_typ)
 	struct vm *vm = ctx;
 
 	if (slp_typ == ACPI_S5_SLP_TYP)
-		vm_request_stop(vm, 0, "guest powered off");
+		vm_request_stop(vm, VM_STOP_POWER_OFF, 0, "guest powered off");
 	else
 		log_warn("guest asked for sleep state with SLP_TYP %u; ignored", slp_typ);
 }
@@ -248,20 +228,20 @@ static void on_reset(void *ctx)
 	struct vm *vm = ctx;
 
 	/* merak does not rebuild a VM in place: a reset request ends it, logged. */
-	vm_request_stop(vm, 0, "guest requested a reset; merak exits instead of rebooting");
+	vm_request_stop(vm, VM_STOP_RESET, 0, "guest requested a reset; merak exits instead of rebooting");
 }
 
 static void on_debug_exit(void *ctx, u32 value)
 {
 	struct vm *vm = ctx;
 
-	vm_request_stop(vm, (int)(value & 0xff), "guest wrote 0x%x to the debug-exit port",
+	vm_request_stop(vm, VM_STOP_GUEST_EXIT, (int)(value & 0xff), "guest wrote 0x%x to the debug-exit port",
 			value);
 }
 
 static void on_console_quit(void *ctx)
 {
-	vm_request_stop(ctx, 0, "quit from the console (Ctrl-A x)");
+	vm_request_stop(ctx, VM_STOP_REQUEST, 0, "quit from the console (Ctrl-A x)");
 }
 
 void vm_power_button(struct vm *vm)
@@ -278,7 +258,6 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 	int r;
 
 	vm->services.ioeventfd = svc_ioeventfd;
-	vm->services.irqfd_msi = svc_irqfd_msi;
 	if (cfg->serial.mode != CHARDEV_OFF) {
 		r = console_io_open(&cfg->serial, "serial output file", &vm->serial_io, e);
 		if (r < 0)

@@ -2,14 +2,14 @@
 /*
  * The board's PCI part: the host bridge (ECAM + ports 0xCF8/0xCFC), the
  * LPC bridge function firmware expects at 00:1f.0, and one virtio-pci
- * function per configured device, in a fixed order so a guest
- * sees stable slots: disks, nets, console, rng, vsock.
+ * function per configured device, made from the table of device types in a
+ * fixed order so a guest sees stable slots: disks, nets, console, rng,
+ * vsock. board_pci_add and board_pci_remove serve devices after boot too.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "../arch/x86/layout.h"
-#include "../devices/console_io.h"
 #include "../devices/lpc.h"
 #include "../devices/pci.h"
 #include "../virtio/blk.h"
@@ -20,14 +20,21 @@
 #include "../devices/acpi_pm.h"
 #include "vm.h"
 
+/*
+ * The virtio device types, one row each, in the order their functions take
+ * slots at boot (disks, nets, console, rng, vsock). Adding a type: its own
+ * file defines virtio_X_type; one row here (docs/architecture.md).
+ */
+static const struct virtio_device_type *const virtio_types[] = {
+	&virtio_blk_type, &virtio_net_type, &virtio_console_type, &virtio_rng_type,
+	&virtio_vsock_type,
+};
+
+/* The board's PCI devices beyond the host bridge: one virtio function per slot at most. */
 struct board_pci {
 	struct lpc *lpc;
-	struct virtio_blk *blk[MAX_DISKS];
-	struct virtio_net *net[MAX_NETS];
-	struct virtio_console *console;
-	struct virtio_rng *rng;
-	struct virtio_vsock *vsock;
-	struct virtio_dev *all[MAX_DISKS + MAX_NETS + 3];
+	struct virtio_pci_env env;
+	struct virtio_dev *dev[PCI_MAX_SLOTS];
 	unsigned n;
 };
 
@@ -40,39 +47,50 @@ static int ioeventfd_svc(void *ctx, int fd, u64 addr, u32 len, bool deassign)
 	return vm->services.ioeventfd(vm, fd, addr, len, false, deassign);
 }
 
-static void collect(void *ctx, counter_emit_fn emit, void *arg)
-{
-	struct virtio_dev *vd = ctx;
-	u64 requests = 0, from_guest = 0, to_guest = 0;
-
-	for (u16 i = 0; i < vd->num_queues; i++) {
-		const struct virtq_stats *st = &vd->q[i].vq.stats;
-
-		requests += __atomic_load_n(&st->chains, __ATOMIC_RELAXED);
-		from_guest += __atomic_load_n(&st->bytes_from_guest, __ATOMIC_RELAXED);
-		to_guest += __atomic_load_n(&st->bytes_to_guest, __ATOMIC_RELAXED);
-	}
-	emit(arg, "requests", requests);
-	emit(arg, "bytes_from_guest", from_guest);
-	emit(arg, "bytes_to_guest", to_guest);
-	emit(arg, "kicks", __atomic_load_n(&vd->kicks, __ATOMIC_RELAXED));
-	emit(arg, "interrupts", __atomic_load_n(&vd->interrupts, __ATOMIC_RELAXED));
-	emit(arg, "resets", __atomic_load_n(&vd->resets, __ATOMIC_RELAXED));
-	emit(arg, "msi_sent", __atomic_load_n(&vd->pci.msi_sent, __ATOMIC_RELAXED));
-	emit(arg, "needs_reset", __atomic_load_n(&vd->broken, __ATOMIC_RELAXED));
-}
-
 static void on_console_quit(void *ctx)
 {
-	vm_request_stop(ctx, 0, "quit from the console (Ctrl-A x)");
+	vm_request_stop(ctx, VM_STOP_REQUEST, 0, "quit from the console (Ctrl-A x)");
 }
 
-static int add(struct vm *vm, struct board_pci *bp, struct virtio_dev *vd, struct err *e)
+int board_pci_add(struct vm *vm, const struct virtio_device_type *type, unsigned index, bool start,
+		  struct virtio_dev **out, struct err *e)
 {
-	bp->all[bp->n++] = vd;
+	struct board_pci *bp = vm->pci_devices;
+	struct virtio_dev *vd;
+	int r;
+
+	if (bp->n == PCI_MAX_SLOTS)
+		return errf(e, -ENOSPC, "pci: no slot left for a %s device", type->name);
+	r = type->create(&bp->env, vm->cfg, index, &vd, e);
+	if (r < 0)
+		return r;
+	if (start) {
+		r = virtio_dev_start(vd, e);
+		if (r < 0) {
+			virtio_device_destroy(vd);
+			return r;
+		}
+	}
+	bp->dev[bp->n++] = vd;
 	/* Counters are a nicety: a full table is not worth failing the VM for. */
-	vm_add_counters(vm, vd->name, collect, vd);
+	vm_add_counters(vm, vd->name, virtio_dev_collect, vd);
+	if (out)
+		*out = vd;
 	return 0;
+}
+
+void board_pci_remove(struct vm *vm, struct virtio_dev *vd)
+{
+	struct board_pci *bp = vm->pci_devices;
+
+	for (unsigned i = 0; i < bp->n; i++) {
+		if (bp->dev[i] != vd)
+			continue;
+		vm_remove_counters(vm, vd);
+		bp->dev[i] = bp->dev[--bp->n];
+		virtio_device_destroy(vd);
+		return;
+	}
 }
 
 static u8 cf9_read(void *ctx)
@@ -103,93 +121,48 @@ int board_pci_setup(struct vm *vm, struct err *e)
 		.cf9_write = cf9_write,
 		.cf9_ctx = vm->pm,
 	};
-	struct virtio_pci_env env = {
-		.mem = &vm->mem,
-		.ioeventfd = ioeventfd_svc,
-		.ioeventfd_ctx = vm,
-		.access_platform = c->tdx.enabled,
-		.sandbox_mode = c->seccomp,
-	};
 	struct board_pci *bp = calloc(1, sizeof(*bp));
 	int r;
 
 	if (!bp)
 		return errf(e, -ENOMEM, "pci: out of memory");
+	vm->pci_devices = bp;
 	/* The config ports take 0xCF8-0xCFF; the reset register at 0xCF9 rides along. */
 	acpi_pm_release_reset_port(vm->pm);
 	r = pci_bus_create(&pc, &vm->pci, e);
-	if (r < 0) {
-		free(bp);
-		return r;
-	}
-	vm->pci->board = bp;
-	env.pci = vm->pci;
-	/* Before the virtio functions, so none of them takes its slot. */
-	r = lpc_create(vm->pci, PORT_PM_BASE, &bp->lpc, e);
 	if (r < 0)
 		return r;
-	for (unsigned i = 0; i < c->n_disks; i++) {
-		r = virtio_blk_create(&env, &c->disks[i], i, &bp->blk[i], e);
-		if (r < 0)
-			return r;
-		add(vm, bp, virtio_blk_dev(bp->blk[i]), e);
-	}
-	for (unsigned i = 0; i < c->n_nets; i++) {
-		r = virtio_net_create(&env, &c->nets[i], i, &bp->net[i], e);
-		if (r < 0)
-			return r;
-		add(vm, bp, virtio_net_dev(bp->net[i]), e);
-	}
-	if (c->console.mode != CHARDEV_OFF) {
-		struct console_io *io;
-
-		r = console_io_open(&c->console, "console output file", &io, e);
-		if (r < 0)
-			return err_ctx(e, "virtio-console");
-		console_io_set_sandbox(io, c->seccomp);
-		console_io_set_escape(io, on_console_quit, vm);
-		r = virtio_console_create(&env, io, &bp->console, e);
-		if (r < 0)
-			return r;
-		add(vm, bp, virtio_console_dev(bp->console), e);
-	}
-	if (c->rng) {
-		r = virtio_rng_create(&env, &bp->rng, e);
-		if (r < 0)
-			return r;
-		add(vm, bp, virtio_rng_dev(bp->rng), e);
-	}
-	if (c->vsock.enabled) {
-		r = virtio_vsock_create(&env, &c->vsock, &bp->vsock, e);
-		if (r < 0)
-			return r;
-		add(vm, bp, virtio_vsock_dev(bp->vsock), e);
-	}
-	for (unsigned i = 0; i < bp->n; i++) {
-		r = virtio_dev_start(bp->all[i], e);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	bp->env = (struct virtio_pci_env){
+		.pci = vm->pci,
+		.mem = &vm->mem,
+		.ioeventfd = ioeventfd_svc,
+		.ioeventfd_ctx = vm,
+		.access_platform = c->tdx.enabled,
+		.sandbox_mode = c->seccomp,
+		.console_quit = on_console_quit,
+		.console_quit_ctx = vm,
+	};
+	/* Before the virtio functions, so none of them takes its slot. */
+	r = lpc_create(vm->pci, PORT_PM_BASE, &bp->lpc, e);
+	for (size_t t = 0; r == 0 && t < ARRAY_SIZE(virtio_types); t++)
+		for (unsigned i = 0; r == 0 && i < virtio_types[t]->count(c); i++)
+			r = board_pci_add(vm, virtio_types[t], i, false, NULL, e);
+	/* Workers start once every function is in place. */
+	for (unsigned i = 0; r == 0 && i < bp->n; i++)
+		r = virtio_dev_start(bp->dev[i], e);
+	return r;
 }
 
 void board_pci_destroy(struct vm *vm)
 {
-	struct board_pci *bp;
+	struct board_pci *bp = vm->pci_devices;
 
-	if (!vm->pci)
-		return;
-	bp = vm->pci->board;
 	if (bp) {
-		for (unsigned i = 0; i < MAX_DISKS; i++)
-			virtio_blk_destroy(bp->blk[i]);
-		for (unsigned i = 0; i < MAX_NETS; i++)
-			virtio_net_destroy(bp->net[i]);
-		virtio_console_destroy(bp->console);
-		virtio_rng_destroy(bp->rng);
-		virtio_vsock_destroy(bp->vsock);
+		while (bp->n)
+			board_pci_remove(vm, bp->dev[bp->n - 1]);
 		lpc_destroy(bp->lpc);
 		free(bp);
+		vm->pci_devices = NULL;
 	}
 	pci_bus_destroy(vm->pci);
 	vm->pci = NULL;

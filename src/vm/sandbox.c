@@ -83,7 +83,6 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_IRQ_LINE,
 	KVM_SIGNAL_MSI,
 	KVM_SET_GSI_ROUTING,
-	KVM_IRQFD,
 	KVM_IOEVENTFD,
 	MERAK_KVM_SET_MEMORY_ATTRIBUTES,
 };
@@ -100,7 +99,6 @@ static const unsigned long device_ioctls[] = {
 	KVM_IRQ_LINE,
 	KVM_SIGNAL_MSI,
 	KVM_SET_GSI_ROUTING,
-	KVM_IRQFD,
 	TUNSETOFFLOAD,
 	TUNSETVNETHDRSZ,
 	FIONBIO,
@@ -128,7 +126,6 @@ static const unsigned long main_ioctls[] = {
 	KVM_SIGNAL_MSI,
 	KVM_SET_GSI_ROUTING,
 	KVM_IOEVENTFD,	/* teardown: devices deassign their notifiers */
-	KVM_IRQFD,
 	TCGETS,
 	TCSETS,
 	TCSETSW,

@@ -72,7 +72,7 @@ static void guest_crash(struct vcpu *v, const char *what, const char *detail)
 	char rip[64];
 
 	describe_rip(v, rip, sizeof(rip));
-	vm_request_stop(v->vm, EXIT_GUEST_CRASH, "vCPU %u: %s %s%s%s", v->index, what, rip,
+	vm_request_stop(v->vm, VM_STOP_GUEST_CRASH, EXIT_GUEST_CRASH, "vCPU %u: %s %s%s%s", v->index, what, rip,
 			detail[0] ? ": " : "", detail);
 }
 
@@ -102,10 +102,10 @@ static void handle_system_event(struct vcpu *v, struct vm_exit *x)
 {
 	switch (x->system_event.type) {
 	case VM_SYSTEM_EVENT_SHUTDOWN:
-		vm_request_stop(v->vm, 0, "guest powered off");
+		vm_request_stop(v->vm, VM_STOP_POWER_OFF, 0, "guest powered off");
 		break;
 	case VM_SYSTEM_EVENT_RESET:
-		vm_request_stop(v->vm, 0,
+		vm_request_stop(v->vm, VM_STOP_RESET, 0,
 				"guest requested a reset; merak exits instead of rebooting");
 		break;
 	case VM_SYSTEM_EVENT_CRASH:
@@ -129,7 +129,7 @@ static bool handle_exit(struct vcpu *v, struct vm_exit *x)
 	if (vm->tdx) {
 		int r = td_handle_exit(vm, v, x, &e);
 		if (r < 0) {
-			vm_request_stop(vm, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
 			return false;
 		}
 		if (r > 0)
@@ -167,12 +167,12 @@ static bool handle_exit(struct vcpu *v, struct vm_exit *x)
 	case VM_EXIT_MEMORY_FAULT:
 	case VM_EXIT_MAP_GPA:
 	case VM_EXIT_TDX:
-		vm_request_stop(vm, EXIT_VMM_ERROR,
+		vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR,
 				"vCPU %u: confidential-computing exit on a VM that is not a TD",
 				v->index);
 		return false;
 	case VM_EXIT_UNKNOWN:
-		vm_request_stop(vm, EXIT_VMM_ERROR, "vCPU %u: unhandled KVM exit reason %u",
+		vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "vCPU %u: unhandled KVM exit reason %u",
 				v->index, x->unknown.reason);
 		return false;
 	}
@@ -234,7 +234,7 @@ static void *vcpu_main(void *arg)
 		struct err e;
 
 		if (sandbox_apply(SANDBOX_VCPU, (enum sandbox_mode)vm->cfg->seccomp, &e) < 0) {
-			vm_request_stop(vm, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "vCPU %u: %s", v->index, e.msg);
 			return NULL;
 		}
 	}
@@ -246,7 +246,7 @@ static void *vcpu_main(void *arg)
 		u64 t0;
 
 		if (hv_vcpu_run(&v->hv, &x, &e) < 0) {
-			vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e.msg);
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "%s", e.msg);
 			break;
 		}
 		t0 = monotonic_ns();
@@ -272,7 +272,7 @@ void vcpus_start(struct vm *vm)
 		int pr = pthread_create(&v->thread, NULL, vcpu_main, v);
 
 		if (pr) {
-			vm_request_stop(vm, EXIT_VMM_ERROR, "cannot start vCPU %u thread: %s", i,
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "cannot start vCPU %u thread: %s", i,
 					strerror(pr));
 			return;
 		}

@@ -41,12 +41,13 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e)
 	guest_mem_init(&vm->mem);
 	bus_init(&vm->pio, "port I/O");
 	bus_init(&vm->mmio, "MMIO");
-	/* Exits by device: what the guest's port and MMIO accesses hit. */
-	vm_add_counters(vm, "pio", bus_collect_counters, &vm->pio);
-	vm_add_counters(vm, "mmio", bus_collect_counters, &vm->mmio);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	pthread_mutex_init(&vm->routes_lock, NULL);
+	pthread_mutex_init(&vm->counters_lock, NULL);
+	/* Exits by device: what the guest's port and MMIO accesses hit. */
+	vm_add_counters(vm, "pio", bus_collect_counters, &vm->pio);
+	vm_add_counters(vm, "mmio", bus_collect_counters, &vm->mmio);
 	*out = vm;
 	/* Before any thread exists: every thread inherits the mask. */
 	vm_block_signals();
@@ -79,12 +80,13 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	pthread_mutex_destroy(&vm->routes_lock);
+	pthread_mutex_destroy(&vm->counters_lock);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cond);
 	free(vm);
 }
 
-void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+void vm_request_stop(struct vm *vm, enum vm_stop_cause cause, int status, const char *fmt, ...)
 {
 	va_list ap;
 	u64 one = 1;
@@ -96,6 +98,7 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	}
 	vm->state = VM_STOPPING;
 	vm->exit_status = status;
+	vm->stop_cause = cause;
 	va_start(ap, fmt);
 	vsnprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, ap);
 	va_end(ap);
@@ -111,13 +114,88 @@ bool vm_stopping(struct vm *vm)
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPING;
 }
 
+enum vm_state vm_get_state(struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
+
+u64 vm_ram_size(const struct vm *vm)
+{
+	return guest_mem_ram_size(&vm->mem);
+}
+
+enum vm_stop_cause vm_stop_cause(struct vm *vm, int *status, const char **reason)
+{
+	enum vm_stop_cause cause;
+
+	pthread_mutex_lock(&vm->lock);
+	cause = vm->state == VM_STOPPING ? vm->stop_cause : VM_STOP_NONE;
+	if (status)
+		*status = vm->exit_status;
+	if (reason)
+		*reason = vm->exit_reason;	/* fixed once the VM is stopping */
+	pthread_mutex_unlock(&vm->lock);
+	return cause;
+}
+
 int vm_add_counters(struct vm *vm, const char *name,
 		    void (*collect)(void *ctx, counter_emit_fn emit, void *arg), void *ctx)
 {
+	int r = 0;
+
+	pthread_mutex_lock(&vm->counters_lock);
 	if (vm->n_counters == VM_MAX_COUNTER_SOURCES)
-		return -ENOSPC;
-	vm->counters[vm->n_counters++] = (struct vm_counter_source){name, collect, ctx};
-	return 0;
+		r = -ENOSPC;
+	else
+		vm->counters[vm->n_counters++] = (struct vm_counter_source){name, collect, ctx};
+	pthread_mutex_unlock(&vm->counters_lock);
+	return r;
+}
+
+void vm_remove_counters(struct vm *vm, void *ctx)
+{
+	pthread_mutex_lock(&vm->counters_lock);
+	for (unsigned i = 0; i < vm->n_counters; i++) {
+		if (vm->counters[i].ctx == ctx) {
+			memmove(&vm->counters[i], &vm->counters[i + 1],
+				(vm->n_counters - i - 1) * sizeof(vm->counters[0]));
+			vm->n_counters--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vm->counters_lock);
+}
+
+/* Each vCPU's exits by kind, and the nanoseconds merak spent handling them. */
+static void walk_vcpu(struct vcpu *v, u32 index, const struct vm_counter_visitor *vis, void *arg)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "vcpu%u", index);
+	vis->group(arg, key);
+	for (int k = 0; k < VM_EXIT_KINDS; k++) {
+		u64 n = __atomic_load_n(&v->exit_count[k], __ATOMIC_RELAXED);
+		u64 ns = __atomic_load_n(&v->exit_ns[k], __ATOMIC_RELAXED);
+
+		if (!n)
+			continue;
+		snprintf(key, sizeof(key), "exits_%s", vm_exit_kind_name(k));
+		vis->counter(arg, key, n);
+		snprintf(key, sizeof(key), "exits_%s_ns", vm_exit_kind_name(k));
+		vis->counter(arg, key, ns);
+	}
+}
+
+void vm_walk_counters(struct vm *vm, const struct vm_counter_visitor *v, void *arg)
+{
+	for (u32 i = 0; i < vm->ncpus; i++)
+		walk_vcpu(&vm->vcpus[i], i, v, arg);
+	pthread_mutex_lock(&vm->counters_lock);
+	for (unsigned i = 0; i < vm->n_counters; i++) {
+		v->group(arg, vm->counters[i].name);
+		vm->counters[i].collect(vm->counters[i].ctx, v->counter, arg);
+	}
+	pthread_mutex_unlock(&vm->counters_lock);
 }
 
 int vm_pause(struct vm *vm, struct err *e)
@@ -221,7 +299,7 @@ static void wait_for_stop(struct vm *vm, int sfd)
 
 			if (now >= term_deadline) {
 				log_hung_vcpus(vm);
-				vm_request_stop(vm, 128 + SIGTERM,
+				vm_request_stop(vm, VM_STOP_SIGNAL, 128 + SIGTERM,
 						"the guest did not power off within %d s of SIGTERM",
 						VM_SIGTERM_GRACE_S);
 				return;
@@ -238,7 +316,7 @@ static void wait_for_stop(struct vm *vm, int sfd)
 			term_deadline = monotonic_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
 			continue;
 		}
-		vm_request_stop(vm, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
+		vm_request_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
 				si.ssi_signo, strsignal((int)si.ssi_signo));
 	}
 }
@@ -274,7 +352,7 @@ int vm_run(struct vm *vm, struct err *e)
 	vcpus_start(vm);
 	/* Every thread runs: the main thread confines itself for the rest of the run. */
 	if (sandbox_apply(SANDBOX_MAIN, (enum sandbox_mode)vm->cfg->seccomp, e) < 0)
-		vm_request_stop(vm, EXIT_VMM_ERROR, "%s", e->msg);
+		vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "%s", e->msg);
 	wait_for_stop(vm, sfd);
 	vcpus_kick(vm);
 	vcpus_join(vm);

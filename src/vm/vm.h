@@ -28,11 +28,11 @@ struct serial;
 struct acpi_pm;
 struct tdx_vm;
 struct pci_bus;
+struct board_pci;
 struct console_io;
 struct i8042;
 struct debug_exit;
 struct cmos;
-struct api_server;
 struct fw_cfg;
 
 #define VM_EXIT_KINDS (VM_EXIT_UNKNOWN + 1)
@@ -49,7 +49,6 @@ struct vcpu {
 };
 
 /* A named group of counters (a device, the TD layer) that vm.counters reports. */
-typedef void (*counter_emit_fn)(void *arg, const char *key, u64 value);
 struct vm_counter_source {
 	const char *name;
 	void (*collect)(void *ctx, counter_emit_fn emit, void *arg);
@@ -60,14 +59,24 @@ struct vm_counter_source {
 /* Lifecycle: the first stop request wins and decides merak's exit status. */
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPING };
 
+/* Why a VM stopped, for the caller's report (the reason's text says more). */
+enum vm_stop_cause {
+	VM_STOP_NONE,
+	VM_STOP_POWER_OFF,	/* ACPI S5 */
+	VM_STOP_RESET,		/* the guest asked for a reset: merak exits instead */
+	VM_STOP_GUEST_EXIT,	/* a test guest's debug-exit port */
+	VM_STOP_GUEST_CRASH,	/* triple fault, emulation failure, entry failure, TD fatal error */
+	VM_STOP_SIGNAL,
+	VM_STOP_REQUEST,	/* the API, the console's escape */
+	VM_STOP_VMM_ERROR,	/* merak could not go on */
+};
+
 /*
- * Services the board offers devices without exposing KVM: an ioeventfd or
- * irqfd is an optimisation, so a device falls back to exits when these fail.
+ * Services the board offers devices without exposing KVM: an ioeventfd is an
+ * optimisation, so a device falls back to exits when it fails.
  */
 struct vm_services {
 	int (*ioeventfd)(struct vm *vm, int fd, u64 addr, u32 len, bool pio, bool deassign);
-	int (*irqfd_msi)(struct vm *vm, int fd, u64 msi_addr, u32 msi_data, int *gsi_inout,
-			 bool deassign);
 };
 
 struct vm {
@@ -80,7 +89,6 @@ struct vm {
 	/* Interrupts: lines go to the in-kernel irqchip or to merak's IOAPIC. */
 	struct irq_ops irq_ops;
 	struct ioapic ioapic;	/* used with the split irqchip */
-	u32 next_gsi;		/* first GSI free for MSI routes */
 	struct vm_services services;
 
 	u32 ncpus;
@@ -96,6 +104,7 @@ struct vm {
 	struct serial *serial;
 	struct acpi_pm *pm;
 	struct pci_bus *pci;
+	struct board_pci *pci_devices;	/* board_pci.c's list of functions */
 	struct tdx_vm *tdx;
 	struct console_io *stdio;	/* the terminal, shared by serial and virtio-console */
 
@@ -104,6 +113,7 @@ struct vm {
 	pthread_cond_t cond;
 	enum vm_state state;
 	int exit_status;
+	enum vm_stop_cause stop_cause;
 	char exit_reason[256];
 	int kick_signal;	/* real-time signal used to kick vCPUs out of KVM_RUN */
 	u32 paused_vcpus;
@@ -114,9 +124,9 @@ struct vm {
 	struct kvm_irq_routing_entry *routes;
 	u32 n_routes, cap_routes;
 
+	pthread_mutex_t counters_lock;
 	struct vm_counter_source counters[VM_MAX_COUNTER_SOURCES];
 	unsigned n_counters;
-	struct api_server *api;
 
 	/* Devices owned by board.c. */
 	struct i8042 *i8042;
@@ -139,17 +149,31 @@ int vm_run(struct vm *vm, struct err *e);
 void vm_destroy(struct vm *vm);
 
 /* Asks the VM to stop with this status; the first request wins. Thread-safe. */
-void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void vm_request_stop(struct vm *vm, enum vm_stop_cause cause, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The state as of now, and (once stopped) why and with which exit status. */
+enum vm_state vm_get_state(struct vm *vm);
+/* Bytes of guest RAM (what vm.info calls memory_actual_size). */
+u64 vm_ram_size(const struct vm *vm);
+enum vm_stop_cause vm_stop_cause(struct vm *vm, int *status, const char **reason);
+
+/* A counter walk: each group in turn (vCPUs first), then its counters. */
+struct vm_counter_visitor {
+	void (*group)(void *arg, const char *name);
+	void (*counter)(void *arg, const char *key, u64 value);
+};
+void vm_walk_counters(struct vm *vm, const struct vm_counter_visitor *v, void *arg);
 bool vm_stopping(struct vm *vm);
 int vm_pause(struct vm *vm, struct err *e);
 int vm_resume(struct vm *vm, struct err *e);
 
 /* An interrupt line of the board's interrupt model for a GSI. */
 struct irq_line vm_irq_line(struct vm *vm, u32 gsi);
-/* Registers a counter group for vm.counters (before vm_run); -ENOSPC when full. */
+/* Registers a counter group for vm.counters; -ENOSPC when full. Thread-safe. */
 int vm_add_counters(struct vm *vm, const char *name,
 		    void (*collect)(void *ctx, counter_emit_fn emit, void *arg), void *ctx);
+/* Drops the group registered with ctx (a device removed at run time). */
+void vm_remove_counters(struct vm *vm, void *ctx);
 const char *vm_exit_kind_name(enum vm_exit_kind kind);
 /* ACPI power button: the guest sees a power-button press (clean shutdown request). */
 void vm_power_button(struct vm *vm);
@@ -176,6 +200,17 @@ void board_destroy(struct vm *vm);
 /* Board pieces, each in its own file (a TD's are in td.h: td_build.c, td_exits.c). */
 int board_pci_setup(struct vm *vm, struct err *e);	/* board_pci.c */
 void board_pci_destroy(struct vm *vm);
+/*
+ * A virtio device of a type board_pci.c's table lists, the index-th of what
+ * vm->cfg describes for it, in the first free slot with BARs from the free
+ * space of the PCI windows; start also starts its worker (after boot).
+ * Removal frees its slot, BARs and counters.
+ */
+struct virtio_device_type;
+struct virtio_dev;
+int board_pci_add(struct vm *vm, const struct virtio_device_type *type, unsigned index, bool start,
+		  struct virtio_dev **out, struct err *e);
+void board_pci_remove(struct vm *vm, struct virtio_dev *vd);
 /*
  * fw_cfg for OVMF/TDVF (board_fwcfg.c): CPU counts, etc/e820, the ACPI tables
  * and loader script, and with with_kernel the --kernel/--initramfs/--cmdline

@@ -178,6 +178,158 @@ static void test_keep_alive_pipelining(void **state)
 	assert_non_null(strstr(resp, "\"state\""));
 }
 
+static const char ping_req[] = "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/* Writes n pipelined pings at once (the socket buffers hold them all). */
+static int send_pings(const char *path, int n)
+{
+	size_t len = strlen(ping_req);
+	char *all = malloc(len * (size_t)n);
+	int fd = connect_to(path);
+
+	for (int i = 0; i < n; i++)
+		memcpy(all + (size_t)i * len, ping_req, len);
+	assert_int_equal(send(fd, all, len * (size_t)n, 0), (ssize_t)(len * (size_t)n));
+	free(all);
+	return fd;
+}
+
+/*
+ * Reads answers, at most `chunk` bytes every `pause_ms`, until `want` of them
+ * have come, the server closes or nothing comes for 8 s; returns how many
+ * "200 OK" answers came.
+ */
+static int read_answers(int fd, int want, size_t chunk, int pause_ms)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\n";
+	char buf[4096 + sizeof(ok)];
+	size_t keep = 0;
+	int got = 0;
+
+	while (got < want) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		size_t room = sizeof(buf) - 1 - keep;
+		ssize_t n;
+		char *q;
+
+		if (pause_ms)
+			usleep(pause_ms * 1000);
+		if (poll(&p, 1, 8000) <= 0)
+			break;
+		n = recv(fd, buf + keep, chunk < room ? chunk : room, 0);
+		if (n <= 0)
+			break;
+		keep += (size_t)n;
+		buf[keep] = '\0';
+		for (q = buf; (q = strstr(q, ok)); q += sizeof(ok) - 1)
+			got++;
+		/* Keep a tail that may hold the start of the next status line. */
+		if (keep >= sizeof(ok) - 1) {
+			memmove(buf, buf + keep - (sizeof(ok) - 2), sizeof(ok) - 2);
+			keep = sizeof(ok) - 2;
+		}
+	}
+	return got;
+}
+
+/* 1000 pipelined requests read a second late: every one is answered. */
+static void test_pipelined_read_late(void **state)
+{
+	struct fixture *f = *state;
+	int fd = send_pings(f->path, 1000);
+
+	sleep(1);
+	assert_int_equal(read_answers(fd, 1000, 4096, 0), 1000);
+	close(fd);
+}
+
+/*
+ * A client that drains its answers slowly, for longer than the request
+ * deadline, is making progress: it is served to the end, not cut off.
+ */
+static void test_slow_reader_is_not_cut_off(void **state)
+{
+	struct fixture *f = *state;
+	struct timespec t0, t1;
+	/* About 350 KB of answers, more than the socket holds, taken at 40 KB/s. */
+	int fd = send_pings(f->path, 2000);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(read_answers(fd, 2000, 4096, 100), 2000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec > API_REQUEST_TIMEOUT_MS / 1000);
+	close(fd);
+}
+
+/* A client that sent its requests and shut its side down gets every answer. */
+static void test_half_closed_client_answered(void **state)
+{
+	struct fixture *f = *state;
+	int fd = send_pings(f->path, 3);
+	char byte;
+
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(read_answers(fd, 3, 4096, 0), 3);
+	assert_int_equal(recv(fd, &byte, 1, 0), 0);	/* then the server closes */
+	close(fd);
+}
+
+/*
+ * A client that never reads holds only itself up: others are served while
+ * its answers wait, and it is dropped once it has taken nothing for the
+ * deadline.
+ */
+static void test_client_that_never_reads(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = strlen(ping_req), sent = 0;
+	static char resp[4096];
+	struct timespec t0, t1;
+	int fd = connect_to(f->path);
+	char *all = malloc(len * 20000);
+
+	for (int i = 0; i < 20000; i++)
+		memcpy(all + (size_t)i * len, ping_req, len);
+	/* As much as the server and the socket take, without blocking. */
+	for (;;) {
+		ssize_t n = send(fd, all + sent, len * 20000 - sent, MSG_DONTWAIT);
+
+		if (n <= 0) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+			if (poll(&p, 1, 500) <= 0)
+				break;
+			continue;
+		}
+		sent += (size_t)n;
+		if (sent == len * 20000)
+			break;
+	}
+	free(all);
+	assert_true(sent < len * 20000);	/* the server stopped reading */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(call(f, "GET", "vmm.ping", resp, sizeof(resp)), 200);
+	/* Dropped: its unread answers end in EOF or a reset within the deadline and a bit. */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		static char sink[65536];
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(t1.tv_sec - t0.tv_sec < API_REQUEST_TIMEOUT_MS / 1000 + 5);
+		/* Reading now would be progress; wait until the server gives up first. */
+		if (t1.tv_sec - t0.tv_sec < API_REQUEST_TIMEOUT_MS / 1000 + 1) {
+			usleep(100000);
+			continue;
+		}
+		assert_true(poll(&p, 1, 1000) > 0);
+		n = recv(fd, sink, sizeof(sink), 0);
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+}
+
 static void test_slow_client_and_connection_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -224,6 +376,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pause_resume_power_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_pipelining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_read_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_reader_is_not_cut_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_closed_client_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client_and_connection_limit, setup,
 						teardown),
 	};

@@ -307,6 +307,44 @@ static void test_errors(void **state)
 	free(d);
 }
 
+/* A device removed at run time gives back its slot and its BAR space (hotplug). */
+static void test_slot_and_bar_reuse(void **state)
+{
+	struct vt_board b;
+	struct pci_dev d[3];
+	struct err e;
+	u64 a0, a1;
+
+	memset(d, 0, sizeof(d));
+	assert_int_equal(vt_board_init(&b, false), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pci_dev_init(b.pci, &d[i], 1, 2, 0, 0, 0, "x", &e), 0);
+		assert_int_equal(pci_dev_add_bar(&d[i], 0, PCI_BAR_MEM32, 0x4000, &e), 0);
+		assert_int_equal(pci_dev_realize(&d[i], NULL, NULL, &e), 0);
+	}
+	a0 = d[0].bars[0].addr;
+	a1 = d[1].bars[0].addr;
+	assert_true(a0 != a1);
+	pci_dev_unrealize(&d[0]);
+	/* The next device takes the freed slot and the freed range, not fresh ones. */
+	assert_int_equal(pci_dev_init(b.pci, &d[2], 1, 2, 0, 0, 0, "y", &e), 0);
+	assert_int_equal(d[2].slot, d[0].slot);
+	assert_int_equal(pci_dev_add_bar(&d[2], 0, PCI_BAR_MEM32, 0x4000, &e), 0);
+	assert_int_equal(pci_dev_realize(&d[2], NULL, NULL, &e), 0);
+	assert_int_equal(d[2].bars[0].addr, a0);
+	/* A bigger BAR skips the busy ranges and stays naturally aligned. */
+	pci_dev_unrealize(&d[2]);
+	memset(&d[2], 0, sizeof(d[2]));
+	assert_int_equal(pci_dev_init(b.pci, &d[2], 1, 2, 0, 0, 0, "z", &e), 0);
+	assert_int_equal(pci_dev_add_bar(&d[2], 0, PCI_BAR_MEM32, 0x10000, &e), 0);
+	assert_int_equal(pci_dev_realize(&d[2], NULL, NULL, &e), 0);
+	assert_int_equal(d[2].bars[0].addr % 0x10000, 0);
+	assert_true(d[2].bars[0].addr >= a1 + 0x4000 || d[2].bars[0].addr + 0x10000 <= a1);
+	pci_dev_unrealize(&d[1]);
+	pci_dev_unrealize(&d[2]);
+	vt_board_free(&b);
+}
+
 static u32 ecam_rd(struct vt_board *b, u64 base, unsigned slot, u32 off, bool *claimed)
 {
 	u32 v = 0;
@@ -423,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_capability_walk),
 		cmocka_unit_test(test_msix_mask_and_pending),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_slot_and_bar_reuse),
 		cmocka_unit_test(test_pciexbar_moves_ecam),
 		cmocka_unit_test(test_pciexbar_over_a_bar),
 		cmocka_unit_test(test_lpc_function),
