@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "acpi_pm.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../arch/x86/layout.h"
@@ -169,12 +171,14 @@ static void unregister_all(struct acpi_pm *pm)
 	pm->reset_port = false;
 }
 
-int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, const struct irq_line *sci,
-		 const struct acpi_pm_ops *ops, void *ctx, struct err *e)
+int acpi_pm_create(struct bus *pio, const struct irq_line *sci, const struct acpi_pm_ops *ops,
+		   void *ctx, struct acpi_pm **out, struct err *e)
 {
+	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	int r;
 
-	memset(pm, 0, sizeof(*pm));
+	if (!pm)
+		return errf(e, -ENOMEM, "ACPI PM: out of memory");
 	pthread_mutex_init(&pm->lock, NULL);
 	pm->cnt = ACPI_PM1_SCI_EN;
 	if (sci)
@@ -197,18 +201,20 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, const struct irq_line *sci
 	if (r < 0) {
 		unregister_all(pm);
 		pthread_mutex_destroy(&pm->lock);
+		free(pm);
 		return err_ctx(e, "ACPI PM");
 	}
+	*out = pm;
 	return 0;
 }
 
 void acpi_pm_destroy(struct acpi_pm *pm)
 {
-	if (!pm || !pm->pio)
+	if (!pm)
 		return;
 	unregister_all(pm);
 	pthread_mutex_destroy(&pm->lock);
-	pm->pio = NULL;
+	free(pm);
 }
 
 void acpi_pm_release_reset_port(struct acpi_pm *pm)

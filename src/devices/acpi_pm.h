@@ -61,9 +61,9 @@ struct acpi_pm {
  * Registers the PM1a event, PM1a control, PM timer and reset-control ports on
  * pio. *pm may be zeroed memory; sci is copied.
  */
-int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, const struct irq_line *sci,
-		 const struct acpi_pm_ops *ops, void *ctx, struct err *e);
-/* Unregisters the ports; the caller frees pm. */
+int acpi_pm_create(struct bus *pio, const struct irq_line *sci, const struct acpi_pm_ops *ops,
+		   void *ctx, struct acpi_pm **out, struct err *e);
+/* Unregisters the ports and frees pm (NULL is fine). */
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 /* Presses the fixed power button: sets PWRBTN_STS; the SCI follows PWRBTN_EN. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cmos.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REG_SECONDS	0x00
@@ -150,18 +152,20 @@ static time_t host_now(void)
 	return time(NULL);
 }
 
-int cmos_init(struct cmos *c, struct bus *pio, u64 low_ram, u64 high_ram, u32 ncpus,
-	      struct err *e)
+int cmos_create(struct bus *pio, u64 low_ram, u64 high_ram, u32 ncpus, time_t (*now)(void),
+		struct cmos **out, struct err *e)
 {
+	struct cmos *c = calloc(1, sizeof(*c));
+	int r;
 	u64 ext_kb = low_ram > (1 << 20) ? (low_ram - (1 << 20)) >> 10 : 0;
 	u64 above16m = low_ram > (16 << 20) ? (low_ram - (16 << 20)) >> 16 : 0;
 	u64 above4g = high_ram >> 16;
 
-	memset(c->ram, 0, sizeof(c->ram));
+	if (!c)
+		return errf(e, -ENOMEM, "cmos: out of memory");
 	pthread_mutex_init(&c->lock, NULL);
-	c->index = 0;
-	if (!c->now)
-		c->now = host_now;
+	c->pio = pio;
+	c->now = now ? now : host_now;
 	c->ram[REG_A] = 0x26;	/* 32.768 kHz time base, 1024 Hz rate */
 	c->ram[REG_B] = REG_B_24H;
 	c->ram[REG_D] = REG_D_VRT;
@@ -181,5 +185,21 @@ int cmos_init(struct cmos *c, struct bus *pio, u64 low_ram, u64 high_ram, u32 nc
 	c->ram[0x5d] = (u8)(above4g >> 16);
 	/* Number of CPUs minus one, as QEMU's firmware interface has it (0x5f). */
 	c->ram[0x5f] = (u8)(ncpus - 1);
-	return bus_register(pio, CMOS_PORT_INDEX, 2, &cmos_ops, c, "cmos", e);
+	r = bus_register(pio, CMOS_PORT_INDEX, 2, &cmos_ops, c, "cmos", e);
+	if (r < 0) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void cmos_destroy(struct cmos *c)
+{
+	if (!c)
+		return;
+	bus_unregister(c->pio, CMOS_PORT_INDEX, c);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 }

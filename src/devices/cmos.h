@@ -18,13 +18,15 @@ struct cmos {
 	u8 index;
 	u8 ram[128];
 	time_t (*now)(void);	/* the clock, replaceable in tests */
+	struct bus *pio;
 };
 
 #define CMOS_PORT_INDEX 0x70
 #define CMOS_PORT_DATA	0x71
 
-/* low_ram: RAM below 4 GiB; high_ram: RAM above 4 GiB. */
-int cmos_init(struct cmos *c, struct bus *pio, u64 low_ram, u64 high_ram, u32 ncpus,
-	      struct err *e);
+/* low_ram: RAM below 4 GiB; high_ram: RAM above 4 GiB; now: the clock (NULL: the host's). */
+int cmos_create(struct bus *pio, u64 low_ram, u64 high_ram, u32 ncpus, time_t (*now)(void),
+		struct cmos **out, struct err *e);
+void cmos_destroy(struct cmos *c);
 
 #endif

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "debug_exit.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../arch/x86/layout.h"
@@ -21,10 +23,30 @@ static void debug_exit_write(void *opaque, u64 off, const void *data, u32 len)
 
 static const struct bus_ops debug_exit_ops = {debug_exit_read, debug_exit_write};
 
-int debug_exit_init(struct debug_exit *d, struct bus *pio, void (*on_exit)(void *, u32),
-		    void *ctx, struct err *e)
+int debug_exit_create(struct bus *pio, void (*on_exit)(void *, u32), void *ctx,
+		      struct debug_exit **out, struct err *e)
 {
+	struct debug_exit *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return errf(e, -ENOMEM, "debug-exit: out of memory");
 	d->on_exit = on_exit;
 	d->ctx = ctx;
-	return bus_register(pio, PORT_DEBUG_EXIT, 4, &debug_exit_ops, d, "debug-exit", e);
+	d->pio = pio;
+	r = bus_register(pio, PORT_DEBUG_EXIT, 4, &debug_exit_ops, d, "debug-exit", e);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	*out = d;
+	return 0;
+}
+
+void debug_exit_destroy(struct debug_exit *d)
+{
+	if (!d)
+		return;
+	bus_unregister(d->pio, PORT_DEBUG_EXIT, d);
+	free(d);
 }

@@ -13,9 +13,11 @@
 struct debug_exit {
 	void (*on_exit)(void *ctx, u32 value);
 	void *ctx;
+	struct bus *pio;
 };
 
-int debug_exit_init(struct debug_exit *d, struct bus *pio, void (*on_exit)(void *, u32),
-		    void *ctx, struct err *e);
+int debug_exit_create(struct bus *pio, void (*on_exit)(void *, u32), void *ctx,
+		      struct debug_exit **out, struct err *e);
+void debug_exit_destroy(struct debug_exit *d);
 
 #endif

@@ -242,11 +242,13 @@ int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t
 	return fw_cfg_add_file_take(f, name, copy, len, e);
 }
 
-int fw_cfg_init(struct fw_cfg *f, const struct guest_mem *gm, struct err *e)
+int fw_cfg_create(const struct guest_mem *gm, struct fw_cfg **out, struct err *e)
 {
+	struct fw_cfg *f = calloc(1, sizeof(*f));
 	int r;
 
-	memset(f, 0, sizeof(*f));
+	if (!f)
+		return errf(e, -ENOMEM, "fw_cfg: out of memory");
 	f->gm = gm;
 	f->cur = -1;
 	pthread_mutex_init(&f->lock, NULL);
@@ -255,7 +257,12 @@ int fw_cfg_init(struct fw_cfg *f, const struct guest_mem *gm, struct err *e)
 		r = fw_cfg_add_u32(f, FW_CFG_ID, FW_CFG_VERSION | FW_CFG_VERSION_DMA, e);
 	if (r == 0)
 		r = rebuild_dir(f, e);
-	return r;
+	if (r < 0) {
+		fw_cfg_destroy(f);
+		return r;
+	}
+	*out = f;
+	return 0;
 }
 
 void fw_cfg_destroy(struct fw_cfg *f)
@@ -265,9 +272,8 @@ void fw_cfg_destroy(struct fw_cfg *f)
 	for (unsigned i = 0; i < f->n; i++)
 		free(f->items[i].owned);
 	free(f->items);
-	f->items = NULL;
-	f->n = f->cap = f->nfiles = 0;
 	pthread_mutex_destroy(&f->lock);
+	free(f);
 }
 
 /* ---- Linux payload ----------------------------------------------------------- */

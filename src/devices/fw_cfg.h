@@ -92,7 +92,8 @@ struct fw_cfg {
 };
 
 /* Adds the signature, the ID (traditional + DMA) and an empty FILE_DIR. */
-int fw_cfg_init(struct fw_cfg *f, const struct guest_mem *gm, struct err *e);
+int fw_cfg_create(const struct guest_mem *gm, struct fw_cfg **out, struct err *e);
+/* Frees the device; its ports stay registered until the bus goes (the VM's teardown). */
 void fw_cfg_destroy(struct fw_cfg *f);
 /* Registers 0x510-0x511 and the DMA register 0x514-0x51b. */
 int fw_cfg_register(struct fw_cfg *f, struct bus *pio, struct err *e);

@@ -250,12 +250,20 @@ void vm_power_button(struct vm *vm)
 		acpi_pm_power_button(vm->pm);
 }
 
+/*
+ * The board's emulated hardware, in one list: COM1 on its console back-end,
+ * the CMOS RTC/NVRAM, the ACPI PM block (SCI, power button, PM timer, reset
+ * register), the i8042's reset line, the debug-exit port for test guests,
+ * then PCI with its devices. Each is X_create(..., &out), undone by
+ * board_destroy's X_destroy.
+ */
 int vm_setup_devices(struct vm *vm, struct err *e)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct irq_line com1 = vm_irq_line(vm, IRQ_COM1), sci = vm_irq_line(vm, IRQ_SCI);
 	static const struct acpi_pm_ops pm_ops = {.sleep = on_sleep, .reset = on_reset};
-	int r;
+	u64 low = layout_low_ram_size(cfg->mem_size);
+	int r = 0;
 
 	vm->services.ioeventfd = svc_ioeventfd;
 	if (cfg->serial.mode != CHARDEV_OFF) {
@@ -265,28 +273,18 @@ int vm_setup_devices(struct vm *vm, struct err *e)
 		console_io_set_sandbox(vm->serial_io, cfg->seccomp);
 		console_io_set_escape(vm->serial_io, on_console_quit, vm);
 		r = serial_create(&vm->pio, PORT_COM1, &com1, vm->serial_io, &vm->serial, e);
-		if (r < 0)
-			return r;
 	}
-	vm->pm = calloc(1, sizeof(*vm->pm));
-	vm->debug_exit = calloc(1, sizeof(*vm->debug_exit));
-	vm->cmos = calloc(1, sizeof(*vm->cmos));
-	if (!vm->pm || !vm->debug_exit || !vm->cmos)
-		return errf(e, -ENOMEM, "devices: out of memory");
-	r = cmos_init(vm->cmos, &vm->pio, layout_low_ram_size(cfg->mem_size),
-		      cfg->mem_size - layout_low_ram_size(cfg->mem_size), vm->ncpus, e);
-	if (r < 0)
-		return r;
-	r = acpi_pm_init(vm->pm, &vm->pio, &sci, &pm_ops, vm, e);
-	if (r < 0)
-		return r;
-	r = i8042_create(&vm->pio, on_reset, vm, &vm->i8042, e);
-	if (r < 0)
-		return r;
-	r = debug_exit_init(vm->debug_exit, &vm->pio, on_debug_exit, vm, e);
-	if (r < 0)
-		return r;
-	return board_pci_setup(vm, e);
+	if (r == 0)
+		r = cmos_create(&vm->pio, low, cfg->mem_size - low, vm->ncpus, NULL, &vm->cmos, e);
+	if (r == 0)
+		r = acpi_pm_create(&vm->pio, &sci, &pm_ops, vm, &vm->pm, e);
+	if (r == 0)
+		r = i8042_create(&vm->pio, on_reset, vm, &vm->i8042, e);
+	if (r == 0)
+		r = debug_exit_create(&vm->pio, on_debug_exit, vm, &vm->debug_exit, e);
+	if (r == 0)
+		r = board_pci_setup(vm, e);
+	return r;
 }
 
 /* ---- vCPUs ----------------------------------------------------------------- */
@@ -545,8 +543,8 @@ void board_destroy(struct vm *vm)
 			hv_destroy_vcpu(&vm->vcpus[i].hv);
 	serial_destroy(vm->serial);
 	console_io_close(vm->serial_io);
+	cmos_destroy(vm->cmos);
+	acpi_pm_destroy(vm->pm);
 	i8042_destroy(vm->i8042);
-	free(vm->pm);
-	free(vm->debug_exit);
-	free(vm->cmos);
+	debug_exit_destroy(vm->debug_exit);
 }

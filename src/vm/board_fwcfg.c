@@ -74,17 +74,15 @@ static int add_linux(struct vm *vm, struct fw_cfg *f, struct err *e)
 
 int board_fwcfg_setup(struct vm *vm, bool with_kernel, struct err *e)
 {
-	struct fw_cfg *f = calloc(1, sizeof(*f));
+	struct fw_cfg *f;
 	u8 *e820 = NULL;
 	size_t e820_len = 0;
 	int r;
 
-	if (!f)
-		return errf(e, -ENOMEM, "fw_cfg: out of memory");
-	r = fw_cfg_init(f, &vm->mem, e);
-	vm->fw_cfg = f;
+	r = fw_cfg_create(&vm->mem, &f, e);
 	if (r < 0)
 		return r;
+	vm->fw_cfg = f;
 	r = fw_cfg_add_u16(f, FW_CFG_NB_CPUS, (u16)vm->ncpus, e);
 	if (r == 0)
 		r = fw_cfg_add_u16(f, FW_CFG_MAX_CPUS, (u16)vm->ncpus, e);
@@ -112,6 +110,5 @@ void board_fwcfg_destroy(struct vm *vm)
 	if (!vm->fw_cfg)
 		return;
 	fw_cfg_destroy(vm->fw_cfg);
-	free(vm->fw_cfg);
 	vm->fw_cfg = NULL;
 }

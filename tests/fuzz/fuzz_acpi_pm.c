@@ -66,12 +66,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	static const u16 ports[] = {PORT_PM1A_EVT, PORT_PM1A_CNT, PORT_PM_TMR, PORT_RESET};
 	struct sink s = {0};
 	struct irq_line sci = {&fz_irq, &s, IRQ_SCI};
-	struct acpi_pm pm;
+	struct acpi_pm *pm;
 	struct bus pio;
 	struct err e;
 
 	bus_init(&pio, "pio");
-	if (acpi_pm_init(&pm, &pio, &sci, &fz_ops, &s, &e) < 0)
+	if (acpi_pm_create(&pio, &sci, &fz_ops, &s, &pm, &e) < 0)
 		abort();
 	/* Each step: op byte (port, offset, size, kind) and a 32-bit value. */
 	while (size >= 5) {
@@ -92,18 +92,18 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			bus_read(&pio, port, buf, len);
 			break;
 		case 2:
-			acpi_pm_power_button(&pm);
+			acpi_pm_power_button(pm);
 			break;
 		default:
 			if (v & 1)
-				acpi_pm_reset_control_write(&pm, (u8)(v >> 8));
+				acpi_pm_reset_control_write(pm, (u8)(v >> 8));
 			else
-				acpi_pm_release_reset_port(&pm);
+				acpi_pm_release_reset_port(pm);
 			break;
 		}
-		check(&pm, &pio, &s);
+		check(pm, &pio, &s);
 	}
-	acpi_pm_destroy(&pm);
+	acpi_pm_destroy(pm);
 	if (pio.n)
 		abort();
 	bus_destroy(&pio);

@@ -57,7 +57,7 @@ static const struct acpi_pm_ops ops = {on_sleep, on_reset};
 
 struct fixture {
 	struct bus pio;
-	struct acpi_pm pm;
+	struct acpi_pm *pm;
 	struct probe p;
 };
 
@@ -69,7 +69,7 @@ static int setup(void **state)
 
 	bus_init(&f->pio, "pio");
 	sci = (struct irq_line){&probe_ops, &f->p, IRQ_SCI};
-	if (acpi_pm_init(&f->pm, &f->pio, &sci, &ops, &f->p, &e) < 0)
+	if (acpi_pm_create(&f->pio, &sci, &ops, &f->p, &f->pm, &e) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -79,7 +79,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	acpi_pm_destroy(&f->pm);
+	acpi_pm_destroy(f->pm);
 	assert_int_equal(f->pio.n, 0); /* every range unregistered */
 	bus_destroy(&f->pio);
 	free(f);
@@ -111,7 +111,7 @@ static void test_power_button_disabled(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(in(f, STS, 2), 0);
-	acpi_pm_power_button(&f->pm);
+	acpi_pm_power_button(f->pm);
 	assert_int_equal(in(f, STS, 2), ACPI_PM1_PWRBTN_STS);
 	/* Not enabled: no SCI. */
 	assert_int_equal(f->p.raises, 0);
@@ -133,11 +133,11 @@ static void test_power_button_enabled_and_w1c(void **state)
 
 	out(f, EN, 2, ACPI_PM1_PWRBTN_EN);
 	assert_int_equal(f->p.calls, 0); /* nothing pending: the line is not touched */
-	acpi_pm_power_button(&f->pm);
+	acpi_pm_power_button(f->pm);
 	assert_true(f->p.level);
 	assert_int_equal(f->p.raises, 1);
 	/* A second press while pending keeps one level, no new edge. */
-	acpi_pm_power_button(&f->pm);
+	acpi_pm_power_button(f->pm);
 	assert_int_equal(f->p.raises, 1);
 	assert_int_equal(f->p.calls, 1);
 	/* Writing 0 does not clear; writing other bits does not clear. */
@@ -151,14 +151,14 @@ static void test_power_button_enabled_and_w1c(void **state)
 	assert_false(f->p.level);
 	assert_int_equal(f->p.lowers, 1);
 	/* The 32-bit view of the event block: status low, enable high. */
-	acpi_pm_power_button(&f->pm);
+	acpi_pm_power_button(f->pm);
 	assert_int_equal(in(f, STS, 4), ACPI_PM1_PWRBTN_STS | ACPI_PM1_PWRBTN_EN << 16);
 	/* A byte write to the status high byte clears it too; the enable is untouched. */
 	out(f, STS + 1, 1, ACPI_PM1_PWRBTN_STS >> 8);
 	assert_int_equal(in(f, STS, 4), ACPI_PM1_PWRBTN_EN << 16);
 	assert_false(f->p.level);
 	/* A 32-bit write clears status and sets enable in one go. */
-	acpi_pm_power_button(&f->pm);
+	acpi_pm_power_button(f->pm);
 	out(f, STS, 4, ACPI_PM1_PWRBTN_STS);
 	assert_int_equal(in(f, STS, 4), 0);
 	assert_false(f->p.level);
@@ -209,15 +209,15 @@ static void test_reset_port(void **state)
 	assert_int_equal(in(f, PORT_RESET, 1), ACPI_RST_CNT_SYS_RST | ACPI_RST_CNT_FULL_RST);
 
 	/* A PCI host bridge may take 0xCF8-0xCFF and forward 0xCF9. */
-	acpi_pm_release_reset_port(&f->pm);
+	acpi_pm_release_reset_port(f->pm);
 	u8 v = 0x06;
 	assert_false(bus_write(&f->pio, PORT_RESET, &v, 1));
 	assert_int_equal(f->p.resets, 2);
 	static const struct bus_ops none = {0};
 	assert_int_equal(bus_register(&f->pio, PORT_PCI_CONFIG_ADDR, 8, &none, f, "pci", &e), 0);
-	acpi_pm_reset_control_write(&f->pm, 0x06);
+	acpi_pm_reset_control_write(f->pm, 0x06);
 	assert_int_equal(f->p.resets, 3);
-	assert_int_equal(acpi_pm_reset_control_read(&f->pm), ACPI_RST_CNT_SYS_RST);
+	assert_int_equal(acpi_pm_reset_control_read(f->pm), ACPI_RST_CNT_SYS_RST);
 	bus_unregister(&f->pio, PORT_PCI_CONFIG_ADDR, f);
 }
 
@@ -232,13 +232,13 @@ static void test_pm_timer_fake_clock(void **state)
 {
 	struct fixture *f = *state;
 
-	f->pm.clock_ns = fake_clock;
-	f->pm.base_ns = 1000;
+	f->pm->clock_ns = fake_clock;
+	f->pm->base_ns = 1000;
 	fake_ns = 1000;
 	assert_int_equal(in(f, PORT_PM_TMR, 4), 0);
 	fake_ns = 1000 + 1000000000ULL; /* one second: 3579545 ticks */
 	assert_int_equal(in(f, PORT_PM_TMR, 4), 3579545);
-	assert_int_equal(acpi_pm_timer(&f->pm), 3579545);
+	assert_int_equal(acpi_pm_timer(f->pm), 3579545);
 	/* Narrow reads see the byte lanes. */
 	assert_int_equal(in(f, PORT_PM_TMR, 2), 3579545 & 0xffff);
 	assert_int_equal(in(f, PORT_PM_TMR + 2, 1), (3579545 >> 16) & 0xff);
@@ -277,13 +277,14 @@ static void test_init_collision(void **state)
 {
 	static const struct bus_ops none = {0};
 	struct bus pio;
-	struct acpi_pm pm;
+	struct acpi_pm *pm = NULL;
 	struct err e;
 	int dummy;
 
 	bus_init(&pio, "pio");
 	assert_int_equal(bus_register(&pio, PORT_PM_TMR + 2, 1, &none, &dummy, "squatter", &e), 0);
-	assert_int_equal(acpi_pm_init(&pm, &pio, NULL, &ops, NULL, &e), -EEXIST);
+	assert_int_equal(acpi_pm_create(&pio, NULL, &ops, NULL, &pm, &e), -EEXIST);
+	assert_null(pm);
 	assert_int_equal(e.code, -EEXIST);
 	assert_non_null(strstr(e.msg, "ACPI PM: "));
 	assert_non_null(strstr(e.msg, "acpi-pm-tmr at 0x608+0x4 overlaps squatter"));
@@ -295,13 +296,13 @@ static void test_init_collision(void **state)
 static void test_no_sci_line(void **state)
 {
 	struct bus pio;
-	struct acpi_pm pm;
+	struct acpi_pm *pm;
 	struct err e;
 
 	/* A board without a wired SCI (NULL) still works. */
 	bus_init(&pio, "pio");
-	assert_int_equal(acpi_pm_init(&pm, &pio, NULL, NULL, NULL, &e), 0);
-	acpi_pm_power_button(&pm);
+	assert_int_equal(acpi_pm_create(&pio, NULL, NULL, NULL, &pm, &e), 0);
+	acpi_pm_power_button(pm);
 	u8 b[2] = {0x01, 0x01};
 	assert_true(bus_write(&pio, PORT_PM1A_EVT + 2, b, 2));
 	b[0] = 0;
@@ -309,7 +310,7 @@ static void test_no_sci_line(void **state)
 	assert_true(bus_write(&pio, PORT_PM1A_CNT, b, 2)); /* SLP_EN without ops */
 	b[0] = 0x06;
 	assert_true(bus_write(&pio, PORT_RESET, b, 1));
-	acpi_pm_destroy(&pm);
+	acpi_pm_destroy(pm);
 	assert_int_equal(pio.n, 0);
 	bus_destroy(&pio);
 }

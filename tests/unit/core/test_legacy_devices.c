@@ -237,16 +237,18 @@ static void record_exit(void *ctx, u32 v)
 static void test_debug_exit(void **state)
 {
 	struct bus pio;
-	struct debug_exit d;
+	struct debug_exit *d;
 	struct err e;
 	u32 v = 0x1234;
 
 	bus_init(&pio, "pio");
-	assert_int_equal(debug_exit_init(&d, &pio, record_exit, NULL, &e), 0);
+	assert_int_equal(debug_exit_create(&pio, record_exit, NULL, &d, &e), 0);
 	assert_true(bus_write(&pio, PORT_DEBUG_EXIT, &v, 4));
 	assert_int_equal(exit_value, 0x1234);
 	outb(&pio, PORT_DEBUG_EXIT, 7);
 	assert_int_equal(exit_value, 7);
+	debug_exit_destroy(d);
+	assert_int_equal(pio.n, 0);	/* its port is gone with it */
 	bus_destroy(&pio);
 }
 
@@ -264,12 +266,12 @@ static u8 cmos_get(struct bus *pio, u8 reg)
 static void test_cmos(void **state)
 {
 	struct bus pio;
-	struct cmos c = {.now = fixed_time};
+	struct cmos *c;
 	struct err e;
 
 	bus_init(&pio, "pio");
 	/* 512 MiB below 4 GiB, 1 GiB above. */
-	assert_int_equal(cmos_init(&c, &pio, 512ULL << 20, 1ULL << 30, 4, &e), 0);
+	assert_int_equal(cmos_create(&pio, 512ULL << 20, 1ULL << 30, 4, fixed_time, &c, &e), 0);
 	assert_int_equal(cmos_get(&pio, 0x00), 0x20);	/* BCD seconds */
 	assert_int_equal(cmos_get(&pio, 0x02), 0x13);
 	assert_int_equal(cmos_get(&pio, 0x04), 0x22);
@@ -326,11 +328,11 @@ static void test_cmos_calendar(void **state)
 	    253402300799, /* 9999-12-31 23:59:59 */
 	};
 	struct bus pio;
-	struct cmos c = {.now = settable_time};
+	struct cmos *c;
 	struct err e;
 
 	bus_init(&pio, "pio");
-	assert_int_equal(cmos_init(&c, &pio, 64ULL << 20, 0, 1, &e), 0);
+	assert_int_equal(cmos_create(&pio, 64ULL << 20, 0, 1, settable_time, &c, &e), 0);
 	/* Binary, 24-hour. */
 	outb(&pio, CMOS_PORT_INDEX, 0x0b);
 	outb(&pio, CMOS_PORT_DATA, 0x06);

@@ -19,7 +19,7 @@
 struct env {
 	struct guest_mem gm;
 	struct bus pio;
-	struct fw_cfg f;
+	struct fw_cfg *f;
 };
 
 static int setup(void **state)
@@ -30,8 +30,8 @@ static int setup(void **state)
 	guest_mem_init(&v->gm);
 	assert_int_equal(guest_mem_add_anon(&v->gm, 0, RAM, MEM_RAM, &e), 0);
 	bus_init(&v->pio, "pio");
-	assert_int_equal(fw_cfg_init(&v->f, &v->gm, &e), 0);
-	assert_int_equal(fw_cfg_register(&v->f, &v->pio, &e), 0);
+	assert_int_equal(fw_cfg_create(&v->gm, &v->f, &e), 0);
+	assert_int_equal(fw_cfg_register(v->f, &v->pio, &e), 0);
 	*state = v;
 	return 0;
 }
@@ -40,7 +40,7 @@ static int teardown(void **state)
 {
 	struct env *v = *state;
 
-	fw_cfg_destroy(&v->f);
+	fw_cfg_destroy(v->f);
 	bus_destroy(&v->pio);
 	guest_mem_free(&v->gm);
 	free(v);
@@ -164,13 +164,13 @@ static void test_file_dir_sorted(void **state)
 		char data[16];
 
 		memset(data, 'a' + i, sizeof(data));
-		assert_int_equal(fw_cfg_add_file(&v->f, names[i], data, i + 1, &e), 0);
+		assert_int_equal(fw_cfg_add_file(v->f, names[i], data, i + 1, &e), 0);
 	}
 	sel(v, FW_CFG_FILE_DIR);
 	read_n(v, hdr, 4);
 	assert_int_equal(be32(hdr), 5);
 	for (unsigned i = 0; i < 5; i++) {
-		const struct fw_cfg_item *it = fw_cfg_find_file(&v->f, sorted[i]);
+		const struct fw_cfg_item *it = fw_cfg_find_file(v->f, sorted[i]);
 		u16 key;
 		char name[FW_CFG_NAME_LEN] = {0};
 
@@ -183,13 +183,13 @@ static void test_file_dir_sorted(void **state)
 		assert_non_null(it);
 		assert_int_equal(it->key, key);
 		assert_int_equal(be32(ent), it->len);
-		assert_ptr_equal(fw_cfg_find(&v->f, key), it);
+		assert_ptr_equal(fw_cfg_find(v->f, key), it);
 	}
 	assert_int_equal(inb_data(v), 0); /* the directory is exactly 4 + 5*64 bytes */
 
 	/* Each file reads back through its key. */
 	{
-		const struct fw_cfg_item *it = fw_cfg_find_file(&v->f, "mid");
+		const struct fw_cfg_item *it = fw_cfg_find_file(v->f, "mid");
 		u8 b[5];
 
 		sel(v, it->key);
@@ -204,28 +204,28 @@ static void test_item_errors(void **state)
 	char longname[FW_CFG_NAME_LEN + 1];
 	struct err e;
 
-	assert_int_equal(fw_cfg_add_u16(&v->f, FW_CFG_NB_CPUS, 4, &e), 0);
-	assert_int_equal(fw_cfg_add_u16(&v->f, FW_CFG_NB_CPUS, 4, &e), -EEXIST);
+	assert_int_equal(fw_cfg_add_u16(v->f, FW_CFG_NB_CPUS, 4, &e), 0);
+	assert_int_equal(fw_cfg_add_u16(v->f, FW_CFG_NB_CPUS, 4, &e), -EEXIST);
 	assert_string_equal(e.msg, "fw_cfg key 0x5 is already set");
-	assert_int_equal(fw_cfg_add_u32(&v->f, FW_CFG_SIGNATURE, 0, &e), -EEXIST);
-	assert_int_equal(fw_cfg_add_u32(&v->f, FW_CFG_FILE_FIRST + 3, 0, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_u32(v->f, FW_CFG_SIGNATURE, 0, &e), -EEXIST);
+	assert_int_equal(fw_cfg_add_u32(v->f, FW_CFG_FILE_FIRST + 3, 0, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "not a legacy or arch-local key"));
-	assert_int_equal(fw_cfg_add_u32(&v->f, 0x4005, 0, &e), -EINVAL);
-	assert_int_equal(fw_cfg_add_u32(&v->f, FW_CFG_INVALID, 0, &e), -EINVAL);
-	assert_int_equal(fw_cfg_add_u32(&v->f, FW_CFG_ARCH_LOCAL | 3, 7, &e), 0);
+	assert_int_equal(fw_cfg_add_u32(v->f, 0x4005, 0, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_u32(v->f, FW_CFG_INVALID, 0, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_u32(v->f, FW_CFG_ARCH_LOCAL | 3, 7, &e), 0);
 
-	assert_int_equal(fw_cfg_add_file(&v->f, "", "x", 1, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_file(v->f, "", "x", 1, &e), -EINVAL);
 	assert_string_equal(e.msg, "fw_cfg file name '' must have 1 to 55 bytes");
 	memset(longname, 'n', sizeof(longname));
 	longname[FW_CFG_NAME_LEN] = 0;
-	assert_int_equal(fw_cfg_add_file(&v->f, longname, "x", 1, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_file(v->f, longname, "x", 1, &e), -EINVAL);
 	longname[FW_CFG_NAME_LEN - 1] = 0; /* 55 bytes: fits with its NUL */
-	assert_int_equal(fw_cfg_add_file(&v->f, longname, "x", 1, &e), 0);
-	assert_int_equal(fw_cfg_add_file(&v->f, longname, "y", 1, &e), -EEXIST);
+	assert_int_equal(fw_cfg_add_file(v->f, longname, "x", 1, &e), 0);
+	assert_int_equal(fw_cfg_add_file(v->f, longname, "y", 1, &e), -EEXIST);
 	assert_non_null(strstr(e.msg, "is already present"));
 	/* A zero-length file is legal. */
-	assert_int_equal(fw_cfg_add_file(&v->f, "empty", NULL, 0, &e), 0);
-	assert_int_equal(fw_cfg_find_file(&v->f, "empty")->len, 0);
+	assert_int_equal(fw_cfg_add_file(v->f, "empty", NULL, 0, &e), 0);
+	assert_int_equal(fw_cfg_find_file(v->f, "empty")->len, 0);
 
 	/* NB_CPUS is little-endian 16-bit. */
 	{
@@ -249,13 +249,13 @@ static void test_file_slots_full(void **state)
 
 	for (int i = 0; i < FW_CFG_MAX_FILES; i++) {
 		snprintf(name, sizeof(name), "f%03d", FW_CFG_MAX_FILES - i);
-		assert_int_equal(fw_cfg_add_file(&v->f, name, "x", 1, &e), 0);
+		assert_int_equal(fw_cfg_add_file(v->f, name, "x", 1, &e), 0);
 	}
-	assert_int_equal(fw_cfg_add_file(&v->f, "one-more", "x", 1, &e), -ENOSPC);
+	assert_int_equal(fw_cfg_add_file(v->f, "one-more", "x", 1, &e), -ENOSPC);
 	assert_string_equal(e.msg, "fw_cfg file 'one-more': all 256 file slots are taken");
 	/* Inserted in reverse order, keys still follow the names. */
-	assert_int_equal(fw_cfg_find_file(&v->f, "f001")->key, FW_CFG_FILE_FIRST);
-	assert_int_equal(fw_cfg_find_file(&v->f, "f256")->key, FW_CFG_FILE_FIRST + 255);
+	assert_int_equal(fw_cfg_find_file(v->f, "f001")->key, FW_CFG_FILE_FIRST);
+	assert_int_equal(fw_cfg_find_file(v->f, "f256")->key, FW_CFG_FILE_FIRST + 255);
 }
 
 static void test_dma_read_skip_select(void **state)
@@ -267,7 +267,7 @@ static void test_dma_read_skip_select(void **state)
 
 	for (unsigned i = 0; i < sizeof(data); i++)
 		data[i] = (u8)i;
-	assert_int_equal(fw_cfg_add_file(&v->f, "etc/blob", data, sizeof(data), &e), 0);
+	assert_int_equal(fw_cfg_add_file(v->f, "etc/blob", data, sizeof(data), &e), 0);
 
 	/* SELECT + READ of the signature. */
 	memset(b, 0xaa, 16);
@@ -326,7 +326,7 @@ static void test_dma_read_skip_select(void **state)
 		assert_int_equal(be32(d), 0);
 		assert_memory_equal(gptr(v, BUF + 64), "QE", 2);
 	}
-	assert_int_equal(v->f.dma_errors, 0);
+	assert_int_equal(v->f->dma_errors, 0);
 }
 
 static void test_dma_errors(void **state)
@@ -398,7 +398,7 @@ static void test_dma_errors(void **state)
 		assert_true(bus_write(&v->pio, FW_CFG_PORT_DMA + 2, &w, 2));
 		assert_true(bus_write(&v->pio, FW_CFG_PORT_DMA + 2, &l, 4));
 	}
-	assert_true(v->f.dma_errors >= 8);
+	assert_true(v->f->dma_errors >= 8);
 }
 
 static void test_linux_split(void **state)
@@ -418,24 +418,24 @@ static void test_linux_split(void **state)
 	u8 *copy = malloc(klen);
 	memcpy(copy, k, klen);
 	l = (struct fw_cfg_linux){k, klen, ird, 3, "console=hvc0"};
-	assert_int_equal(fw_cfg_add_linux(&v->f, &l, &e), 0);
+	assert_int_equal(fw_cfg_add_linux(v->f, &l, &e), 0);
 	assert_null(l.kernel);
 
-	it = fw_cfg_find(&v->f, FW_CFG_SETUP_SIZE);
+	it = fw_cfg_find(v->f, FW_CFG_SETUP_SIZE);
 	assert_int_equal(get_le32(it->data), 2048);
-	it = fw_cfg_find(&v->f, FW_CFG_SETUP_DATA);
+	it = fw_cfg_find(v->f, FW_CFG_SETUP_DATA);
 	assert_int_equal(it->len, 2048);
 	assert_memory_equal(it->data, copy, 2048);
-	it = fw_cfg_find(&v->f, FW_CFG_KERNEL_SIZE);
+	it = fw_cfg_find(v->f, FW_CFG_KERNEL_SIZE);
 	assert_int_equal(get_le32(it->data), klen - 2048);
-	it = fw_cfg_find(&v->f, FW_CFG_KERNEL_DATA);
+	it = fw_cfg_find(v->f, FW_CFG_KERNEL_DATA);
 	assert_int_equal(it->len, klen - 2048);
 	assert_memory_equal(it->data, copy + 2048, klen - 2048);
-	assert_int_equal(get_le32(fw_cfg_find(&v->f, FW_CFG_KERNEL_ADDR)->data), 0x100000);
-	assert_int_equal(get_le32(fw_cfg_find(&v->f, FW_CFG_INITRD_SIZE)->data), 3);
-	assert_memory_equal(fw_cfg_find(&v->f, FW_CFG_INITRD_DATA)->data, "IRD", 3);
-	assert_int_equal(get_le32(fw_cfg_find(&v->f, FW_CFG_CMDLINE_SIZE)->data), 13);
-	assert_memory_equal(fw_cfg_find(&v->f, FW_CFG_CMDLINE_DATA)->data, "console=hvc0", 13);
+	assert_int_equal(get_le32(fw_cfg_find(v->f, FW_CFG_KERNEL_ADDR)->data), 0x100000);
+	assert_int_equal(get_le32(fw_cfg_find(v->f, FW_CFG_INITRD_SIZE)->data), 3);
+	assert_memory_equal(fw_cfg_find(v->f, FW_CFG_INITRD_DATA)->data, "IRD", 3);
+	assert_int_equal(get_le32(fw_cfg_find(v->f, FW_CFG_CMDLINE_SIZE)->data), 13);
+	assert_memory_equal(fw_cfg_find(v->f, FW_CFG_CMDLINE_DATA)->data, "console=hvc0", 13);
 
 	/* What OVMF does: SETUP_SIZE bytes of SETUP_DATA, then KERNEL_DATA = the file. */
 	{
@@ -462,27 +462,27 @@ static void test_linux_bad(void **state)
 	u8 *k = calloc(1, 5000);
 
 	l = (struct fw_cfg_linux){k, 5000, NULL, 0, NULL};
-	assert_int_equal(fw_cfg_add_linux(&v->f, &l, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_linux(v->f, &l, &e), -EINVAL);
 	assert_string_equal(e.msg, "OVMF boots a bzImage through fw_cfg: no \"HdrS\" setup-header "
 				   "magic at offset 0x202 of the 5000-byte kernel");
 	k = calloc(1, 5000);
 	memcpy(k + 0x202, "HdrS", 4);
 	k[0x1f1] = 200;
 	l = (struct fw_cfg_linux){k, 5000, malloc(1), 1, NULL};
-	assert_int_equal(fw_cfg_add_linux(&v->f, &l, &e), -EINVAL);
+	assert_int_equal(fw_cfg_add_linux(v->f, &l, &e), -EINVAL);
 	assert_string_equal(e.msg, "setup_sects 200 runs past the end of the 5000-byte kernel");
 	/* A truncated file. */
 	l = (struct fw_cfg_linux){calloc(1, 16), 16, NULL, 0, NULL};
-	assert_int_equal(fw_cfg_add_linux(&v->f, &l, &e), -EINVAL);
-	assert_null(fw_cfg_find(&v->f, FW_CFG_KERNEL_SIZE));
+	assert_int_equal(fw_cfg_add_linux(v->f, &l, &e), -EINVAL);
+	assert_null(fw_cfg_find(v->f, FW_CFG_KERNEL_SIZE));
 	/* setup_sects 0 means 4. */
 	k = calloc(1, 5000);
 	memcpy(k + 0x202, "HdrS", 4);
 	l = (struct fw_cfg_linux){k, 5000, NULL, 0, NULL};
-	assert_int_equal(fw_cfg_add_linux(&v->f, &l, &e), 0);
-	assert_int_equal(get_le32(fw_cfg_find(&v->f, FW_CFG_SETUP_SIZE)->data), 2560);
-	assert_null(fw_cfg_find(&v->f, FW_CFG_CMDLINE_SIZE));
-	assert_null(fw_cfg_find(&v->f, FW_CFG_INITRD_SIZE));
+	assert_int_equal(fw_cfg_add_linux(v->f, &l, &e), 0);
+	assert_int_equal(get_le32(fw_cfg_find(v->f, FW_CFG_SETUP_SIZE)->data), 2560);
+	assert_null(fw_cfg_find(v->f, FW_CFG_CMDLINE_SIZE));
+	assert_null(fw_cfg_find(v->f, FW_CFG_INITRD_SIZE));
 }
 
 int main(void)
