@@ -7,10 +7,10 @@
  * into guest memory and describe how the boot vCPU must start. Every check
  * against untrusted image contents names the image and what is wrong.
  */
-#include "../arch/x86/e820.h"
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/mem.h"
+#include "arch/x86/e820.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
 
 enum boot_mode {
 	BOOT_MODE_LINUX64, /* Linux 64-bit boot protocol: long mode, RSI = boot_params */

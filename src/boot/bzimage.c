@@ -9,10 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
-#include "boot.h"
-#include "loader.h"
-#include "x86_boot_abi.h"
+#include "arch/x86/layout.h"
+#include "boot/boot.h"
+#include "boot/loader.h"
+#include "boot/x86_boot_abi.h"
 
 #define PROTO(v) (unsigned)((v) >> 8), (unsigned)((v)&0xff)
 

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot.h"
-#include "x86_boot_abi.h"
+#include "boot/boot.h"
+#include "boot/x86_boot_abi.h"
 
 enum kernel_format boot_detect_kernel(const u8 *img, size_t len)
 {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
-#include "../arch/x86/layout.h"
-#include "boot.h"
+#include "arch/x86/layout.h"
+#include "boot/boot.h"
 
 int boot_check_firmware(const u8 *img, size_t len, struct err *e)
 {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "loader.h"
+#include "boot/loader.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
+#include "arch/x86/layout.h"
 
 u64 boot_low_ram_end(const struct guest_mem *gm)
 {

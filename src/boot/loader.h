@@ -3,9 +3,9 @@
 #define MERAK_BOOT_LOADER_H
 
 /* Helpers shared by the bzImage and PVH loaders (private to src/boot). */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/mem.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
 
 struct boot_range {
 	u64 start, end; /* [start, end) */

@@ -9,10 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
-#include "boot.h"
-#include "loader.h"
-#include "x86_boot_abi.h"
+#include "arch/x86/layout.h"
+#include "boot/boot.h"
+#include "boot/loader.h"
+#include "boot/x86_boot_abi.h"
 
 #define EHDR_SIZE 64
 #define PHDR_SIZE 56

@@ -10,7 +10,7 @@
  */
 #include <stddef.h>
 
-#include "../util/types.h"
+#include "util/types.h"
 
 /* ---- Linux boot protocol --------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * merak's entry point: subcommand dispatch and `merak run`. This is the one
  * place that prints errors; everything below returns them in a struct err.
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../control/api.h"
-#include "../util/log.h"
-#include "../vm/vm.h"
+#include "control/api.h"
+#include "util/log.h"
+#include "vm/vm.h"
 
 static void print_group(void *arg, const char *name)
 {

@@ -2,8 +2,8 @@
 #ifndef MERAK_CLI_CLI_H
 #define MERAK_CLI_CLI_H
 
-#include "../util/err.h"
-#include "../vm/config.h"
+#include "util/err.h"
+#include "vm/config.h"
 
 /* Exit statuses of the merak binary. */
 #define EXIT_USAGE 2	/* unknown or malformed option */

@@ -14,17 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "../arch/x86/layout.h"
-#include "../tdx/eventlog.h"
-#include "../tdx/hob.h"
-#include "../tdx/params.h"
-#include "../tdx/mrtd.h"
-#include "../tdx/rtmr.h"
-#include "../tdx/tdshim.h"
-#include "../tdx/tdvf.h"
-#include "../vm/config.h"
-#include "../util/file.h"
+#include "cli/cli.h"
+#include "arch/x86/layout.h"
+#include "tdx/eventlog.h"
+#include "tdx/hob.h"
+#include "tdx/params.h"
+#include "tdx/mrtd.h"
+#include "tdx/rtmr.h"
+#include "tdx/tdshim.h"
+#include "tdx/tdvf.h"
+#include "vm/config.h"
+#include "util/file.h"
 
 #define EVLOG_MAX (64ULL << 20)
 #define INPUT_MAX (2ULL << 30)

@@ -3,7 +3,7 @@
  * Options of `merak run` into a struct vm_config. Option names follow Cloud
  * Hypervisor's where it has one. Pure: errors come back in a struct err.
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/file.h"
-#include "../util/log.h"
+#include "util/file.h"
+#include "util/log.h"
 
 #ifndef MERAK_VERSION
 #define MERAK_VERSION "unknown"

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "../hv/hv.h"
-#include "../hv/uapi/kvm_ext.h"
-#include "../hv/uapi/kvm_tdx.h"
-#include "../tdx/caps.h"
+#include "cli/cli.h"
+#include "hv/hv.h"
+#include "hv/uapi/kvm_ext.h"
+#include "hv/uapi/kvm_tdx.h"
+#include "tdx/caps.h"
 
 int cmd_tdx_caps(int argc, char **argv)
 {

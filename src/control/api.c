@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "api.h"
+#include "control/api.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -12,12 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../util/clock.h"
-#include "../util/log.h"
-#include "../util/unix_socket.h"
-#include "../vm/sandbox.h"
-#include "../vm/vm.h"
-#include "http.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/unix_socket.h"
+#include "vm/sandbox.h"
+#include "vm/vm.h"
+#include "control/http.h"
 
 #define CONN_BUF (HTTP_MAX_HEAD + HTTP_MAX_BODY)
 /* The longest answer (vm.counters of 64 vCPUs is well under it). */

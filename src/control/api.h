@@ -9,7 +9,7 @@
  * serves every connection from an epoll loop; each request has a deadline so
  * a slow client cannot hold it.
  */
-#include "../util/err.h"
+#include "util/err.h"
 
 struct vm;
 struct api_server;

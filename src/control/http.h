@@ -8,7 +8,7 @@
  * status to refuse it with. Limits keep a hostile client from making merak
  * buffer without bound.
  */
-#include "../util/types.h"
+#include "util/types.h"
 
 #define HTTP_MAX_HEAD	 8192	/* request line and headers */
 #define HTTP_MAX_BODY	 65536

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "acpi_pm.h"
+#include "devices/acpi_pm.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
-#include "../util/clock.h"
+#include "arch/x86/layout.h"
+#include "util/clock.h"
 
 #define PM1_EVT_LEN 4
 #define PM1_CNT_LEN 2

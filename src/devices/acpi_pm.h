@@ -16,9 +16,9 @@
  */
 #include <pthread.h>
 
-#include "../util/err.h"
-#include "../vm/bus.h"
-#include "../vm/irq.h"
+#include "util/err.h"
+#include "vm/bus.h"
+#include "vm/irq.h"
 
 /* PM1 status / enable bits. */
 #define ACPI_PM1_TMR_STS    (1u << 0)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "cmos.h"
+#include "devices/cmos.h"
 
 #include <errno.h>
 #include <stdlib.h>

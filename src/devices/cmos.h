@@ -10,8 +10,8 @@
  */
 #include <time.h>
 
-#include "../util/err.h"
-#include "../vm/bus.h"
+#include "util/err.h"
+#include "vm/bus.h"
 
 struct cmos {
 	pthread_mutex_t lock;

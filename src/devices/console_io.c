@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "console_io.h"
+#include "devices/console_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../util/file.h"
-#include "../util/log.h"
-#include "../vm/sandbox.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "vm/sandbox.h"
 
 struct console_io {
 	enum chardev_mode mode;

@@ -8,9 +8,9 @@
  * restored on close) delivered by a reader thread to one sink. Only one
  * device may own the terminal.
  */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/config.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/config.h"
 
 struct console_io;
 

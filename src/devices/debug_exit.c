@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "debug_exit.h"
+#include "devices/debug_exit.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
+#include "arch/x86/layout.h"
 
 static void debug_exit_read(void *opaque, u64 off, void *data, u32 len)
 {

@@ -7,8 +7,8 @@
  * PORT_DEBUG_EXIT and merak stops the VM with exit status V & 0xff. Test
  * guests report their verdict this way.
  */
-#include "../util/err.h"
-#include "../vm/bus.h"
+#include "util/err.h"
+#include "vm/bus.h"
 
 struct debug_exit {
 	void (*on_exit)(void *ctx, u32 value);

@@ -5,13 +5,13 @@
  * ACPI tables and a directly booted kernel. Protocol facts from QEMU's
  * hw/nvram/fw_cfg.c and docs/specs/fw_cfg.rst; see docs/devices-fwcfg.md.
  */
-#include "fw_cfg.h"
+#include "devices/fw_cfg.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../boot/x86_boot_abi.h"
+#include "boot/x86_boot_abi.h"
 
 /* Where QEMU tells a legacy loader to put the pieces (OVMF allocates its own). */
 #define LINUX_SETUP_ADDR   0x10000u

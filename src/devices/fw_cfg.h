@@ -19,10 +19,10 @@
  */
 #include <pthread.h>
 
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/bus.h"
-#include "../vm/mem.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/bus.h"
+#include "vm/mem.h"
 
 #define FW_CFG_PORT_SEL	 0x510
 #define FW_CFG_PORT_DATA 0x511

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "i8042.h"
+#include "devices/i8042.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
+#include "arch/x86/layout.h"
 
 #define STATUS_OBF	0x01
 #define STATUS_SYS	0x04	/* self-test passed */

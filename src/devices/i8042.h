@@ -7,8 +7,8 @@
  * probe and for the classic reset (command 0xFE, or clearing bit 0 of the
  * output port).
  */
-#include "../util/err.h"
-#include "../vm/bus.h"
+#include "util/err.h"
+#include "vm/bus.h"
 
 struct i8042;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* ICH9 LPC bridge function: see lpc.h. */
-#include "lpc.h"
+#include "devices/lpc.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  * ACPI_EN and ignore writes. Its other registers (PIRQ routing, GPIO base,
  * RCBA) are plain storage: merak's devices interrupt through MSI-X, not INTx.
  */
-#include "pci.h"
+#include "devices/pci.h"
 
 #define LPC_SLOT	  31
 #define LPC_PMBASE	  0x40 /* 32-bit: bits 15:7 the base, bit 0 reads 1 (I/O) */

@@ -4,13 +4,13 @@
  * the bus lock; BAR accesses go straight to the device (bus handlers run
  * outside the bus lock, so a config write may move a BAR's registration).
  */
-#include "pci.h"
+#include "devices/pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/log.h"
+#include "util/log.h"
 
 #define PCI_HOST_VENDOR 0x8086
 #define PCI_HOST_DEVICE 0x29c0	/* a Q35 host bridge: every OS knows it */

@@ -13,10 +13,10 @@
 #include <linux/pci_regs.h>	/* config-space registers and bits */
 #include <pthread.h>
 
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/bus.h"
-#include "../vm/irq.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/bus.h"
+#include "vm/irq.h"
 
 #define PCI_MAX_SLOTS	     32
 #define PCI_MSIX_MAX_VECTORS 64

@@ -6,7 +6,7 @@
  * that follows IIR, which on the PC's edge-triggered ISA line gives one edge
  * per batch of work, exactly what the 8250 driver's IIR loop expects.
  */
-#include "serial.h"
+#include "devices/serial.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -5,10 +5,10 @@
 /* A 16550A-compatible UART (8250 family), as Linux's 8250 driver expects. */
 #include <linux/serial_reg.h>
 
-#include "../util/err.h"
-#include "../vm/bus.h"
-#include "../vm/irq.h"
-#include "console_io.h"
+#include "util/err.h"
+#include "vm/bus.h"
+#include "vm/irq.h"
+#include "devices/console_io.h"
 
 struct serial;
 

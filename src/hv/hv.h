@@ -6,8 +6,8 @@
  * The only layer that calls KVM. Everything above it sees file descriptors
  * wrapped in these structs and exits decoded into struct vm_exit.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 struct kvm_run;
 struct kvm_regs;

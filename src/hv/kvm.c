@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* KVM backend: every ioctl merak issues goes through this file. */
-#include "hv.h"
-#include "uapi/kvm_ext.h"
+#include "hv/hv.h"
+#include "hv/uapi/kvm_ext.h"
 
 #include <errno.h>
 #include <fcntl.h>

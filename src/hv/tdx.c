@@ -5,8 +5,8 @@
  * -E2BIG, INIT_VM retries -EAGAIN (no entropy), INIT_MEM_REGION re-issues the
  * struct KVM advanced in place after -EAGAIN/-EINTR/-EBUSY.
  */
-#include "hv.h"
-#include "uapi/kvm_tdx.h"
+#include "hv/hv.h"
+#include "hv/uapi/kvm_tdx.h"
 
 #include <errno.h>
 #include <stdlib.h>

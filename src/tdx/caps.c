@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "caps.h"
+#include "tdx/caps.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hv/uapi/kvm_ext.h"
-#include "tdvmcall.h"
+#include "hv/uapi/kvm_ext.h"
+#include "tdx/tdvmcall.h"
 
 int tdx_host_check(const struct tdx_host_caps *h, struct err *e)
 {

@@ -7,9 +7,9 @@
  * (VM type, guest_memfd and its companions) and the report `merak tdx-caps`
  * prints from KVM_TDX_CAPABILITIES. Pure.
  */
-#include "../hv/uapi/kvm_tdx.h"
-#include "../util/err.h"
-#include "../util/types.h"
+#include "hv/uapi/kvm_tdx.h"
+#include "util/err.h"
+#include "util/types.h"
 
 /* KVM_CHECK_EXTENSION answers a TD needs, read from /dev/kvm. */
 struct tdx_host_caps {

@@ -3,12 +3,12 @@
  * CCEL event log parser and RTMR replay. The log is firmware-written guest
  * memory, so every count and size is checked against what remains.
  */
-#include "eventlog.h"
+#include "tdx/eventlog.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "mrtd.h"
+#include "tdx/mrtd.h"
 
 #define LEGACY_HDR 32 /* pcr, type, sha1[20], event size */
 #define SPEC_SIG   "Spec ID Event03"

@@ -8,8 +8,8 @@
  * TCG_PCR_EVENT2 records whose index is the CC MR index (1..4 = RTMR0..3).
  * Pure parser; every length in the log is checked.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 #define CC_EVLOG_MAX_ALGS 8
 #define TCG_ALG_SHA384	  0x000C

@@ -5,14 +5,14 @@
  * QEMU for the same RAM map. QEMU adds no MMIO resource descriptors; neither
  * do we.
  */
-#include "hob.h"
+#include "tdx/hob.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
-#include "tdshim.h"
+#include "arch/x86/layout.h"
+#include "tdx/tdshim.h"
 
 #define HOB_TYPE_HANDOFF       0x0001
 #define HOB_TYPE_RESOURCE_DESC 0x0003

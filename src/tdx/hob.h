@@ -7,9 +7,9 @@
  * range (unaccepted RAM, and the accepted TD_HOB/TempMem ranges that
  * INIT_MEM_REGION adds), end-of-list. Pure.
  */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "tdvf.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "tdx/tdvf.h"
 
 #define TD_RAM_MAX 32
 

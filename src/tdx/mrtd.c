@@ -6,7 +6,7 @@
  * 256 measured bytes. The sequence comes from td_walk_sections, the same walk
  * the launch uses, so prediction and launch cannot drift apart.
  */
-#include "mrtd.h"
+#include "tdx/mrtd.h"
 
 #include <errno.h>
 #include <string.h>

@@ -9,9 +9,9 @@
  * sequence of TDH.MEM.PAGE.ADD / TDH.MR.EXTEND operations that produces, and
  * MRTD computed from that sequence as the TDX module does. Pure.
  */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "tdvf.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "tdx/tdvf.h"
 
 #define TD_DIGEST_SIZE	48  /* SHA-384 */
 #define TD_EXTEND_CHUNK 256 /* bytes measured by one TDH.MR.EXTEND */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "params.h"
+#include "tdx/params.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "qgs.h"
+#include "tdx/qgs.h"
 
 int td_check_config(const struct vm_config *cfg, struct err *e)
 {

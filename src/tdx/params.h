@@ -12,11 +12,11 @@
  */
 #include <linux/kvm.h>
 
-#include "../hv/uapi/kvm_tdx.h"
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/config.h"
-#include "tdvf.h"
+#include "hv/uapi/kvm_tdx.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/config.h"
+#include "tdx/tdvf.h"
 
 #define TD_APIC_BUS_CYCLES_NS 40	/* the TD's virtual APIC timer runs at 25 MHz */
 #define TD_TSC_KHZ_MIN	      100000ULL

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "qgs.h"
+#include "tdx/qgs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "../util/clock.h"
-#include "../util/file.h"
-#include "../vm/sandbox.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "vm/sandbox.h"
 
 /* ---- wire format (pure) -------------------------------------------------- */
 

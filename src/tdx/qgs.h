@@ -10,8 +10,8 @@
  * opens one connection per request, over a unix socket or vsock, and runs all
  * requests on one worker thread with poll(), so no vCPU ever waits for QGS.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 #define QGS_PREFIX_SIZE	    4
 #define QGS_HDR_SIZE	    16

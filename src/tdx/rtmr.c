@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "rtmr.h"
+#include "tdx/rtmr.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tdshim.h"
+#include "tdx/tdshim.h"
 
 static void not_predicted(struct td_rtmr_pred *p, const char *reason)
 {

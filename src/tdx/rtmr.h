@@ -11,8 +11,8 @@
  */
 #include "util/err.h"
 #include "util/types.h"
-#include "mrtd.h"
-#include "tdvf.h"
+#include "tdx/mrtd.h"
+#include "tdx/tdvf.h"
 
 #define TD_RTMRS	   4
 #define TD_RTMR_MAX_EVENTS 4

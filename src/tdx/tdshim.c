@@ -4,7 +4,7 @@
  * values td-shim extends on its Linux boot path (see tdshim.h for the
  * sources these facts come from).
  */
-#include "tdshim.h"
+#include "tdx/tdshim.h"
 
 #include <errno.h>
 #include <stdlib.h>

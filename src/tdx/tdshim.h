@@ -21,10 +21,10 @@
  * linker also writes as the Payload/PayloadParam sections; merak hashes the
  * sections' memory ranges: the content zero-padded to the section size.
  */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "mrtd.h"
-#include "tdvf.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "tdx/mrtd.h"
+#include "tdx/tdvf.h"
 
 #define TD_SHIM_PAYLOAD_BZIMAGE	     1
 #define TD_SHIM_PAYLOAD_INFO_HOB_LEN 40 /* GUID HOB header 24 + ImageType, Reserved, Entry */

@@ -6,7 +6,7 @@
  * images carry the same table; images with no table at all may still have
  * td-shim's legacy pointer (absolute file offset) at size - 0x20.
  */
-#include "tdvf.h"
+#include "tdx/tdvf.h"
 
 #include <errno.h>
 #include <string.h>

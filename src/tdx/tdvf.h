@@ -7,8 +7,8 @@
  * footer table, the TDX metadata offset entry, the "TDVF" descriptor and its
  * sections. Pure: parses a buffer, trusts nothing in it.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 enum tdvf_section_type {
 	TDVF_SECTION_BFV = 0,

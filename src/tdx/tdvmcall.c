@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tdvmcall.h"
+#include "tdx/tdvmcall.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,8 +10,8 @@
  * regs follows kvm_run.tdx: regs[0] is the status returned to the guest (R10),
  * regs[1..5] the call's fields.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 #define TDVMCALL_GET_TD_VM_CALL_INFO	      0x10000ULL
 #define TDVMCALL_MAP_GPA		      0x10001ULL

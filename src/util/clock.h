@@ -5,7 +5,7 @@
 /* CLOCK_MONOTONIC readings: exit timing, deadlines, the ACPI PM timer. */
 #include <time.h>
 
-#include "types.h"
+#include "util/types.h"
 
 static inline u64 monotonic_ns(void)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "err.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

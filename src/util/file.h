@@ -2,8 +2,8 @@
 #ifndef MERAK_UTIL_FILE_H
 #define MERAK_UTIL_FILE_H
 
-#include "err.h"
-#include "types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 struct file_buf {
 	u8 *data;

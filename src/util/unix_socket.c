@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "unix_socket.h"
+#include "util/unix_socket.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
  * that is not a socket, is refused, so a second merak never takes over a
  * live path.
  */
-#include "err.h"
+#include "util/err.h"
 
 /*
  * Returns a non-blocking, close-on-exec listening fd, or a negative errno

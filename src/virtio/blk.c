@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* virtio-blk: one request queue, raw image, synchronous I/O on the worker. */
-#include "blk.h"
+#include "virtio/blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../util/file.h"
-#include "../util/log.h"
+#include "util/file.h"
+#include "util/log.h"
 
 #define SECTOR 512ULL
 #define HDR_LEN 16

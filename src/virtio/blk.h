@@ -9,9 +9,9 @@
  */
 #include <linux/virtio_blk.h>	/* request types, status, feature bits */
 
-#include "../util/err.h"
-#include "../vm/config.h"
-#include "virtio_pci.h"
+#include "util/err.h"
+#include "vm/config.h"
+#include "virtio/virtio_pci.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE	  256
 #define VIRTIO_BLK_MAX_DISCARD_SEG 32

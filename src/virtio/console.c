@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* virtio-console: queue 0 receives (host to guest), queue 1 transmits. */
-#include "console.h"
+#include "virtio/console.h"
 
 #include <errno.h>
 #include <stdlib.h>

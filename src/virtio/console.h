@@ -10,8 +10,8 @@
  */
 #include <linux/virtio_console.h>	/* feature bits */
 
-#include "../devices/console_io.h"
-#include "virtio_pci.h"
+#include "devices/console_io.h"
+#include "virtio/virtio_pci.h"
 
 #define VIRTIO_CONSOLE_INBUF	     4096
 

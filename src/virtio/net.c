@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* virtio-net: queue 0 receives (tap to guest), queue 1 transmits. */
-#include "net.h"
+#include "virtio/net.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,8 +13,8 @@
  */
 #include <linux/virtio_net.h>	/* feature bits */
 
-#include "../vm/config.h"
-#include "virtio_pci.h"
+#include "vm/config.h"
+#include "virtio/virtio_pci.h"
 
 #define VIRTIO_NET_HDR_LEN	((unsigned)sizeof(struct virtio_net_hdr_v1))
 #define VIRTIO_NET_MAX_PACKET	(65536 + VIRTIO_NET_HDR_LEN)

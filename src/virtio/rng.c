@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* virtio-rng: one request queue of device-writable buffers. */
-#include "rng.h"
+#include "virtio/rng.h"
 
 #include <errno.h>
 #include <stdlib.h>

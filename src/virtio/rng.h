@@ -3,7 +3,7 @@
 #define MERAK_VIRTIO_RNG_H
 
 /* virtio-rng (device ID 4): fills the driver's buffers from getrandom(2). */
-#include "virtio_pci.h"
+#include "virtio/virtio_pci.h"
 
 struct virtio_rng;
 int virtio_rng_create(const struct virtio_pci_env *env, struct virtio_rng **out, struct err *e);

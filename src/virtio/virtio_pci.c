@@ -5,7 +5,7 @@
  * never races a request in flight. A queue notification only writes the
  * queue's eventfd (or KVM does, with an ioeventfd), never blocks a vCPU.
  */
-#include "virtio_pci.h"
+#include "virtio/virtio_pci.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../util/log.h"
-#include "../vm/sandbox.h"
+#include "util/log.h"
+#include "vm/sandbox.h"
 
 
 struct virtio_pci_cap_desc {

@@ -15,12 +15,12 @@
 #include <linux/virtio_ring.h>	/* ring feature bits */
 #include <pthread.h>
 
-#include "../devices/pci.h"
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/config.h"
-#include "../vm/mem.h"
-#include "virtqueue.h"
+#include "devices/pci.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/config.h"
+#include "vm/mem.h"
+#include "virtio/virtqueue.h"
 
 /* Layout of BAR 0 (documented in docs/devices.md). */
 #define VIRTIO_PCI_BAR		0

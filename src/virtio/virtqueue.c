@@ -4,7 +4,7 @@
  * we read it, so each field is loaded once into a local before it is checked
  * and used; the chain length bound doubles as the loop detector.
  */
-#include "virtqueue.h"
+#include "virtio/virtqueue.h"
 
 #include <errno.h>
 #include <string.h>

@@ -9,9 +9,9 @@
  * error naming what was wrong. Supports INDIRECT_DESC and RING_EVENT_IDX.
  * One thread drives a queue at a time (the device's worker).
  */
-#include "../util/err.h"
-#include "../util/types.h"
-#include "../vm/mem.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
 
 #define VIRTQ_MAX_SIZE	  1024	/* largest queue a device offers */
 #define VIRTQ_MAX_CHAIN	  1024	/* descriptors in one chain, indirect included */

@@ -6,7 +6,7 @@
  * (bounded memory whatever the guest does), plus a small ring of resets for
  * packets that matched no connection.
  */
-#include "vsock.h"
+#include "virtio/vsock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../util/log.h"
-#include "../util/unix_socket.h"
+#include "util/log.h"
+#include "util/unix_socket.h"
 
 #define RXQ 0
 #define TXQ 1

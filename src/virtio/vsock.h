@@ -11,8 +11,8 @@
  * merak never reads more from a host socket than the guest has room for,
  * and advertises a fixed receive buffer per connection.
  */
-#include "../vm/config.h"
-#include "virtio_pci.h"
+#include "vm/config.h"
+#include "virtio/virtio_pci.h"
 
 #define VSOCK_HOST_CID	   2
 #define VSOCK_HDR_LEN	   44

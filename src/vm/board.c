@@ -10,20 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../arch/x86/acpi.h"
-#include "../arch/x86/cpuid.h"
-#include "../arch/x86/layout.h"
-#include "../arch/x86/regs.h"
-#include "../devices/acpi_pm.h"
-#include "../devices/cmos.h"
-#include "../devices/console_io.h"
-#include "../devices/debug_exit.h"
-#include "../devices/i8042.h"
-#include "../devices/serial.h"
-#include "../util/file.h"
-#include "../util/log.h"
-#include "td.h"
-#include "vm.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/regs.h"
+#include "devices/acpi_pm.h"
+#include "devices/cmos.h"
+#include "devices/console_io.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "vm/td.h"
+#include "vm/vm.h"
 
 #define KERNEL_MAX_SIZE	   (512ULL << 20)
 #define INITRD_MAX_SIZE	   (2ULL << 30)

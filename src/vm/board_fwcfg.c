@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../arch/x86/fwcfg_tables.h"
-#include "../arch/x86/layout.h"
-#include "../devices/fw_cfg.h"
-#include "../util/file.h"
-#include "../util/log.h"
-#include "vm.h"
+#include "arch/x86/fwcfg_tables.h"
+#include "arch/x86/layout.h"
+#include "devices/fw_cfg.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "vm/vm.h"
 
 #define FWCFG_KERNEL_MAX (512ULL << 20)
 #define FWCFG_INITRD_MAX (2ULL << 30) /* fw_cfg sizes are 32-bit anyway */

@@ -9,16 +9,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../arch/x86/layout.h"
-#include "../devices/lpc.h"
-#include "../devices/pci.h"
-#include "../virtio/blk.h"
-#include "../virtio/console.h"
-#include "../virtio/net.h"
-#include "../virtio/rng.h"
-#include "../virtio/vsock.h"
-#include "../devices/acpi_pm.h"
-#include "vm.h"
+#include "arch/x86/layout.h"
+#include "devices/lpc.h"
+#include "devices/pci.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/vsock.h"
+#include "devices/acpi_pm.h"
+#include "vm/vm.h"
 
 /*
  * The virtio device types, one row each, in the order their functions take

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "bus.h"
+#include "vm/bus.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/clock.h"
-#include "../util/log.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 #define BUS_UNCLAIMED_LOGGED 16
 

@@ -9,8 +9,8 @@
  */
 #include <pthread.h>
 
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 struct bus_ops {
 	/* offset is relative to the range base; len is 1, 2, 4 or 8. */

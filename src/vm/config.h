@@ -3,7 +3,7 @@
 #define MERAK_VM_CONFIG_H
 
 /* What the user asked for, typed and validated by src/cli. */
-#include "../util/types.h"
+#include "util/types.h"
 
 #define MAX_DISKS 8
 #define MAX_NETS  4

@@ -7,7 +7,7 @@
  * VM binds each line to the in-kernel irqchip (KVM_IRQ_LINE) or to merak's
  * userspace IOAPIC (split irqchip), and MSIs to KVM_SIGNAL_MSI.
  */
-#include "../util/types.h"
+#include "util/types.h"
 
 struct irq_ops {
 	void (*set_level)(void *ctx, u32 gsi, bool level);

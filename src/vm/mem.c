@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "mem.h"
+#include "vm/mem.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,8 +8,8 @@
  * side). Pure bookkeeping: no ioctls here, so loaders and devices can be
  * tested on plain buffers.
  */
-#include "../util/err.h"
-#include "../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 #define GUEST_MEM_MAX_REGIONS 16
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "sandbox.h"
+#include "vm/sandbox.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -17,8 +17,8 @@
 #include <seccomp.h>
 #endif
 
-#include "../hv/uapi/kvm_ext.h"
-#include "../util/types.h"
+#include "hv/uapi/kvm_ext.h"
+#include "util/types.h"
 
 const char *sandbox_kind_name(enum sandbox_kind kind)
 {

@@ -11,7 +11,7 @@
  * --seccomp=log, is logged by the kernel and allowed); opening a file fails
  * with EACCES instead, since glibc opens optional files lazily.
  */
-#include "../util/err.h"
+#include "util/err.h"
 
 enum sandbox_kind {
 	SANDBOX_VCPU,

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../util/clock.h"
-#include "../util/log.h"
-#include "sandbox.h"
-#include "td.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "vm/sandbox.h"
+#include "vm/td.h"
+#include "vm/vcpu.h"
+#include "vm/vm.h"
 
 static void kick_handler(int sig)
 {

@@ -12,16 +12,16 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "../arch/x86/acpi.h"
-#include "../arch/x86/e820.h"
-#include "../arch/x86/ioapic.h"
-#include "../boot/boot.h"
-#include "../hv/hv.h"
-#include "../util/err.h"
-#include "bus.h"
-#include "config.h"
-#include "irq.h"
-#include "mem.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/e820.h"
+#include "arch/x86/ioapic.h"
+#include "boot/boot.h"
+#include "hv/hv.h"
+#include "util/err.h"
+#include "vm/bus.h"
+#include "vm/config.h"
+#include "vm/irq.h"
+#include "vm/mem.h"
 
 struct vm;
 struct serial;

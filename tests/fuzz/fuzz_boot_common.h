@@ -20,7 +20,7 @@
  * fuzzer's coverage and the sanitizers even when libmerak is built without
  * them; the archive's copies are then never pulled in.
  */
-#include "../../src/boot/loader.c"
+#include "boot/loader.c"
 
 #define FUZZ_RAM (64 * MiB)
 

@@ -5,7 +5,7 @@
  */
 #include "boot/x86_boot_abi.h"
 #include "fuzz_boot_common.h"
-#include "../../src/boot/bzimage.c"
+#include "boot/bzimage.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

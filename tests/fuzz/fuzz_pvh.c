@@ -8,7 +8,7 @@
 
 #include "boot/x86_boot_abi.h"
 #include "fuzz_boot_common.h"
-#include "../../src/boot/pvh.c"
+#include "boot/pvh.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,14 +11,14 @@
  * PWRBTN_STS/EN): Linux creates its LNXPWRBN device from the FADT, so the
  * DSDT has no PNP0C0C device.
  */
-#include "acpi.h"
+#include "arch/x86/acpi.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "aml.h"
-#include "layout.h"
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
 
 #define OEM_ID	     "MERAK "
 #define OEM_TABLE_ID "MERAKVM "

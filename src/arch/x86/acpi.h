@@ -2,9 +2,9 @@
 #ifndef MERAK_ARCH_X86_ACPI_H
 #define MERAK_ARCH_X86_ACPI_H
 
-#include "../../util/err.h"
-#include "../../util/types.h"
-#include "../../vm/mem.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
 
 struct acpi_config {
 	u32 ncpus;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "aml.h"
+#include "arch/x86/aml.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
  * aml_end(), which inserts the PkgLength in the shortest encoding once the
  * body size is known.
  */
-#include "../../util/types.h"
+#include "util/types.h"
 
 struct aml {
 	u8 *buf;

@@ -4,7 +4,7 @@
  * ncpus cores, one thread per core, with APIC ID == vCPU index. Bit positions
  * follow the Intel SDM / AMD APM descriptions of each leaf.
  */
-#include "cpuid.h"
+#include "arch/x86/cpuid.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
 
 #include <linux/kvm.h>
 
-#include "../../util/err.h"
-#include "../../util/types.h"
+#include "util/err.h"
+#include "util/types.h"
 
 struct x86_cpuid_config {
 	u32 vcpu_index;	/* also the APIC ID */

@@ -12,12 +12,12 @@
  *                                    the ECAM window is reserved in e820
  *   firmware (flash) regions         reserved
  */
-#include "e820.h"
+#include "arch/x86/e820.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
+#include "arch/x86/layout.h"
 
 #define E820_TMP_MAX (2 * GUEST_MEM_MAX_REGIONS + 2)
 

@@ -2,9 +2,9 @@
 #ifndef MERAK_ARCH_X86_E820_H
 #define MERAK_ARCH_X86_E820_H
 
-#include "../../util/err.h"
-#include "../../util/types.h"
-#include "../../vm/mem.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
 
 #define E820_RAM      1
 #define E820_RESERVED 2

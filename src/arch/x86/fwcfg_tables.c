@@ -8,14 +8,14 @@
  * firmware adds that file's address), then ADD_CHECKSUM over the patched
  * tables.
  */
-#include "fwcfg_tables.h"
+#include "arch/x86/fwcfg_tables.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "e820.h"
-#include "layout.h"
+#include "arch/x86/e820.h"
+#include "arch/x86/layout.h"
 
 #define TABLES_ALIGN 64 /* the FACS, first in the blob, needs 64 */
 #define RSDP_ALIGN   16

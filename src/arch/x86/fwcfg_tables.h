@@ -9,10 +9,10 @@
  * tells the firmware where to put them, how to relocate their pointers and
  * which checksums to compute) and the memory map (etc/e820).
  */
-#include "../../util/err.h"
-#include "../../util/types.h"
-#include "../../vm/mem.h"
-#include "acpi.h"
+#include "util/err.h"
+#include "util/types.h"
+#include "vm/mem.h"
+#include "arch/x86/acpi.h"
 
 #define FWCFG_FILE_ACPI_TABLES "etc/acpi/tables"
 #define FWCFG_FILE_ACPI_RSDP   "etc/acpi/rsdp"

@@ -11,7 +11,7 @@
  * Deliveries are collected under the lock and sent after it is dropped, so a
  * send_msi that ends up in ioapic_eoi (or blocks) cannot deadlock.
  */
-#include "ioapic.h"
+#include "arch/x86/ioapic.h"
 
 #include <string.h>
 

@@ -10,8 +10,8 @@
  */
 #include <pthread.h>
 
-#include "../../util/types.h"
-#include "../../vm/bus.h"
+#include "util/types.h"
+#include "vm/bus.h"
 
 #define IOAPIC_PINS 24
 

@@ -4,12 +4,12 @@
  * GDT written to guest memory, so the hidden parts KVM loads always agree
  * with what the guest would read back with a selector reload.
  */
-#include "regs.h"
+#include "arch/x86/regs.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
+#include "arch/x86/layout.h"
 
 #define CR0_PE	 (1ULL << 0)
 #define CR0_ET	 (1ULL << 4)

@@ -4,9 +4,9 @@
 
 #include <linux/kvm.h>
 
-#include "../../boot/boot.h"
-#include "../../util/err.h"
-#include "../../vm/mem.h"
+#include "boot/boot.h"
+#include "util/err.h"
+#include "vm/mem.h"
 
 /*
  * Initial state of the boot vCPU for a boot mode. Writes what the mode needs
