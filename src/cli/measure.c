@@ -390,160 +390,177 @@ static int replay(const struct measure_opts *o, bool comma, struct err *e)
 	return 0;
 }
 
-int cmd_measure(int argc, char **argv)
-{
-	enum {
-		OPT_KERNEL = 256,
-		OPT_INITRAMFS,
-		OPT_CMDLINE,
-		OPT_MEMORY,
-		OPT_CPUS,
-		OPT_PLATFORM,
-		OPT_ORDER,
-		OPT_JSON,
-		OPT_REPLAY,
-		OPT_FIRMWARE
-	};
-	static const struct option longopts[] = {
-	    {"firmware", required_argument, NULL, OPT_FIRMWARE},
-	    {"kernel", required_argument, NULL, OPT_KERNEL},
-	    {"initramfs", required_argument, NULL, OPT_INITRAMFS},
-	    {"cmdline", required_argument, NULL, OPT_CMDLINE},
-	    {"memory", required_argument, NULL, OPT_MEMORY},
-	    {"cpus", required_argument, NULL, OPT_CPUS},
-	    {"platform", required_argument, NULL, OPT_PLATFORM},
-	    {"order", required_argument, NULL, OPT_ORDER},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"replay-event-log", required_argument, NULL, OPT_REPLAY},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
-	struct vm_config td;
-	struct td_rtmr_pred rt[4];
-	struct tdvf_info *fw;
-	struct err e;
-	char msg[320];
-	u8 mrtd[48];
-	int c, r;
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRAMFS,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_PLATFORM,
+	OPT_ORDER,
+	OPT_JSON,
+	OPT_REPLAY,
+	OPT_FIRMWARE
+};
 
-	cli_config_defaults(&td);
-	td.tdx.enabled = true;
+static const struct option measure_options[] = {
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initramfs", required_argument, NULL, OPT_INITRAMFS},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"order", required_argument, NULL, OPT_ORDER},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"replay-event-log", required_argument, NULL, OPT_REPLAY},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option into o (and td's platform keys); -1 with the message in e. */
+static int measure_option(int c, const char *arg, struct measure_opts *o, struct vm_config *td,
+			  struct err *e)
+{
+	switch (c) {
+	case OPT_FIRMWARE:
+		o->firmware = arg;
+		return 0;
+	case OPT_KERNEL:
+		o->kernel = arg;
+		return 0;
+	case OPT_INITRAMFS:
+		o->initramfs = arg;
+		return 0;
+	case OPT_CMDLINE:
+		o->cmdline = arg;
+		return 0;
+	case OPT_REPLAY:
+		o->evlog = arg;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	/* The launch's own checks (cli/options.c), in the launch's words. */
+	case OPT_MEMORY:
+		o->has_mem = true;
+		return cli_check_memory(strip_key(arg, "size="), &o->mem, e);
+	case OPT_CPUS:
+		return cli_check_cpus(strip_key(arg, "boot="), &o->cpus, e);
+	case OPT_PLATFORM:
+		return platform_option(arg, td, e);
+	case OPT_ORDER:
+		if (!strcmp(arg, "per-page"))
+			o->order = TD_ORDER_PER_PAGE;
+		else if (!strcmp(arg, "two-pass"))
+			o->order = TD_ORDER_TWO_PASS;
+		else
+			return errf(e, -EINVAL, "--order '%s': want per-page or two-pass", arg);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * The command line: 0 to go on, else merak's exit status (1 for a bad value,
+ * EXIT_USAGE for a malformed command line, 0 after --help).
+ */
+static int parse_measure_args(int argc, char **argv, struct measure_opts *o,
+			      struct vm_config *td)
+{
+	struct err e;
+	int c;
+
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_FIRMWARE:
-			o.firmware = optarg;
-			break;
-		case OPT_KERNEL:
-			o.kernel = optarg;
-			break;
-		case OPT_INITRAMFS:
-			o.initramfs = optarg;
-			break;
-		case OPT_CMDLINE:
-			o.cmdline = optarg;
-			break;
-		case OPT_REPLAY:
-			o.evlog = optarg;
-			break;
-		case OPT_JSON:
-			o.json = true;
-			break;
-		/* The launch's own checks (cli/options.c), in the launch's words. */
-		case OPT_MEMORY:
-			if (cli_check_memory(strip_key(optarg, "size="), &o.mem, &e) < 0)
-				return fail(e.msg);
-			o.has_mem = true;
-			break;
-		case OPT_CPUS:
-			if (cli_check_cpus(strip_key(optarg, "boot="), &o.cpus, &e) < 0)
-				return fail(e.msg);
-			break;
-		case OPT_PLATFORM:
-			r = platform_option(optarg, &td, &e);
-			if (r < 0)
-				return fail(e.msg);
-			break;
-		case OPT_ORDER:
-			if (!strcmp(optarg, "per-page"))
-				o.order = TD_ORDER_PER_PAGE;
-			else if (!strcmp(optarg, "two-pass"))
-				o.order = TD_ORDER_TWO_PASS;
-			else {
-				snprintf(msg, sizeof(msg),
-					 "--order '%s': want per-page or two-pass", optarg);
-				return fail(msg);
-			}
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, "h", measure_options, NULL)) != -1) {
+		if (c == 'h') {
 			usage(stdout);
-			return 0;
-		default:
+			return -1;
+		}
+		if (c == '?' || c == ':') {
 			fprintf(stderr, "merak measure: unknown option or missing argument '%s'\n",
 				argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+		if (measure_option(c, optarg, o, td, &e) < 0)
+			return fail(e.msg);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "merak measure: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!o.firmware && !o.evlog) {
+	if (!o->firmware && !o->evlog) {
 		fprintf(stderr,
 			"merak measure: --firmware FILE or --replay-event-log FILE is required\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	err_clear(&e);
-	if (o.firmware) {
-		/* The launch's refusals of the whole TD configuration, before any prediction. */
-		td.firmware = (char *)o.firmware;
-		td.cpus = o.cpus;
-		if (o.has_mem)
-			td.mem_size = o.mem;
-		r = td_check_config(&td, &e);
-		td.firmware = NULL;
-		if (r < 0) {
-			vm_config_free(&td);
-			return fail(e.msg);
-		}
-	}
+	return 0;
+}
+
+/* The launch's refusals of the whole TD configuration, before any prediction. */
+static int check_td(const struct measure_opts *o, struct vm_config *td, struct err *e)
+{
+	int r;
+
+	td->firmware = (char *)o->firmware;
+	td->cpus = o->cpus;
+	if (o->has_mem)
+		td->mem_size = o->mem;
+	r = td_check_config(td, e);
+	td->firmware = NULL;
+	return r;
+}
+
+/* The event log replayed, checked before anything is printed (bad input leaves stdout empty). */
+static int check_evlog(const char *path, struct err *e)
+{
+	struct file_buf f;
+	u8 tmp[4][48];
+	int r = file_read_all(path, EVLOG_MAX, "event log", &f, e);
+
+	if (r < 0)
+		return r;
+	r = cc_evlog_replay(f.data, f.len, tmp, NULL, e);
+	if (r < 0)
+		err_ctx(e, "event log '%s'", path);
+	file_buf_free(&f);
+	return r;
+}
+
+int cmd_measure(int argc, char **argv)
+{
+	struct measure_opts o = {.order = TD_ORDER_PER_PAGE, .cpus = 1};
+	struct vm_config td;
+	struct td_rtmr_pred rt[4];
+	struct tdvf_info *fw;
+	struct err e;
+	u8 mrtd[48];
+	int r;
+
+	cli_config_defaults(&td);
+	td.tdx.enabled = true;
+	r = parse_measure_args(argc, argv, &o, &td);
+	if (r == 0 && o.firmware && check_td(&o, &td, &e) < 0)
+		r = fail(e.msg);
 	vm_config_free(&td);
-	memset(rt, 0, sizeof(rt));
+	if (r)
+		return r < 0 ? 0 : r;
+	err_clear(&e);
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
 		return fail("out of memory");
-	if (o.firmware) {
-		r = predict(&o, mrtd, rt, fw, &e);
-		if (r < 0) {
-			free(fw);
-			return fail(e.msg);
-		}
+	r = o.firmware ? predict(&o, mrtd, rt, fw, &e) : 0;
+	if (r == 0 && o.evlog)
+		r = check_evlog(o.evlog, &e);
+	if (r < 0) {
+		free(fw);
+		return fail(e.msg);
 	}
-	/*
-	 * With --json everything goes into one object; the replay is validated
-	 * before anything is printed so that bad input leaves stdout empty.
-	 */
-	if (o.evlog) {
-		struct file_buf f;
-		u8 tmp[4][48];
-
-		r = file_read_all(o.evlog, EVLOG_MAX, "event log", &f, &e);
-		if (r == 0) {
-			r = cc_evlog_replay(f.data, f.len, tmp, NULL, &e);
-			if (r < 0)
-				err_ctx(&e, "event log '%s'", o.evlog);
-			file_buf_free(&f);
-		}
-		if (r < 0) {
-			free(fw);
-			return fail(e.msg);
-		}
-	}
+	/* With --json everything goes into one object. */
 	if (o.json)
 		printf("{");
 	if (o.firmware)

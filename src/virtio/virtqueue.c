@@ -90,6 +90,35 @@ int virtq_pending(struct virtq *vq)
 	return n > vq->size ? -1 : n;
 }
 
+/* A descriptor's buffer, appended to the chain: readable ones first, then writable. */
+static int chain_add(struct virtq_chain *c, const struct guest_mem *gm, u16 head, u16 idx,
+		     u64 addr, u32 len, u16 flags, struct err *e)
+{
+	void *hva;
+
+	if (!len)
+		return 0;
+	hva = guest_mem_ptr(gm, addr, len);
+	if (!hva)
+		return errf(e, -EFAULT, "descriptor %u: buffer 0x%llx+%u is outside guest RAM",
+			    idx, (unsigned long long)addr, len);
+	if (!(flags & VIRTQ_DESC_F_WRITE) && c->n_out != c->n)
+		return errf(e, -EINVAL, "descriptor %u: device-readable buffer after a writable one",
+			    idx);
+	if (c->n >= VIRTQ_MAX_CHAIN)
+		return errf(e, -EINVAL, "chain from head %u has more than %u buffers", head,
+			    VIRTQ_MAX_CHAIN);
+	c->bufs[c->n] = (struct virtq_buf){hva, len, flags & VIRTQ_DESC_F_WRITE};
+	if (flags & VIRTQ_DESC_F_WRITE) {
+		c->in_len += len;
+	} else {
+		c->out_len += len;
+		c->n_out++;
+	}
+	c->n++;
+	return 0;
+}
+
 int virtq_pop(struct virtq *vq, const struct guest_mem *gm, struct virtq_chain *c,
 	      struct err *e)
 {
@@ -120,7 +149,7 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *gm, struct virtq_chain *
 		u64 addr;
 		u32 len;
 		u16 flags, next;
-		void *hva;
+		int r;
 
 		if (++visited > tsize)
 			return errf(e, -EINVAL,
@@ -155,28 +184,9 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *gm, struct virtq_chain *
 			idx = 0;
 			continue;
 		}
-		if (len) {
-			hva = guest_mem_ptr(gm, addr, len);
-			if (!hva)
-				return errf(e, -EFAULT,
-					    "descriptor %u: buffer 0x%llx+%u is outside guest RAM",
-					    idx, (unsigned long long)addr, len);
-			if (!(flags & VIRTQ_DESC_F_WRITE) && c->n_out != c->n)
-				return errf(e, -EINVAL,
-					    "descriptor %u: device-readable buffer after a writable one",
-					    idx);
-			if (c->n >= VIRTQ_MAX_CHAIN)
-				return errf(e, -EINVAL, "chain from head %u has more than %u buffers",
-					    head, VIRTQ_MAX_CHAIN);
-			c->bufs[c->n] = (struct virtq_buf){hva, len, flags & VIRTQ_DESC_F_WRITE};
-			if (flags & VIRTQ_DESC_F_WRITE) {
-				c->in_len += len;
-			} else {
-				c->out_len += len;
-				c->n_out++;
-			}
-			c->n++;
-		}
+		r = chain_add(c, gm, head, idx, addr, len, flags, e);
+		if (r < 0)
+			return r;
 		if (!(flags & VIRTQ_DESC_F_NEXT))
 			break;
 		if (next >= tsize)

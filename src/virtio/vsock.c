@@ -466,6 +466,61 @@ static void guest_request(struct virtio_vsock *v, u32 dst_port, u32 src_port, u3
 	c->want_response = true;
 }
 
+/* The guest accepted a host-initiated connection: tell the host side, start reading it. */
+static void guest_response(struct vsock_conn *c)
+{
+	char ok[32];
+	int n;
+
+	if (c->state != CONN_REQUESTED) {
+		c->want_rst = true;
+		return;
+	}
+	n = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
+	c->state = CONN_CONNECTED;
+	if (send(c->w.fd, ok, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
+		c->want_rst = true;
+		return;
+	}
+	c->readable = true;
+	conn_set_events(c, EPOLLIN);
+}
+
+static void guest_shutdown(struct vsock_conn *c, u32 flags)
+{
+	if ((flags & (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) ==
+	    (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) {
+		/* Full close: the peer expects our RST. */
+		conn_flush(c);
+		c->want_rst = true;
+	} else if (flags & VSOCK_SHUTDOWN_SEND) {
+		c->peer_shut_send = true;
+		c->shut_wr_pending = true;
+		conn_flush(c);
+	}
+}
+
+/* Data for the host socket, within the buffer space merak advertised. */
+static void guest_data(struct vsock_conn *c, const struct virtq_chain *ch, u32 len)
+{
+	u64 have = ch->out_len - VSOCK_HDR_LEN;
+
+	if (c->state != CONN_CONNECTED || len > have || c->peer_shut_send ||
+	    (u64)c->buf_len + len > VSOCK_BUF_ALLOC) {
+		c->want_rst = true;
+		return;
+	}
+	if (!c->buf) {
+		c->buf = malloc(VSOCK_BUF_ALLOC);
+		if (!c->buf) {
+			c->want_rst = true;
+			return;
+		}
+	}
+	c->buf_len += (u32)virtq_chain_read(ch, VSOCK_HDR_LEN, c->buf + c->buf_len, len);
+	conn_flush(c);
+}
+
 static void guest_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 {
 	u8 h[VSOCK_HDR_LEN];
@@ -512,60 +567,17 @@ static void guest_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 	c->peer_fwd_cnt = get_le32(h + 40);
 	switch (op) {
 	case VSOCK_OP_RESPONSE:
-		if (c->state == CONN_REQUESTED) {
-			char ok[32];
-			int n = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
-
-			c->state = CONN_CONNECTED;
-			if (send(c->w.fd, ok, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
-				c->want_rst = true;
-				break;
-			}
-			c->readable = true;
-			conn_set_events(c, EPOLLIN);
-		} else {
-			c->want_rst = true;
-		}
+		guest_response(c);
 		break;
 	case VSOCK_OP_RST:
 		conn_free(v, c);
 		return;
 	case VSOCK_OP_SHUTDOWN:
-		if ((flags & (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) ==
-		    (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) {
-			/* Full close: the peer expects our RST. */
-			conn_flush(c);
-			c->want_rst = true;
-		} else if (flags & VSOCK_SHUTDOWN_SEND) {
-			c->peer_shut_send = true;
-			c->shut_wr_pending = true;
-			conn_flush(c);
-		}
+		guest_shutdown(c, flags);
 		break;
-	case VSOCK_OP_RW: {
-		u64 have = ch->out_len - VSOCK_HDR_LEN;
-		u64 off = VSOCK_HDR_LEN;
-
-		if (c->state != CONN_CONNECTED || len > have || c->peer_shut_send) {
-			c->want_rst = true;
-			break;
-		}
-		/* The guest may not send more than the buffer we advertised. */
-		if ((u64)c->buf_len + len > VSOCK_BUF_ALLOC) {
-			c->want_rst = true;
-			break;
-		}
-		if (!c->buf) {
-			c->buf = malloc(VSOCK_BUF_ALLOC);
-			if (!c->buf) {
-				c->want_rst = true;
-				break;
-			}
-		}
-		c->buf_len += (u32)virtq_chain_read(ch, off, c->buf + c->buf_len, len);
-		conn_flush(c);
+	case VSOCK_OP_RW:
+		guest_data(c, ch, len);
 		break;
-	}
 	case VSOCK_OP_CREDIT_UPDATE:
 		break;	/* the counters above are the update */
 	case VSOCK_OP_CREDIT_REQUEST:
