@@ -256,12 +256,13 @@ bool virtq_set_notify(struct virtq *vq, bool enable)
 	return virtq_pending(vq) != 0;
 }
 
-u64 virtq_chain_read(const struct virtq_chain *c, u64 off, void *dst, u64 len)
+/* Copies between buf and the chain's buffers [first, last) from byte off on. */
+static u64 chain_copy(const struct virtq_chain *c, u32 first, u32 last, u64 off, u8 *buf, u64 len,
+		      bool to_chain)
 {
-	u8 *out = dst;
 	u64 done = 0;
 
-	for (u32 i = 0; i < c->n_out && done < len; i++) {
+	for (u32 i = first; i < last && done < len; i++) {
 		const struct virtq_buf *b = &c->bufs[i];
 		u64 n;
 
@@ -270,30 +271,22 @@ u64 virtq_chain_read(const struct virtq_chain *c, u64 off, void *dst, u64 len)
 			continue;
 		}
 		n = MIN(b->len - off, len - done);
-		memcpy(out + done, b->hva + off, n);
+		if (to_chain)
+			memcpy(b->hva + off, buf + done, n);
+		else
+			memcpy(buf + done, b->hva + off, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+u64 virtq_chain_read(const struct virtq_chain *c, u64 off, void *dst, u64 len)
+{
+	return chain_copy(c, 0, c->n_out, off, dst, len, false);
+}
+
 u64 virtq_chain_write(const struct virtq_chain *c, u64 off, const void *src, u64 len)
 {
-	const u8 *in = src;
-	u64 done = 0;
-
-	for (u32 i = c->n_out; i < c->n && done < len; i++) {
-		const struct virtq_buf *b = &c->bufs[i];
-		u64 n;
-
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		n = MIN(b->len - off, len - done);
-		memcpy(b->hva + off, in + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return chain_copy(c, c->n_out, c->n, off, (u8 *)src, len, true);
 }

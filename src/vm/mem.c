@@ -91,24 +91,33 @@ void *guest_mem_ptr(const struct guest_mem *gm, u64 gpa, u64 len)
 	return r->hva + (gpa - r->gpa);
 }
 
-int guest_mem_write(const struct guest_mem *gm, u64 gpa, const void *src, u64 len, struct err *e)
+/* The host address of [gpa, gpa + len), or NULL with the reason in e. */
+static void *span_or_fail(const struct guest_mem *gm, u64 gpa, u64 len, struct err *e)
 {
 	void *p = guest_mem_ptr(gm, gpa, len);
 
 	if (!p)
-		return errf(e, -EFAULT, "[0x%llx, +0x%llx) is not inside guest RAM",
-			    (unsigned long long)gpa, (unsigned long long)len);
+		errf(e, -EFAULT, "[0x%llx, +0x%llx) is not inside guest RAM",
+		     (unsigned long long)gpa, (unsigned long long)len);
+	return p;
+}
+
+int guest_mem_write(const struct guest_mem *gm, u64 gpa, const void *src, u64 len, struct err *e)
+{
+	void *p = span_or_fail(gm, gpa, len, e);
+
+	if (!p)
+		return -EFAULT;
 	memcpy(p, src, len);
 	return 0;
 }
 
 int guest_mem_read(const struct guest_mem *gm, u64 gpa, void *dst, u64 len, struct err *e)
 {
-	void *p = guest_mem_ptr(gm, gpa, len);
+	void *p = span_or_fail(gm, gpa, len, e);
 
 	if (!p)
-		return errf(e, -EFAULT, "[0x%llx, +0x%llx) is not inside guest RAM",
-			    (unsigned long long)gpa, (unsigned long long)len);
+		return -EFAULT;
 	memcpy(dst, p, len);
 	return 0;
 }
