@@ -400,6 +400,15 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 		v->have_ret = false;
 		clear_exit(run);
 		if (!strcmp(sub, "getquote") && l->argc == 4) {
+			/* KVM (tdx_get_quote) refuses a private buffer itself: no exit. */
+			if (!(a & vm->shared_bit)) {
+				sim_log("GUEST vcpu=%u line=%d GetQuote at private GPA 0x%" PRIx64
+					" -> INVALID_OPERAND from KVM, no exit",
+					v->id, l->lineno, a);
+				v->have_ret = true;
+				v->ret_raw = S_TDVMCALL_INVALID_OPERAND;
+				return 1;
+			}
 			run->exit_reason = S_KVM_EXIT_TDX;
 			run->tdx.nr = S_TDVMCALL_GET_QUOTE;
 			run->tdx.get_quote.ret = S_TDVMCALL_SUBFUNC_UNSUPPORTED;

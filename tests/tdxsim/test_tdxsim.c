@@ -845,7 +845,9 @@ static const char script_all[] =
 	"expect-ret 0\n"
 	"write-u64 0xb00000 1\n"
 	"write-mem 0xb00010 00040000\n"
-	"tdx getquote 0xb00000 0x2000\n"
+	"tdx getquote 0xb00000 0x2000\n" /* private: KVM refuses it itself, no exit */
+	"expect-ret 0x8000000000000000\n"
+	"tdx getquote 0x800000b00000 0x2000\n"
 	"expect-ret 0\n"
 	"expect-mem 0xb00008 ffffffffffffffff\n"
 	"mapgpa 0xb00000 768 shared\n"
@@ -872,7 +874,7 @@ static const struct tcase cases[] = {
 	{"no_tdx", case_no_tdx, NULL, "TDXSIM_NO_TDX=1"},
 	{"no_real_kvm", case_no_real_kvm, NULL, NULL},
 	{"script", case_script, script_all, NULL},
-	{"script_fail", case_script_fail, "tdx getquote 0xb00000 0x1000\nexpect-ret 0\nshutdown\n",
+	{"script_fail", case_script_fail, "tdx getquote 0x800000b00000 0x1000\nexpect-ret 0\nshutdown\n",
 	 NULL},
 };
 
@@ -958,10 +960,11 @@ int main(int argc, char **argv)
 			ok = strstr(log, "VIOLATION KVM_RUN on vCPU 0 before KVM_TDX_FINALIZE_VM -> -EINVAL") &&
 			     strstr(log, "VIOLATION KVM_GET_REGS on TD vCPU 0");
 		if (ok && !strcmp(c->name, "script"))
-			ok = !strstr(log, "EXPECT-FAIL") && count(log, "EXPECT-OK") == 12 &&
+			ok = !strstr(log, "EXPECT-FAIL") && count(log, "EXPECT-OK") == 13 &&
 			     count(log, "HYPERCALL MAP_GPA_RANGE") == 2 &&
 			     strstr(log, "MSI addr=0x0 data=0x21 vector=33") &&
-			     strstr(log, "SCRIPT vcpu=0 line=29 all good") &&
+			     strstr(log, "SCRIPT vcpu=0 line=31 all good") &&
+			     strstr(log, "GetQuote at private GPA 0xb00000 -> INVALID_OPERAND from KVM") &&
 			     count(log, "VIOLATION") == 0;
 		if (ok && !strcmp(c->name, "script_fail"))
 			ok = strstr(log, "EXPECT-FAIL vcpu=0 line=2 ret: got 0x8000000000000003, want 0x0") &&

@@ -305,6 +305,7 @@ static void test_cmos(void **state)
 	outb(&pio, CMOS_PORT_INDEX, 0x00);
 	outb(&pio, CMOS_PORT_DATA, 0x59);
 	assert_int_equal(cmos_get(&pio, 0x00), 20);
+	cmos_destroy(c);
 	bus_destroy(&pio);
 }
 
@@ -353,6 +354,7 @@ static void test_cmos_calendar(void **state)
 		assert_int_equal(cmos_get(&pio, 0x09), (tm.tm_year + 1900) % 100);
 		assert_int_equal(cmos_get(&pio, 0x32), (tm.tm_year + 1900) / 100);
 	}
+	cmos_destroy(c);
 	bus_destroy(&pio);
 }
 

@@ -33,8 +33,21 @@ enum action {
 	DO_LIBC,
 };
 
+/* A sanitizer build leaves the main thread unfiltered for LeakSanitizer (sandbox.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MAIN_FILTER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MAIN_FILTER 1
+#endif
+#endif
+
 static const enum sandbox_kind all_kinds[] = {SANDBOX_VCPU, SANDBOX_DEVICE, SANDBOX_CONTROL,
-					      SANDBOX_QGS, SANDBOX_MAIN};
+					      SANDBOX_QGS,
+#ifndef NO_MAIN_FILTER
+					      SANDBOX_MAIN,
+#endif
+};
 
 /*
  * What glibc and json-c do behind a thread's back: a new thread's malloc
