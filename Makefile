@@ -34,9 +34,10 @@ build: deps $(BUILD)/build.ninja
 run: build
 	@sh scripts/run-demo.sh $(BUILD)
 
-# Every test suite; the last line is the runner's "N passed, M failed[, K skipped]".
+# Every test suite, as meson tests (TAP or exit status); the last line is the
+# runner's "N passed, M failed[, K skipped]" (tests/run-all.sh, tests/summary.py).
 test: build
-	@sh tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+	@sh tests/run-all.sh $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
 
 test-unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -46,20 +47,16 @@ test-asan: deps
 	ninja -C $(BUILD_ASAN)
 	meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 
-# $(call on_kvm,SUITE,SCRIPT): SCRIPT on this host's KVM if it has one, else
-# the nested-KVM SUITE that runs it (tests/nested).
-on_kvm = ROOT=$$(pwd); . tests/kvm-check.sh; \
-	if [ -z "$$kvm_reason" ]; then sh $(2) $(BUILD); \
-	else echo "no usable /dev/kvm ($$kvm_reason): on the nested KVM (tests/nested)"; \
-		sh tests/nested/suite.sh $(1) $(BUILD); fi
-
+# Guest-booting suites go through tests/kvm-suite.sh, which probes this host's
+# KVM (tests/tools/kvm_probe) and runs each suite here or inside the nested
+# L1 (tests/nested), printing TAP.
 test-linux: build
 	@sh scripts/install-deps.sh $(DEPS_LINUX)
-	@$(call on_kvm,linux,tests/e2e/run-linux.sh)
+	@sh tests/kvm-suite.sh $(BUILD) tests/e2e/run-linux.sh
 
 # Slow: Debian's OVMF.fd to its UEFI shell on the serial port (docs/testing.md).
 test-firmware: build
-	@$(call on_kvm,firmware,tests/e2e/run-firmware.sh)
+	@sh tests/kvm-suite.sh $(BUILD) tests/e2e/run-firmware.sh
 
 fuzz: deps
 	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_lundef=false

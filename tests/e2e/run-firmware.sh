@@ -6,17 +6,22 @@
 # instructions before its first serial byte. While it runs, merak's counters
 # (vm.counters over the API socket) are sampled, so a failure says how far
 # the firmware got: PM-timer reads (PEI), PCI config through ECAM (DXE),
-# fw_cfg, and accesses that hit no device. Fails loudly (never skips).
+# fw_cfg, and accesses that hit no device. Prints TAP (tests/lib/tap.sh);
+# fails loudly (never skips). Firmware is guest kernel code: tests/kvm-suite.sh
+# runs it on a sound KVM, else in the nested L1.
+# kvm-suite: os
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MERAK=${MERAK:-$ROOT/$BUILD/merak}
+case "$BUILD" in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
+MERAK=${MERAK:-$B/merak}
 FIRMWARE=${FIRMWARE:-/usr/share/ovmf/OVMF.fd}
 TIMEOUT=${FIRMWARE_TIMEOUT:-600}
 
+. "$ROOT/tests/lib/tap.sh"
 fail() {
-	echo "FAIL firmware-ovmf: $*"
-	echo "0 passed, 1 failed"
+	tap_fail firmware-ovmf "$*"
+	tap_done
 	exit 1
 }
 
@@ -55,15 +60,15 @@ kill -KILL "$pid" 2>/dev/null
 wait "$pid"
 rc=$?
 secs=$(($(date +%s) - start))
-tr -d '\033' <"$out" | grep -a 'BdsDxe\|UEFI\|EDK' | head -n 8
+tr -d '\033' <"$out" | grep -a 'BdsDxe\|UEFI\|EDK' | head -n 8 | sed 's/^/# /'
 progress=$(tr -d ' \n' <"$dir/counters" 2>/dev/null | head -c 1200)
 if [ -z "$shell" ]; then
-	grep -a 'merak:' "$dir/merak.err" | grep -v 'debug: counters\|^merak: debug:   ' | tail -n 12
+	grep -a 'merak:' "$dir/merak.err" | grep -v 'debug: counters\|^merak: debug:   ' | tail -n 12 | sed 's/^/# /'
 	if [ -n "$first" ]; then
 		fail "serial output after ${first}s but no UEFI shell within ${secs}s (merak exit $rc); counters: $progress; see $dir"
 	fi
 	fail "no serial output within ${secs}s (merak exit $rc); counters: $progress; see $dir"
 fi
-echo "PASS firmware-ovmf: first serial byte after ${first}s, UEFI shell after ${shell}s"
+tap_pass firmware-ovmf "first serial byte after ${first}s, UEFI shell after ${shell}s"
 rm -rf "$dir"
-echo "1 passed, 0 failed"
+tap_done

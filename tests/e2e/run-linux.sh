@@ -4,16 +4,21 @@
 # off cleanly (linux-boot); then with every virtio device, checking both
 # sides (linux-devices); then kills merak with SIGKILL right after the guest's
 # flushed write and checks the image (linux-kill9). Needs root for the tap.
-# Fails loudly (never skips) when it cannot run.
+# Prints TAP (tests/lib/tap.sh); fails loudly (never skips) when it cannot run.
+# It boots an OS: tests/kvm-suite.sh runs it on a sound KVM, else in the
+# nested L1 (a KVM that emulates guest kernel code cannot boot it).
+# kvm-suite: os
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MERAK=${MERAK:-$ROOT/$BUILD/merak}
+case "$BUILD" in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
+MERAK=${MERAK:-$B/merak}
 TIMEOUT=${LINUX_TIMEOUT:-900}
 
+. "$ROOT/tests/lib/tap.sh"
 fail() {
-	echo "FAIL linux-boot: $*"
-	echo "0 passed, 1 failed"
+	tap_fail linux-boot "$*"
+	tap_done
 	exit 1
 }
 
@@ -35,23 +40,21 @@ timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initra
 	--cmdline "$CMDLINE" --cpus boot=2 --memory size=128M --serial "file=$out" 2>"$out.err"
 rc=$?
 secs=$(($(date +%s) - start))
-tail -n 20 "$out"
+tail -n 20 "$out" | sed 's/^/# /'
 grep -q 'merak-e2e: init ran' "$out" ||
 	fail "init never ran (exit $rc after ${secs}s: $(head -n 1 "$out.err"); see $out, $out.err)"
 grep -q 'merak-e2e: PASS' "$out" || fail "init's checks failed (see $out)"
 [ "$rc" = 0 ] || fail "merak exited $rc instead of 0 after the guest's power-off"
-echo "PASS linux-boot (${secs}s to power-off)"
+tap_pass linux-boot "${secs}s to power-off"
 # From now on make run may offer the tiny Linux as its demo.
 echo "$secs" >"$cache/booted-ok" 2>/dev/null
-passed=1
-failed=0
 
 # Every virtio device, with the host's side checked here: the block the guest
 # wrote and flushed is in the image, hvc0's line in the console file, the tap
 # saw the guest's traffic (the guest checks the answer came back), and the
 # vsock peer exchanged lines both ways.
 work=$(mktemp -d /tmp/merak-linux-dev.XXXXXX)
-PEER=${VSOCK_PEER:-$ROOT/$BUILD/tests/vsock_peer}
+PEER=${VSOCK_PEER:-$B/tests/vsock_peer}
 TAP=mtap$$
 MAC=52:54:00:6d:72:6b
 expected_block() {
@@ -63,9 +66,11 @@ image_block() { dd if="$1" bs=4096 skip=256 count=1 2>/dev/null; }
 device_case() {
 	dd if=/dev/zero of="$work/disk.img" bs=1M count=8 2>/dev/null
 	vsock_peer_start "$PEER" "$work/vsock" "$work/peer.out"
-	tap_up_when_created "$TAP" "$work/tap.log"
+	# The tap lives in a network namespace of the test's own (host-side.sh).
+	netns_start
+	tap_up_when_created "$TAP" "$work/tap.log" "$netns_run"
 	start=$(date +%s)
-	timeout "$TIMEOUT" "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
+	timeout "$TIMEOUT" $netns_run "$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
 		--cmdline "$CMDLINE merak_e2e.devices=1 merak_e2e.mac=$MAC" --cpus boot=2 --memory size=128M \
 		--disk "path=$work/disk.img,serial=merak-e2e" --rng --console "file=$work/hvc0" \
 		--net "tap=$TAP,mac=$MAC" --vsock "cid=3,socket=$work/vsock" \
@@ -80,7 +85,8 @@ device_case() {
 	wait $peer_pid
 	peer_rc=$?
 	wait $tap_pid 2>/dev/null
-	grep 'merak-e2e: [a-z0-9]*:' "$work/serial"
+	netns_stop
+	grep 'merak-e2e: [a-z0-9]*:' "$work/serial" | sed 's/^/# /'
 	why=""
 	grep -q 'merak-e2e: PASS' "$work/serial" || why="the guest's checks failed: $(grep -m1 FAIL "$work/serial")"
 	[ -z "$why" ] && [ "$rc" != 0 ] && why="merak exited $rc"
@@ -90,12 +96,10 @@ device_case() {
 		why="the console file lacks hvc0's line"
 	[ -z "$why" ] && [ "$peer_rc" != 0 ] && why="vsock: $(cat "$work/peer.out" | tail -n 1)"
 	if [ -z "$why" ]; then
-		echo "PASS linux-devices (${secs}s: blk, rng, console, net, vsock)"
-		passed=$((passed + 1))
+		tap_pass linux-devices "${secs}s: blk, rng, console, net, vsock"
 	else
-		echo "FAIL linux-devices: $why"
-		tail -n 5 "$work/serial" "$work/err" "$work/tap.log" | sed 's/^/    | /'
-		failed=$((failed + 1))
+		tap_fail linux-devices "$why
+$(tail -n 5 "$work/serial" "$work/err" "$work/tap.log" | sed 's/^/| /')"
 	fi
 }
 device_case
@@ -122,18 +126,14 @@ kill9_case() {
 	fi
 	wait $pid 2>/dev/null
 	if ! grep -q 'merak-e2e: vda: wrote and flushed' "$work/serial"; then
-		echo "FAIL linux-kill9: the guest never reported its flushed write"
-		tail -n 5 "$work/serial" "$work/err" | sed 's/^/    | /'
-		failed=$((failed + 1))
+		tap_fail linux-kill9 "the guest never reported its flushed write
+$(tail -n 5 "$work/serial" "$work/err" | sed 's/^/| /')"
 	elif image_block "$work/disk.img" | cmp -s - "$work/block.want"; then
-		echo "PASS linux-kill9 (the flushed block survived kill -9)"
-		passed=$((passed + 1))
+		tap_pass linux-kill9 "the flushed block survived kill -9"
 	else
-		echo "FAIL linux-kill9: the flushed block is not in the image after kill -9"
-		failed=$((failed + 1))
+		tap_fail linux-kill9 "the flushed block is not in the image after kill -9"
 	fi
 }
 kill9_case
 rm -rf "$work"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+tap_done

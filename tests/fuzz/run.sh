@@ -1,42 +1,48 @@
 #!/bin/sh
-# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each for a
-# while: `make test` runs them briefly, `make fuzz` for longer. A crash, leak
-# or sanitizer report fails the harness; the crashing input is kept in
-# BUILD/crashes/.
+# Runs each libFuzzer harness (clang, ASan+UBSan) for a while: `make test`
+# briefly (FUZZ_SECONDS, default 5, through meson's "fuzz" suite of the fuzz
+# build), `make fuzz` for longer. Prints TAP (tests/lib/tap.sh). A crash,
+# leak or sanitizer report fails the harness, and so does a harness whose
+# source (tests/fuzz/fuzz_NAME.c) has no binary in BUILD; the crashing input
+# is kept in BUILD/crashes/.
+#
+#   tests/fuzz/run.sh [BUILD [SECONDS]]    (default build-fuzz, $FUZZ_SECONDS or 5)
 set -u
 BUILD=${1:-build-fuzz}
-SECONDS_EACH=${2:-5}
+SECONDS_EACH=${2:-${FUZZ_SECONDS:-5}}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
+. "$ROOT/tests/lib/tap.sh"
 if [ ! -f "$BUILD/build.ninja" ]; then
-	CC=clang meson setup "$BUILD" -Dfuzz=true -Db_lundef=false >/dev/null || {
-		echo "0 passed, 1 failed"
+	if ! CC=clang meson setup "$BUILD" -Dfuzz=true -Db_lundef=false >/dev/null; then
+		tap_fail fuzz-build "meson setup $BUILD -Dfuzz=true failed"
+		tap_done
 		exit 1
-	}
+	fi
 fi
 if ! ninja -C "$BUILD" >"$BUILD/fuzz-build.log" 2>&1; then
-	tail -n 20 "$BUILD/fuzz-build.log"
-	echo "0 passed, 1 failed"
+	tap_fail fuzz-build "ninja -C $BUILD failed:
+$(tail -n 20 "$BUILD/fuzz-build.log")"
+	tap_done
 	exit 1
 fi
 mkdir -p "$BUILD/crashes" "$BUILD/corpus"
-pass=0
-fail=0
-for f in "$BUILD"/tests/fuzz/fuzz_*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
-	name=$(basename "$f")
+for src in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$src" .c)
+	f=$BUILD/tests/fuzz/$name
+	if [ ! -x "$f" ]; then
+		tap_fail "$name" "no harness binary at $f (is $name in tests/fuzz/meson.build, and $BUILD a -Dfuzz=true build?)"
+		continue
+	fi
 	mkdir -p "$BUILD/corpus/$name"
 	if "$f" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
 		-artifact_prefix="$BUILD/crashes/$name-" "$BUILD/corpus/$name" \
 		>"$BUILD/$name.log" 2>&1; then
 		runs=$(grep -oE 'Done [0-9]+ runs' "$BUILD/$name.log" | grep -oE '[0-9]+' || echo "?")
-		echo "PASS $name ($runs runs in ${SECONDS_EACH}s)"
-		pass=$((pass + 1))
+		tap_pass "$name" "$runs runs in ${SECONDS_EACH}s"
 	else
-		echo "FAIL $name: see $BUILD/$name.log"
-		grep -m 5 -E 'ERROR|SUMMARY' "$BUILD/$name.log"
-		fail=$((fail + 1))
+		tap_fail "$name" "see $BUILD/$name.log
+$(grep -m 5 -E 'ERROR|SUMMARY' "$BUILD/$name.log")"
 	fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # End-to-end TD launches: the real merak binary under tdxsim (LD_PRELOAD), which
 # simulates a TDX-capable KVM 6.16 and plays a script of guest exits.
-# Prints one PASS/FAIL line per case and ends with "N passed, M failed".
+# Prints TAP (tests/lib/tap.sh): one line per case, the plan last.
 # usage: run.sh [BUILD_DIR]   (default: build)
 #   MERAK       merak binary            (default: BUILD_DIR/merak)
 #   TDXSIM_LIB  libtdxsim.so            (default: BUILD_DIR/tests/tdxsim/libtdxsim.so)
@@ -18,9 +18,8 @@ TDXSIM_LIB=${TDXSIM_LIB:-$bdir/tests/tdxsim/libtdxsim.so}
 OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 KERNEL=${KERNEL:-$bdir/tests/guest/hello.bzImage}
 work=$(mktemp -d /tmp/merak-tdx-e2e.XXXXXX)
-pass=0
-fail=0
 qgs_pid=
+. "$root/tests/lib/tap.sh"
 
 cleanup() {
 	[ -n "$qgs_pid" ] && kill "$qgs_pid" 2>/dev/null
@@ -30,21 +29,20 @@ trap cleanup EXIT
 
 for f in "$MERAK" "$TDXSIM_LIB" "$OVMF" "$KERNEL"; do
 	if [ ! -e "$f" ]; then
-		echo "FAIL setup: $f is missing"
-		echo "0 passed, 1 failed"
+		tap_fail setup "$f is missing"
+		tap_done
 		exit 1
 	fi
 done
 
 result() { # name ok why
 	if [ "$2" = 1 ]; then
-		echo "PASS $1"
-		pass=$((pass + 1))
+		tap_pass "$1"
 	else
-		echo "FAIL $1: $3"
-		fail=$((fail + 1))
-		[ -n "${VERBOSE:-}" ] && { sed 's/^/    log: /' "$work/$1.log"; sed 's/^/    err: /' "$work/$1.err"; }
+		tap_fail "$1" "$3"
+		[ -n "${VERBOSE:-}" ] && { sed 's/^/# log: /' "$work/$1.log"; sed 's/^/# err: /' "$work/$1.err"; }
 	fi
+	return 0
 }
 
 # run_td NAME SCRIPT [extra --platform options] ; sets rc
@@ -92,6 +90,29 @@ ok=0
 if [ $rc -eq 0 ] && [ -z "$why" ] && clean_summary launch; then ok=1; fi
 result launch-shutdown $ok "rc=$rc ${why:-$(tail -1 "$work/launch.err")}"
 
+# 1b. SIGTERM to a TD that ignores the power button: the grace period, then
+#     one line saying its registers cannot be read (KVM_GET_REGS on a TD vCPU
+#     is refused; the simulator calls any such call a violation), exit 143.
+printf '%s\n' "halt" >"$work/sigterm.script"
+TDXSIM_LOG="$work/sigterm.log" TDXSIM_SCRIPT="$work/sigterm.script" LD_PRELOAD="$TDXSIM_LIB" \
+	"$MERAK" --platform tdx=on --firmware "$OVMF" --cpus boot=2 --memory size=256M \
+	--serial null --seccomp log >"$work/sigterm.out" 2>"$work/sigterm.err" &
+td_pid=$!
+n=0
+while ! grep -q '^FINALIZE ' "$work/sigterm.log" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.5
+kill -TERM "$td_pid"
+wait "$td_pid"
+rc=$?
+ok=0
+if [ $rc -eq 143 ] && [ "$(grep -c 'cannot be shown' "$work/sigterm.err")" = 1 ] &&
+	grep -q "the TD's 2 vCPU(s) cannot be shown" "$work/sigterm.err" &&
+	! grep -q 'state not readable' "$work/sigterm.err" &&
+	grep -q 'did not power off within 10 s' "$work/sigterm.err" && clean_summary sigterm; then
+	ok=1
+fi
+result td-sigterm-grace $ok "rc=$rc $(tail -n 2 "$work/sigterm.err" | tr '\n' ' ') $(grep -m1 VIOLATION "$work/sigterm.log")"
+
 # 2. MRTD: what the simulated TDX module computed equals merak measure's prediction.
 sim_mrtd=$(sed -n 's/^MRTD //p' "$work/launch.log")
 pred=$("$MERAK" measure --firmware "$OVMF" --memory 256M 2>/dev/null | sed -n 's/^MRTD: \([0-9a-f]*\).*/\1/p')
@@ -108,6 +129,8 @@ tdx setup_event_notify 0x40
 expect-ret 0
 write-mem 0x100000 010000000000000000000000000000004000000000000000
 write-mem 0x100018 $report
+tdx getquote 0x100000 0x2000
+expect-ret 0x8000000000000000
 tdx getquote 0x800000100000 0x2000
 expect-ret 0"
 
@@ -347,5 +370,4 @@ ok=0
 [ $rc -eq 0 ] && clean_summary fwcfg && ok=1
 result tdvf-fwcfg-kernel $ok "rc=$rc $(grep -h -m1 EXPECT-FAIL "$work/fwcfg.log") $(tail -1 "$work/fwcfg.err")"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_done

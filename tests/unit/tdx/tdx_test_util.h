@@ -11,17 +11,17 @@
 
 #define OVMF_PATH "/usr/share/ovmf/OVMF.fd"
 
-/* Reads a file from ../shared/data (MERAK_SHARED_DIR when meson passes it). */
-static inline int read_shared(const char *rel, struct file_buf *out)
+/* Reads a file of tests/data (MERAK_TEST_DATA when meson passes it; tests/data/README.md). */
+static inline int read_test_data(const char *rel, struct file_buf *out)
 {
-	const char *dir = getenv("MERAK_SHARED_DIR");
+	const char *dir = getenv("MERAK_TEST_DATA");
 	char path[1024];
 	struct err e;
 
 	if (dir && *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/%s", MERAK_SOURCE_ROOT, rel);
+		snprintf(path, sizeof(path), "%s/tests/data/%s", MERAK_SOURCE_ROOT, rel);
 	return file_read_all(path, 64 << 20, "test data", out, &e);
 }
 

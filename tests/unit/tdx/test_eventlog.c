@@ -15,7 +15,7 @@
 	"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
 	"00000000"
 
-/* ../shared/data/eventlog/README.md (trustee test_rtmr_integrity). */
+/* tests/data/README.md (trustee test_rtmr_integrity). */
 static const struct {
 	const char *file;
 	unsigned events;
@@ -78,8 +78,8 @@ static void test_replay_vectors(void **state)
 		unsigned n;
 		struct err e;
 
-		snprintf(rel, sizeof(rel), "data/eventlog/%s", vectors[i].file);
-		assert_int_equal(read_shared(rel, &f), 0);
+		snprintf(rel, sizeof(rel), "eventlog/%s", vectors[i].file);
+		assert_int_equal(read_test_data(rel, &f), 0);
 		if (cc_evlog_replay(f.data, f.len, rtmr, &n, &e) != 0)
 			fail_msg("%s: %s", vectors[i].file, e.msg);
 		assert_int_equal(n, vectors[i].events);
@@ -140,7 +140,7 @@ static void test_digest_vectors(void **state)
 	struct file_buf f;
 	struct err e;
 
-	assert_int_equal(read_shared("data/eventlog/CCEL_data_ovmf", &f), 0);
+	assert_int_equal(read_test_data("eventlog/CCEL_data_ovmf", &f), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		struct find fd = {.data = v[i].data, .len = v[i].len};
 

@@ -154,7 +154,7 @@ static void test_hob_digest_matches_real_log(void **state)
 	size_t used;
 	struct err e;
 
-	assert_int_equal(read_shared("data/eventlog/CCEL_data_ovmf", &log), 0);
+	assert_int_equal(read_test_data("eventlog/CCEL_data_ovmf", &log), 0);
 	assert_int_equal(td_ram_from_size(2 * GiB, ram, &n, &e), 0);
 	assert_int_equal(td_ram_map_build(ram, n, &ovmf_info, &m, &e), 0);
 	assert_int_equal(td_hob_build(&m, 0x809000, hob, sizeof(hob), &used, &e), 0);

@@ -2,7 +2,7 @@
 /*
  * td-shim: payload info HOB, HOB/payload/parameter digests and the RTMR0/RTMR1
  * fold. Expected values come from a real td-shim event log (trustee's
- * CCEL_data in ../shared/data/eventlog), td-shim's published parameter vector,
+ * CCEL_data in tests/data/eventlog), td-shim's published parameter vector,
  * and an independent Python/hashlib computation (given next to each value).
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include "tdx/eventlog.h"
 #include "tdx/hob.h"
-#include "tdx/launch.h"
+#include "tdx/params.h"
 #include "tdx/tdshim.h"
 #include "tdx_test_util.h"
 
@@ -104,7 +104,7 @@ static void test_real_tdshim_log(void **state)
 	struct err e;
 
 	(void)state;
-	if (read_shared("data/eventlog/CCEL_data", &f) < 0) {
+	if (read_test_data("eventlog/CCEL_data", &f) < 0) {
 		skip();
 		return;
 	}
