@@ -169,10 +169,10 @@ void vm_remove_counters(struct vm *vm, void *ctx)
 /* Each vCPU's exits by kind, and the nanoseconds merak spent handling them. */
 static void walk_vcpu(struct vcpu *v, u32 index, const struct vm_counter_visitor *vis, void *arg)
 {
-	char key[64];
+	char group[16], key[64];	/* the group's name stays valid through its counters */
 
-	snprintf(key, sizeof(key), "vcpu%u", index);
-	vis->group(arg, key);
+	snprintf(group, sizeof(group), "vcpu%u", index);
+	vis->group(arg, group);
 	for (int k = 0; k < VM_EXIT_KINDS; k++) {
 		u64 n = __atomic_load_n(&v->exit_count[k], __ATOMIC_RELAXED);
 		u64 ns = __atomic_load_n(&v->exit_ns[k], __ATOMIC_RELAXED);
