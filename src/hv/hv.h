@@ -46,6 +46,7 @@ enum vm_exit_kind {
 	VM_EXIT_IOAPIC_EOI,    /* split irqchip: EOI of a level-triggered vector */
 	VM_EXIT_INTERNAL_ERROR,
 	VM_EXIT_FAIL_ENTRY,
+	VM_EXIT_MEMORY_ERROR,  /* the page backing a GPA is hardware-poisoned: no conversion helps */
 	VM_EXIT_UNKNOWN,
 };
 
@@ -83,6 +84,11 @@ struct vm_exit {
 			bool to_private;
 			u64 *ret;    /* MAP_GPA only: 0 on success, written back to KVM */
 		} convert;
+		struct {
+			u64 gpa;
+			u64 size;
+			bool private_;	/* the faulting access was private */
+		} memory_error;
 		struct {
 			u64 nr;      /* TDVMCALL sub-function */
 			u64 *regs;   /* in kvm_run: regs[0] is ret, then the call's fields */
@@ -168,6 +174,13 @@ int hv_tdx_init_vcpu(struct hv_vcpu *vcpu, u64 rcx, struct err *e);
 int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 nr_pages,
 			   bool measure, struct err *e);
 int hv_tdx_finalize(struct hv_vm *vm, struct err *e);
+/*
+ * KVM_TDX_TERMINATE_VM where the kernel offers it: 0 when the HKID was
+ * released, -EINVAL from kernels without it (an unknown sub-command), another
+ * negative errno otherwise. Only after every vCPU thread has left KVM_RUN:
+ * the VM is dead afterwards and every VM or vCPU ioctl fails with -EIO.
+ */
+int hv_tdx_terminate_vm(struct hv_vm *vm);
 /* KVM_TDX_GET_CPUID on a vCPU; *out is malloc'ed. */
 int hv_tdx_get_cpuid(struct hv_vcpu *vcpu, struct kvm_cpuid2 **out, struct err *e);
 /* VM-scope KVM_SET_TSC_KHZ (KVM_CAP_VM_TSC_CONTROL), before KVM_TDX_INIT_VM. */

@@ -370,9 +370,23 @@ int hv_vcpu_run(struct hv_vcpu *vcpu, struct vm_exit *exit, struct err *e)
 			exit->kind = VM_EXIT_NONE;
 			return 0;
 		}
-		/* The memory-fault exit is the one that arrives as -EFAULT. */
-		if ((err == EFAULT || err == EHWPOISON) &&
-		    vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
+		/*
+		 * The memory-fault exit is the one that arrives as -1 with errno
+		 * EFAULT or EHWPOISON (api.rst). Only EFAULT asks for a conversion:
+		 * EHWPOISON means guest_memfd found the backing page poisoned, and
+		 * re-entering would fault again forever.
+		 */
+		if (err == EHWPOISON && vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
+			struct merak_kvm_run_memory_fault *mf = kvm_run_memory_fault(vcpu->run);
+
+			memset(exit, 0, sizeof(*exit));
+			exit->kind = VM_EXIT_MEMORY_ERROR;
+			exit->memory_error.gpa = mf->gpa;
+			exit->memory_error.size = mf->size;
+			exit->memory_error.private_ = mf->flags & MERAK_KVM_MEMORY_EXIT_FLAG_PRIVATE;
+			return 0;
+		}
+		if (err == EFAULT && vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
 			struct merak_kvm_run_memory_fault *mf = kvm_run_memory_fault(vcpu->run);
 
 			memset(exit, 0, sizeof(*exit));

@@ -2,8 +2,9 @@
 /*
  * The TDX sub-commands of KVM_MEMORY_ENCRYPT_OP (Linux 6.16+ uapi). Each
  * wrapper follows the kernel's retry rules: CAPABILITIES grows its buffer on
- * -E2BIG, INIT_VM retries -EAGAIN (no entropy), INIT_MEM_REGION re-issues the
- * struct KVM advanced in place after -EAGAIN/-EINTR/-EBUSY.
+ * -E2BIG; INIT_VM, INIT_VCPU, INIT_MEM_REGION and FINALIZE re-issue on the
+ * transient errors (tdx_transient), a bounded number of times, and
+ * INIT_MEM_REGION re-issues the struct KVM advanced in place.
  */
 #include "hv/hv.h"
 #include "hv/uapi/kvm_tdx.h"
@@ -12,15 +13,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
-#define TDX_INIT_VM_RETRIES  10000
-#define TDX_CPUID_MAX_NENT   4096
+#include "util/clock.h"
+
+#define TDX_RETRIES	    10000 /* QEMU's count for INIT_VM's -EAGAIN */
+#define TDX_RETRY_BUDGET_MS 2000
+#define TDX_CPUID_MAX_NENT  4096
 
 /* One KVM_MEMORY_ENCRYPT_OP; hw_error is cleared first as KVM demands. */
 static int tdx_op(int fd, struct merak_kvm_tdx_cmd *cmd)
 {
 	cmd->hw_error = 0;
 	return ioctl(fd, KVM_MEMORY_ENCRYPT_OP, cmd) < 0 ? -errno : 0;
+}
+
+/*
+ * Whether to re-issue a sub-command that failed with r, as the kernel
+ * documents it: -EAGAIN when TDH.MNG.CREATE/KEY.CONFIG lack entropy, -EINTR
+ * on a signal, -EBUSY when the TDX module's lock is contended (6.16's
+ * PAGE.ADD and FINALIZE) or, from 6.19, while a vCPU is being created (the
+ * state lock of INIT_VM, INIT_VCPU, INIT_MEM_REGION and FINALIZE). All are
+ * transient; the bound (TDX_RETRIES tries, TDX_RETRY_BUDGET_MS) turns a
+ * kernel that keeps answering -EBUSY into an error instead of a hang.
+ */
+static bool tdx_transient(int r, int *tries, u64 start_ms)
+{
+	if (r != -EAGAIN && r != -EINTR && r != -EBUSY)
+		return false;
+	if (++*tries >= TDX_RETRIES || monotonic_ms() - start_ms > TDX_RETRY_BUDGET_MS)
+		return false;
+	if (r == -EBUSY && *tries > 3) {
+		/* Contention: give the other side a moment rather than spin. */
+		struct timespec ts = {.tv_nsec = 1000000};
+
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 static int tdx_fail(struct err *e, int r, const struct merak_kvm_tdx_cmd *cmd, const char *what)
@@ -74,21 +103,24 @@ int hv_tdx_init_vm(struct hv_vm *vm, struct merak_kvm_tdx_init_vm *init, struct 
 {
 	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_INIT_VM,
 					.data = (u64)(uintptr_t)init};
-	int r = -EAGAIN;
+	u64 start = monotonic_ms();
+	int r, tries = 0;
 
-	for (int i = 0; i < TDX_INIT_VM_RETRIES && (r == -EAGAIN || r == -EINTR); i++)
+	do
 		r = tdx_op(vm->vm_fd, &cmd);
+	while (tdx_transient(r, &tries, start));
 	return r < 0 ? tdx_fail(e, r, &cmd, "KVM_TDX_INIT_VM") : 0;
 }
 
 int hv_tdx_init_vcpu(struct hv_vcpu *vcpu, u64 rcx, struct err *e)
 {
 	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_INIT_VCPU, .data = rcx};
-	int r;
+	u64 start = monotonic_ms();
+	int r, tries = 0;
 
 	do
 		r = tdx_op(vcpu->fd, &cmd);
-	while (r == -EINTR);
+	while (tdx_transient(r, &tries, start));
 	if (r < 0)
 		return errf_sys(e, r, "vCPU %u: KVM_TDX_INIT_VCPU (RCX 0x%llx)", vcpu->index,
 				(unsigned long long)rcx);
@@ -108,12 +140,17 @@ int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 n
 		.flags = measure ? MERAK_KVM_TDX_MEASURE_MEMORY_REGION : 0,
 		.data = (u64)(uintptr_t)&reg,
 	};
-	int r;
+	u64 start = monotonic_ms();
+	int r, tries = 0;
 
+	/* Newer kernels refuse source 0 (-EINVAL); no buffer of merak's lives there. */
+	if (!src)
+		return errf(e, -EINVAL, "KVM_TDX_INIT_MEM_REGION [0x%llx, +%llu pages): no source",
+			    (unsigned long long)gpa, (unsigned long long)nr_pages);
 	/* KVM advances reg as it adds pages, so a retry continues where it stopped. */
 	do
 		r = tdx_op(vcpu->fd, &cmd);
-	while ((r == -EAGAIN || r == -EINTR || r == -EBUSY) && reg.nr_pages);
+	while (reg.nr_pages && tdx_transient(r, &tries, start));
 	if (r < 0)
 		return errf_sys(e, r, "KVM_TDX_INIT_MEM_REGION [0x%llx, +%llu pages)%s",
 				(unsigned long long)gpa, (unsigned long long)nr_pages,
@@ -124,12 +161,21 @@ int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 n
 int hv_tdx_finalize(struct hv_vm *vm, struct err *e)
 {
 	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_FINALIZE_VM};
-	int r;
+	u64 start = monotonic_ms();
+	int r, tries = 0;
 
 	do
 		r = tdx_op(vm->vm_fd, &cmd);
-	while (r == -EINTR || r == -EBUSY || r == -EAGAIN);
+	while (tdx_transient(r, &tries, start));
 	return r < 0 ? tdx_fail(e, r, &cmd, "KVM_TDX_FINALIZE_VM") : 0;
+}
+
+int hv_tdx_terminate_vm(struct hv_vm *vm)
+{
+	struct merak_kvm_tdx_cmd cmd = {.id = MERAK_KVM_TDX_TERMINATE_VM};
+
+	/* One try: it is optional, and a kernel without it says -EINVAL. */
+	return tdx_op(vm->vm_fd, &cmd);
 }
 
 int hv_tdx_get_cpuid(struct hv_vcpu *vcpu, struct kvm_cpuid2 **out, struct err *e)

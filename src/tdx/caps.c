@@ -107,20 +107,26 @@ static const struct cpuid_bit_name cpuid_names[] = {
 	{0x80000001, 0, 'd', 27, "rdtscp"}, {0x80000001, 0, 'd', 29, "lm"},
 };
 
+const char *tdx_cpuid_bit_name(u32 fn, u32 idx, char reg, unsigned bit)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cpuid_names); i++)
+		if (cpuid_names[i].fn == fn && cpuid_names[i].idx == idx &&
+		    cpuid_names[i].reg == reg && cpuid_names[i].bit == bit)
+			return cpuid_names[i].name;
+	return NULL;
+}
+
 static void describe_reg(FILE *f, u32 fn, u32 idx, char reg, u32 mask)
 {
 	bool any = false;
 
 	fprintf(f, "      e%cx 0x%08x", reg, mask);
 	for (unsigned b = 0; b < 32; b++) {
-		const char *nm = NULL;
+		const char *nm;
 
 		if (!(mask & (1u << b)))
 			continue;
-		for (size_t i = 0; i < ARRAY_SIZE(cpuid_names); i++)
-			if (cpuid_names[i].fn == fn && cpuid_names[i].idx == idx &&
-			    cpuid_names[i].reg == reg && cpuid_names[i].bit == b)
-				nm = cpuid_names[i].name;
+		nm = tdx_cpuid_bit_name(fn, idx, reg, b);
 		if (nm) {
 			fprintf(f, "%s%s", any ? " " : "  (", nm);
 			any = true;

@@ -29,6 +29,8 @@ int tdx_host_check(const struct tdx_host_caps *h, struct err *e);
 
 const char *tdx_attr_name(unsigned bit);	/* NULL for unnamed bits */
 const char *tdx_xfam_name(unsigned bit);
+/* A CPUID feature bit's name ("avx512f"; reg is 'a'..'d'), NULL where merak knows none. */
+const char *tdx_cpuid_bit_name(u32 function, u32 index, char reg, unsigned bit);
 /* Space-separated names of set bits ("DEBUG SEPT_VE_DISABLE bit5"); "none" if 0. */
 void tdx_bits_describe(u64 v, const char *(*name)(unsigned), char *buf, size_t len);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "tdx/params.h"
 #include "tdx/tdshim.h"
 
 #define HOB_TYPE_HANDOFF       0x0001
@@ -76,9 +77,70 @@ static int accept_range(struct td_ram_map *m, unsigned idx, u64 gpa, u64 size, s
 	return 0;
 }
 
+int td_perm_mem_outside_ram(const struct td_ram_range *ram, unsigned nram,
+			    const struct tdvf_info *fw, struct td_ram_range out[TD_PERM_MAX],
+			    unsigned *n, struct err *e)
+{
+	const u64 private_top = 1ULL << (TD_GPAW - 1);
+
+	*n = 0;
+	for (u32 s = 0; s < fw->nsections; s++) {
+		const struct tdvf_section *sec = &fw->sections[s];
+		bool in_ram = false;
+		u64 end;
+
+		if (sec->type != TDVF_SECTION_PERM_MEM)
+			continue;
+		if (add_overflows(sec->gpa, sec->mem_size, &end) || end > private_top)
+			return errf(e, -EINVAL,
+				    "TDVF section %u (PermMem) at 0x%llx+0x%llx does not end below "
+				    "the TD's shared bit (0x%llx)",
+				    s, (unsigned long long)sec->gpa,
+				    (unsigned long long)sec->mem_size,
+				    (unsigned long long)private_top);
+		for (unsigned i = 0; i < nram; i++) {
+			u64 rend = ram[i].gpa + ram[i].size;
+
+			if (end <= ram[i].gpa || sec->gpa >= rend)
+				continue;
+			if (sec->gpa < ram[i].gpa || end > rend)
+				return errf(
+				    e, -EINVAL,
+				    "TDVF section %u (PermMem) at 0x%llx+0x%llx straddles the "
+				    "edge of guest RAM 0x%llx+0x%llx",
+				    s, (unsigned long long)sec->gpa,
+				    (unsigned long long)sec->mem_size,
+				    (unsigned long long)ram[i].gpa,
+				    (unsigned long long)ram[i].size);
+			in_ram = true;
+		}
+		if (in_ram)
+			continue;
+		/* PCI ECAM and MMIO windows, IOAPIC, LAPIC and the firmware itself. */
+		if (end > LAYOUT_PCI_ECAM_BASE && sec->gpa < LAYOUT_FIRMWARE_TOP)
+			return errf(
+			    e, -EINVAL,
+			    "TDVF section %u (PermMem) at 0x%llx+0x%llx overlaps the board's "
+			    "MMIO window or the firmware [0x%llx, 4 GiB)",
+			    s, (unsigned long long)sec->gpa, (unsigned long long)sec->mem_size,
+			    (unsigned long long)LAYOUT_PCI_ECAM_BASE);
+		if (*n == TD_PERM_MAX)
+			return errf(e, -E2BIG,
+				    "TDVF section %u (PermMem): more than %d PermMem sections lie "
+				    "outside guest RAM",
+				    s, TD_PERM_MAX);
+		out[(*n)++] = (struct td_ram_range){.gpa = sec->gpa, .size = sec->mem_size};
+	}
+	return 0;
+}
+
 int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct tdvf_info *fw,
 		     struct td_ram_map *out, struct err *e)
 {
+	struct td_ram_range perm[TD_PERM_MAX];
+	unsigned nperm;
+	int r;
+
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < nram; i++) {
 		u64 end;
@@ -99,6 +161,16 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 			return errf(e, -EINVAL, "RAM ranges at 0x%llx and 0x%llx overlap",
 				    (unsigned long long)out->r[i - 1].gpa,
 				    (unsigned long long)out->r[i].gpa);
+	/* PermMem outside RAM is memory the guest accepts, like the rest of RAM. */
+	r = td_perm_mem_outside_ram(ram, nram, fw, perm, &nperm, e);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < nperm; i++) {
+		if (out->n == TD_RAM_MAX)
+			return errf(e, -E2BIG, "TD RAM map: more than %d ranges", TD_RAM_MAX);
+		out->r[out->n++] = perm[i];
+	}
+	sort_map(out);
 
 	for (u32 s = 0; s < fw->nsections; s++) {
 		const struct tdvf_section *sec = &fw->sections[s];
@@ -109,10 +181,12 @@ int td_ram_map_build(const struct td_ram_range *ram, unsigned nram, const struct
 		    (sec->type == TDVF_SECTION_TD_HOB || sec->type == TDVF_SECTION_TEMP_MEM) &&
 		    !in_image;
 		bool done = false;
-		int r;
 
-		/* PAGE.AUG sections are not added at launch: the guest accepts them. */
-		if (sec->attributes & TDVF_ATTR_PAGE_AUG)
+		/*
+		 * PAGE.AUG sections are not added at launch: the guest accepts them.
+		 * TD_INFO/TD_PARAMS have no memory range at all.
+		 */
+		if ((sec->attributes & TDVF_ATTR_PAGE_AUG) || !tdvf_section_has_memory(sec))
 			continue;
 		for (unsigned i = 0; i < out->n && !done; i++) {
 			struct td_ram_range *rr = &out->r[i];
@@ -204,10 +278,9 @@ int td_hob_make(const struct tdvf_info *fw, const struct td_ram_range *ram, unsi
 
 	*out = NULL;
 	*len = 0;
-	if (!sec)
-		return 0;
+	/* The map's refusals hold for an image without a TD_HOB too (td-shim with PermMem). */
 	r = td_ram_map_build(ram, nram, fw, &map, e);
-	if (r < 0)
+	if (r < 0 || !sec)
 		return r;
 	hob = calloc(1, sec->mem_size);
 	if (!hob)

@@ -80,8 +80,11 @@ int td_mem_regions(const struct tdvf_info *fw, const u8 *image, size_t len,
 		struct td_mem_region *r = &out[k];
 		int ret;
 
-		/* PAGE.AUG pages are neither added nor measured (td-shim spec). */
-		if (s->attributes & TDVF_ATTR_PAGE_AUG)
+		/*
+		 * PAGE.AUG pages are neither added nor measured (td-shim spec);
+		 * TD_INFO/TD_PARAMS have no pages: the BFV carries their bytes.
+		 */
+		if ((s->attributes & TDVF_ATTR_PAGE_AUG) || !tdvf_section_has_memory(s))
 			continue;
 		if (!IS_ALIGNED(s->gpa | s->mem_size, TD_PAGE_SIZE) || s->mem_size == 0)
 			return errf(e, -EINVAL, "TDVF section %u: bad memory range", i);

@@ -55,8 +55,9 @@ struct td_mem_region {
 
 /*
  * The regions to add, in the order to add them (metadata order), skipping
- * PAGE.AUG sections. out must hold TDVF_MAX_SECTIONS entries. Fails when an
- * input does not fit its section. image/len is the image fw was parsed from.
+ * PAGE.AUG sections and those without memory (TD_INFO, TD_PARAMS). out must
+ * hold TDVF_MAX_SECTIONS entries. Fails when an input does not fit its
+ * section. image/len is the image fw was parsed from.
  */
 int td_mem_regions(const struct tdvf_info *fw, const u8 *image, size_t len,
 		   const struct td_section_inputs *in, struct td_mem_region *out, unsigned *n,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tdx/qgs.h"
+#include "tdx/td_cpuid.h"
 
 int td_check_config(const struct vm_config *cfg, struct err *e)
 {
@@ -195,6 +196,8 @@ int td_vcpu_cpuid_base(const struct kvm_cpuid2 *supported, struct kvm_cpuid2 **o
 		free(c);
 		return errf(e, -EINVAL, "TD CPUID: the host's table has no leaf 1");
 	}
+	/* kvmclock, steal time, async PF, PV EOI: KVM refuses their MSRs to a TD. */
+	td_cpuid_mask_pv(c);
 	*out = c;
 	return 0;
 }

@@ -45,8 +45,8 @@ const struct kvm_cpuid_entry2 *td_caps_find(const struct merak_kvm_tdx_capabilit
 					    u32 function, u32 index);
 /*
  * The base table handed to vm_create_vcpus: supported with x2APIC set
- * (KVM_TDX_INIT_VCPU needs it) and SIGNIFCANT_INDEX on indexed leaves.
- * malloc'ed.
+ * (KVM_TDX_INIT_VCPU needs it), SIGNIFCANT_INDEX on indexed leaves and the
+ * KVM PV features limited to TD_KVM_PV_FEATURES (tdx/td_cpuid.h). malloc'ed.
  */
 int td_vcpu_cpuid_base(const struct kvm_cpuid2 *supported, struct kvm_cpuid2 **out,
 		       struct err *e);

@@ -27,9 +27,33 @@ static const u8 guid_tdx_metadata_offset[16] = {0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x
 
 const char *tdvf_section_type_name(u32 type)
 {
-	static const char *const names[] = {"BFV",     "CFV",	  "TD_HOB",	  "TempMem",
-					    "PermMem", "Payload", "PayloadParam", "TD_INFO"};
+	static const char *const names[] = {"BFV",	    "CFV",     "TD_HOB",
+					    "TempMem",	    "PermMem", "Payload",
+					    "PayloadParam", "TD_INFO", "TD_PARAMS"};
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+/*
+ * td-shim's TD_INFO (an identity block: GUID, length, version, SVN, data)
+ * and TD_PARAMS (a 1024-byte TDH.MNG.INIT parameter block, for loaders that
+ * take a TD's parameters from its image) are metadata only: their bytes lie
+ * inside the BFV's raw data and are measured with it.
+ */
+static bool metadata_only(u32 type)
+{
+	return type == TDVF_SECTION_TD_INFO || type == TDVF_SECTION_TD_PARAMS;
+}
+
+bool tdvf_section_has_memory(const struct tdvf_section *s)
+{
+	return !metadata_only(s->type);
+}
+
+/* Sections an image may carry at most once (td-shim; TDVF has one TD_HOB). */
+static bool single_instance(u32 type)
+{
+	return type == TDVF_SECTION_TD_HOB || type == TDVF_SECTION_PAYLOAD ||
+	       type == TDVF_SECTION_PAYLOAD_PARAM || metadata_only(type);
 }
 
 const struct tdvf_section *tdvf_find(const struct tdvf_info *info, u32 type)
@@ -106,17 +130,85 @@ static int find_by_guid_table(const u8 *img, size_t len, u64 *desc, struct err *
 		    "(GUID e47a6535-984a-4798-865e-4685a7bf8ec2): not a TDX firmware");
 }
 
+/*
+ * td-shim's rules for TD_INFO and TD_PARAMS: raw data, memory address and
+ * size 0, attributes 0. Whether the data lies inside a BFV is checked once
+ * all sections are known (check_image).
+ */
+static int check_metadata_only(const struct tdvf_section *s, u32 i, size_t len, struct err *e)
+{
+	const char *name = tdvf_section_type_name(s->type);
+
+	if (s->raw_size == 0)
+		return errf(e, -EINVAL,
+			    "TDVF section %u (%s): no raw data (td-shim keeps it inside the BFV)",
+			    i, name);
+	if (s->gpa || s->mem_size)
+		return errf(e, -EINVAL,
+			    "TDVF section %u (%s): memory range 0x%llx+0x%llx, must be 0+0 (its "
+			    "bytes live in the BFV; it gets no pages of its own)",
+			    i, name, (unsigned long long)s->gpa, (unsigned long long)s->mem_size);
+	if (s->attributes)
+		return errf(e, -EINVAL, "TDVF section %u (%s): attributes 0x%x, must be 0", i, name,
+			    s->attributes);
+	if (!range_within(s->data_offset, s->raw_size, len))
+		return errf(e, -EINVAL,
+			    "TDVF section %u (%s): raw data 0x%x+0x%x runs past the end of the "
+			    "%zu-byte image",
+			    i, name, s->data_offset, s->raw_size, len);
+	return 0;
+}
+
+/*
+ * PAGE.AUG pages reach the TD empty, when the guest accepts them: only
+ * PermMem may ask for that (td-shim spec, table 1.1-3), and PermMem must.
+ * The BFV is the firmware's code: TDVF and td-shim both require MR.EXTEND.
+ */
+static int check_attributes(const struct tdvf_section *s, u32 i, struct err *e)
+{
+	const char *name = tdvf_section_type_name(s->type);
+
+	if ((s->attributes & TDVF_ATTR_PAGE_AUG) && s->type != TDVF_SECTION_PERM_MEM)
+		return errf(e, -EINVAL,
+			    "TDVF section %u (%s): PAGE.AUG, which only PermMem may have: its "
+			    "pages would reach the TD empty and unmeasured",
+			    i, name);
+	if (s->type == TDVF_SECTION_PERM_MEM && s->attributes != TDVF_ATTR_PAGE_AUG)
+		return errf(e, -EINVAL,
+			    "TDVF section %u (PermMem): attributes 0x%x, must be PAGE.AUG (0x2) "
+			    "alone: the guest accepts PermMem, nothing adds or measures it",
+			    i, s->attributes);
+	if (s->type == TDVF_SECTION_BFV && !(s->attributes & TDVF_ATTR_MR_EXTEND))
+		return errf(e, -EINVAL,
+			    "TDVF section %u (BFV): no MR.EXTEND attribute: the firmware's code "
+			    "would be left out of MRTD",
+			    i);
+	return 0;
+}
+
 static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct err *e)
 {
 	const struct tdvf_section *s = &info->sections[i];
 	const char *name = tdvf_section_type_name(s->type);
 	u64 end;
+	int r;
 
-	if (s->type > TDVF_SECTION_TD_INFO)
-		return errf(e, -EINVAL, "TDVF section %u: unknown type %u", i, s->type);
+	if (s->type > TDVF_SECTION_TD_PARAMS)
+		return errf(e, -EINVAL, "TDVF section %u: unknown type %u (known: 0..8)", i,
+			    s->type);
 	if (s->attributes & ~(TDVF_ATTR_MR_EXTEND | TDVF_ATTR_PAGE_AUG))
 		return errf(e, -EINVAL, "TDVF section %u (%s): unknown attribute bits 0x%x", i,
 			    name, s->attributes & ~(TDVF_ATTR_MR_EXTEND | TDVF_ATTR_PAGE_AUG));
+	for (u32 j = 0; j < i; j++)
+		if (single_instance(s->type) && info->sections[j].type == s->type)
+			return errf(e, -EINVAL,
+				    "TDVF section %u (%s): a second %s (first is section %u)", i,
+				    name, name, j);
+	if (metadata_only(s->type))
+		return check_metadata_only(s, i, len, e);
+	r = check_attributes(s, i, e);
+	if (r < 0)
+		return r;
 	if (s->mem_size == 0)
 		return errf(e, -EINVAL, "TDVF section %u (%s): empty memory range", i, name);
 	if (s->mem_size < s->raw_size)
@@ -134,7 +226,8 @@ static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct
 			    name, (unsigned long long)s->gpa, (unsigned long long)s->mem_size);
 	if ((s->type == TDVF_SECTION_BFV || s->type == TDVF_SECTION_CFV) && s->raw_size == 0)
 		return errf(e, -EINVAL, "TDVF section %u (%s): no raw data", i, name);
-	if ((s->type == TDVF_SECTION_TD_HOB || s->type == TDVF_SECTION_TEMP_MEM) &&
+	if ((s->type == TDVF_SECTION_TD_HOB || s->type == TDVF_SECTION_TEMP_MEM ||
+	     s->type == TDVF_SECTION_PERM_MEM) &&
 	    s->raw_size != 0)
 		return errf(e, -EINVAL,
 			    "TDVF section %u (%s): raw data size 0x%x, must be 0 for this type", i,
@@ -156,6 +249,16 @@ static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct
 			    "firmware's mapping [0x%llx, 4 GiB)",
 			    i, name, (unsigned long long)s->gpa, (unsigned long long)s->mem_size,
 			    (unsigned long long)info->image_gpa);
+	/*
+	 * INIT_VCPU hands the TD the HOB's address in RCX, where 0 means "no
+	 * HOB" (td-shim spec: the TD HOB may be NULL); td-shim also reads the
+	 * HOB at the section's address, which must then not be the null page.
+	 */
+	if (s->type == TDVF_SECTION_TD_HOB && s->gpa == 0)
+		return errf(e, -EINVAL,
+			    "TDVF section %u (TD_HOB): at GPA 0, which the TD reads as \"no HOB\" "
+			    "(its address reaches the TD in RCX)",
+			    i);
 	for (u32 j = 0; j < i; j++) {
 		const struct tdvf_section *o = &info->sections[j];
 
@@ -163,11 +266,56 @@ static int check_section(const struct tdvf_info *info, u32 i, size_t len, struct
 			return errf(e, -EINVAL,
 				    "TDVF section %u (%s): memory range overlaps section %u (%s)",
 				    i, name, j, tdvf_section_type_name(o->type));
-		if (s->type == TDVF_SECTION_TD_HOB && o->type == TDVF_SECTION_TD_HOB)
+	}
+	return 0;
+}
+
+/* Rules on the whole section list (edk2 ValidateTdxMetadata, td-shim validate_sections). */
+static int check_image(const struct tdvf_info *info, struct err *e)
+{
+	const struct tdvf_section *bfv = NULL;
+
+	for (u32 i = 0; i < info->nsections; i++) {
+		const struct tdvf_section *s = &info->sections[i];
+
+		/* The TD starts at 0xfffffff0: some BFV must end at 4 GiB. */
+		if (s->type == TDVF_SECTION_BFV && (!bfv || s->gpa + s->mem_size == 4 * GiB))
+			bfv = s;
+	}
+	if (!bfv)
+		return errf(e, -EINVAL,
+			    "TDVF metadata: no BFV section, so the TD would have no code (TDVF "
+			    "and td-shim require at least one)");
+	if (bfv->gpa + bfv->mem_size != 4 * GiB)
+		return errf(e, -EINVAL,
+			    "TDVF metadata: no BFV section ends at 4 GiB, so the reset vector "
+			    "(0xfffffff0) is not in the TD's code");
+	if (!tdvf_find(info, TDVF_SECTION_TD_HOB) && !tdvf_find(info, TDVF_SECTION_PERM_MEM))
+		return errf(e, -EINVAL,
+			    "TDVF metadata: no TD_HOB section (TDVF requires one; only a td-shim "
+			    "image that lists its memory as PermMem sections may go without)");
+	if (tdvf_find(info, TDVF_SECTION_PAYLOAD_PARAM) && !tdvf_find(info, TDVF_SECTION_PAYLOAD))
+		return errf(e, -EINVAL,
+			    "TDVF metadata: a PayloadParam section without a Payload section");
+	for (u32 i = 0; i < info->nsections; i++) {
+		const struct tdvf_section *s = &info->sections[i];
+		bool inside = false;
+
+		if (!metadata_only(s->type))
+			continue;
+		for (u32 j = 0; j < info->nsections && !inside; j++) {
+			const struct tdvf_section *b = &info->sections[j];
+
+			inside =
+			    b->type == TDVF_SECTION_BFV && s->data_offset >= b->data_offset &&
+			    (u64)s->data_offset + s->raw_size <= (u64)b->data_offset + b->raw_size;
+		}
+		if (!inside)
 			return errf(
 			    e, -EINVAL,
-			    "TDVF section %u (TD_HOB): a second TD_HOB (first is section %u)", i,
-			    j);
+			    "TDVF section %u (%s): raw data 0x%x+0x%x is not inside a BFV's "
+			    "raw data (td-shim requires it there, measured with the BFV)",
+			    i, tdvf_section_type_name(s->type), s->data_offset, s->raw_size);
 	}
 	return 0;
 }
@@ -248,5 +396,8 @@ int tdvf_parse(const u8 *img, size_t len, struct tdvf_info *out, struct err *e)
 			return r;
 		}
 	}
-	return 0;
+	r = check_image(out, e);
+	if (r < 0)
+		out->nsections = 0;
+	return r;
 }

@@ -19,6 +19,7 @@ enum tdvf_section_type {
 	TDVF_SECTION_PAYLOAD = 5,
 	TDVF_SECTION_PAYLOAD_PARAM = 6,
 	TDVF_SECTION_TD_INFO = 7,
+	TDVF_SECTION_TD_PARAMS = 8,
 };
 
 #define TDVF_ATTR_MR_EXTEND (1U << 0)
@@ -41,9 +42,19 @@ struct tdvf_info {
 	struct tdvf_section sections[TDVF_MAX_SECTIONS];
 };
 
-/* Parses and validates; every error names the image part at fault. */
+/*
+ * Parses and validates, one set of rules for the launch and `merak measure`
+ * (TDVF design guide / edk2 ValidateTdxMetadata, td-shim's validate_sections
+ * in td-shim-interface/src/metadata.rs); every error names the part at fault.
+ */
 int tdvf_parse(const u8 *img, size_t len, struct tdvf_info *out, struct err *e);
 const char *tdvf_section_type_name(u32 type);
+/*
+ * False for TD_INFO and TD_PARAMS: td-shim keeps their bytes inside the BFV's
+ * raw data (measured with it) and gives them no memory range, so nothing is
+ * added, measured or described in the HOB for them.
+ */
+bool tdvf_section_has_memory(const struct tdvf_section *s);
 /* The first section of a type, or NULL. */
 const struct tdvf_section *tdvf_find(const struct tdvf_info *info, u32 type);
 

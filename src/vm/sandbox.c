@@ -126,6 +126,7 @@ static const unsigned long main_ioctls[] = {
 	KVM_SIGNAL_MSI,
 	KVM_SET_GSI_ROUTING,
 	KVM_IOEVENTFD,	/* teardown: devices deassign their notifiers */
+	KVM_MEMORY_ENCRYPT_OP, /* teardown: KVM_TDX_TERMINATE_VM before guest_memfds close */
 	TCGETS,
 	TCSETS,
 	TCSETSW,

@@ -4,7 +4,8 @@
  * (docs/tdx.md): refusals before anything exists, the firmware and payload
  * read, KVM_CREATE_VM(TDX) and its capabilities, the split irqchip and the
  * capabilities a TD needs, guest_memfd-backed private RAM, INIT_VM, devices
- * and vCPUs, INIT_VCPU with the TD HOB, INIT_MEM_REGION per firmware
+ * and vCPUs, INIT_VCPU with the TD HOB, the vCPUs' CPUID made to agree with
+ * the TD's (KVM_TDX_GET_CPUID), INIT_MEM_REGION per firmware
  * section, FINALIZE, the quote service's client. One short step each.
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "tdx/hob.h"
 #include "tdx/mrtd.h"
 #include "tdx/params.h"
+#include "tdx/td_cpuid.h"
 #include "tdx/tdshim.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -81,9 +83,14 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 	struct td_ram_range *ram = in->ram;
 	unsigned *nram = &in->nram;
 	const struct file_buf *img = &in->img;
+	struct td_ram_range perm[TD_PERM_MAX];
+	unsigned nperm;
+	u64 top;
 	int r;
 
 	r = td_ram_from_size(vm->cfg->mem_size, ram, nram, e);
+	if (r == 0)
+		r = td_perm_mem_outside_ram(ram, *nram, &t->fw, perm, &nperm, e);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < *nram; i++) {
@@ -91,7 +98,17 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 		if (r < 0)
 			return err_ctx(e, "TD RAM");
 	}
-	vm->mmio64_base = ALIGN_UP(ram[*nram - 1].gpa + ram[*nram - 1].size, GiB);
+	top = ram[*nram - 1].gpa + ram[*nram - 1].size;
+	/* td-shim's PermMem outside RAM: private memory the guest accepts (PAGE.AUG). */
+	for (unsigned i = 0; i < nperm; i++) {
+		r = add_private_region(vm, perm[i].gpa, perm[i].size, MEM_RAM, e);
+		if (r < 0)
+			return err_ctx(e, "TD PermMem at 0x%llx", (unsigned long long)perm[i].gpa);
+		log_info("TD: PermMem [0x%llx, +0x%llx) lies outside RAM: backed on its own",
+			 (unsigned long long)perm[i].gpa, (unsigned long long)perm[i].size);
+		top = MAX(top, perm[i].gpa + perm[i].size);
+	}
+	vm->mmio64_base = ALIGN_UP(top, GiB);
 	if (vm->mmio64_base < LAYOUT_HIGH_RAM_START)
 		vm->mmio64_base = LAYOUT_HIGH_RAM_START;
 	vm->mmio64_size = 64 * GiB;
@@ -287,6 +304,12 @@ static int load_firmware(struct vm *vm, struct td_inputs *in, struct err *e)
 	r = td_check_firmware_use(cfg, &t->fw, e);
 	if (r < 0)
 		return r;
+	/* td-shim gives the VMM nothing to do with it; say that merak ignores it. */
+	if (tdvf_find(&t->fw, TDVF_SECTION_TD_PARAMS))
+		log_warn("firmware '%s' carries a TD_PARAMS section (TDH.MNG.INIT parameters for "
+			 "loaders that take them from the image); merak does not apply it: the "
+			 "TD's attributes, XFAM and MRCONFIGID/MROWNER come from --platform",
+			 cfg->firmware);
 	return read_payload(vm, &in->kernel, &in->param, &in->param_len, e);
 }
 
@@ -382,6 +405,48 @@ static int init_vcpus(struct vm *vm, struct td_inputs *in, struct err *e)
 	return 0;
 }
 
+/*
+ * One vCPU's KVM_SET_CPUID2 again, now agreeing with the TD's CPUID as the
+ * uapi asks: else KVM may emulate MSRs or CPUID leaves by features the TD
+ * lacks. The TD's CPUID is one for all vCPUs, so vCPU 0 reports what the
+ * TDX module turned off.
+ */
+static int sync_vcpu_cpuid(struct vm *vm, u32 i, const struct kvm_cpuid2 *base,
+			   const struct kvm_cpuid2 *td, struct err *e)
+{
+	struct x86_cpuid_config cc = {.vcpu_index = i, .ncpus = vm->ncpus};
+	struct kvm_cpuid2 *want = NULL, *have = NULL;
+	struct td_cpuid_off off;
+	char what[512];
+	int r;
+
+	r = x86_cpuid_build(base, &cc, &want, e);
+	if (r == 0)
+		r = td_cpuid_reconcile(want, td, vm->tdx->caps, &have, &off, e);
+	if (r == 0)
+		r = hv_vcpu_set_cpuid(&vm->vcpus[i].hv, have, e);
+	if (r == 0 && i == 0 && off.n) {
+		td_cpuid_off_describe(&off, what, sizeof(what));
+		log_warn("TD: the TDX module turned off CPUID features merak asked for: %s", what);
+	}
+	free(want);
+	free(have);
+	return r;
+}
+
+/* KVM_TDX_GET_CPUID (after INIT_VCPU) and every vCPU's table made to match it. */
+static int sync_cpuid(struct vm *vm, const struct td_inputs *in, struct err *e)
+{
+	struct kvm_cpuid2 *td = NULL;
+	int r;
+
+	r = hv_tdx_get_cpuid(&vm->vcpus[0].hv, &td, e);
+	for (u32 i = 0; r == 0 && i < vm->ncpus; i++)
+		r = sync_vcpu_cpuid(vm, i, in->cpuid, td, e);
+	free(td);
+	return r;
+}
+
 /* FINALIZE, after which the TD's memory is sealed; then the quote service's client. */
 static int finalize(struct vm *vm, struct err *e)
 {
@@ -430,6 +495,8 @@ int td_build(struct vm *vm, struct err *e)
 		r = add_board(vm, &in, e);
 	if (r == 0)
 		r = init_vcpus(vm, &in, e);
+	if (r == 0)
+		r = sync_cpuid(vm, &in, e);
 	if (r == 0) {
 		struct td_section_inputs sec = {
 			.hob = in.hob,
@@ -452,6 +519,30 @@ int td_build(struct vm *vm, struct err *e)
 	return r;
 }
 
+/*
+ * Closing a guest_memfd while the TD still holds its HKID reclaims every
+ * private page the slow way (block, track, remove, one by one). Where the
+ * kernel offers KVM_TDX_TERMINATE_VM, releasing the HKID first lets it
+ * reclaim them directly; elsewhere the unknown sub-command costs one -EINVAL.
+ * Called once no vCPU thread is left in KVM_RUN and no device will issue
+ * another KVM ioctl: the VM is dead afterwards.
+ */
+static void td_terminate(struct vm *vm)
+{
+	int r;
+
+	if (vm->hv.vm_fd < 0)
+		return;
+	r = hv_tdx_terminate_vm(&vm->hv);
+	if (r == 0)
+		log_debug("TD: KVM_TDX_TERMINATE_VM released the HKID before teardown");
+	else if (r == -EINVAL)
+		log_debug("TD: this kernel has no KVM_TDX_TERMINATE_VM; teardown reclaims "
+			  "private memory with the HKID held");
+	else
+		log_debug("TD: KVM_TDX_TERMINATE_VM: %s", strerror(-r));
+}
+
 void td_destroy(struct vm *vm)
 {
 	struct tdx_vm *t = vm->tdx;
@@ -460,6 +551,7 @@ void td_destroy(struct vm *vm)
 		return;
 	/* The QGS thread writes guest memory: it stops before memory goes away. */
 	qgs_client_stop(t->qgs);
+	td_terminate(vm);
 	for (unsigned i = 0; i < vm->mem.n; i++) {
 		if (vm->mem.r[i].gmem_fd >= 0) {
 			close(vm->mem.r[i].gmem_fd);

@@ -164,6 +164,17 @@ static bool handle_exit(struct vcpu *v, struct vm_exit *x)
 		guest_crash(v, "KVM could not enter the guest", d);
 		return false;
 	}
+	case VM_EXIT_MEMORY_ERROR: {
+		/* Guest-crash class: the guest lost memory; a VMM answer cannot bring it back. */
+		char d[160];
+		snprintf(d, sizeof(d),
+			 "the host page backing %s GPA 0x%llx (+0x%llx) is hardware-poisoned",
+			 x->memory_error.private_ ? "private" : "shared",
+			 (unsigned long long)x->memory_error.gpa,
+			 (unsigned long long)x->memory_error.size);
+		guest_crash(v, "memory error", d);
+		return false;
+	}
 	case VM_EXIT_MEMORY_FAULT:
 	case VM_EXIT_MAP_GPA:
 	case VM_EXIT_TDX:
@@ -215,6 +226,7 @@ const char *vm_exit_kind_name(enum vm_exit_kind kind)
 		[VM_EXIT_IOAPIC_EOI] = "ioapic_eoi",
 		[VM_EXIT_INTERNAL_ERROR] = "internal_error",
 		[VM_EXIT_FAIL_ENTRY] = "fail_entry",
+		[VM_EXIT_MEMORY_ERROR] = "memory_error",
 		[VM_EXIT_UNKNOWN] = "unknown",
 	};
 

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # End-to-end TD launches: the real merak binary under tdxsim (LD_PRELOAD), which
-# simulates a TDX-capable KVM 6.16 and plays a script of guest exits.
+# simulates a TDX-capable KVM and plays a script of guest exits.
 # Prints TAP (tests/lib/tap.sh): one line per case, the plan last.
 # usage: run.sh [BUILD_DIR]   (default: build)
+#   TDXSIM_KERNEL  one simulated kernel version (docs/tdxsim.md); unset: the
+#                  suite runs once per version (TDXSIM_KERNELS, default all),
+#                  each case named [VERSION] NAME
 #   MERAK       merak binary            (default: BUILD_DIR/merak)
 #   TDXSIM_LIB  libtdxsim.so            (default: BUILD_DIR/tests/tdxsim/libtdxsim.so)
 #   OVMF        TDVF image              (default: /usr/share/ovmf/OVMF.fd)
@@ -26,6 +29,23 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+
+if [ -z "${TDXSIM_KERNEL:-}" ]; then
+	for k in ${TDXSIM_KERNELS:-6.16 kvm-x86-6.17 6.19 next}; do
+		planned=0
+		while IFS= read -r line; do
+			case $line in
+			'not ok '*) tap_fail "[$k] ${line#not ok * - }" ;;
+			'ok '*) tap_pass "[$k] ${line#ok * - }" ;;
+			'1..'*) planned=1 ;;
+			*) printf '%s\n' "$line" ;;
+			esac
+		done < <(TDXSIM_KERNEL=$k bash "$0" "$bdir")
+		[ $planned = 1 ] || tap_fail "[$k] suite" "stopped before its plan line"
+	done
+	tap_done
+	exit
+fi
 
 for f in "$MERAK" "$TDXSIM_LIB" "$OVMF" "$KERNEL"; do
 	if [ ! -e "$f" ]; then
@@ -55,7 +75,7 @@ run_td() {
 	printf '%s\n' "$script" >"$work/$name.script"
 	rm -f "$work/$name.log"
 	TDXSIM_LOG="$work/$name.log" TDXSIM_SCRIPT="$work/$name.script" LD_PRELOAD="$TDXSIM_LIB" \
-		timeout 60 "$MERAK" --platform "$plat" --firmware "$OVMF" --cpus boot=2 \
+		timeout -k 5 60 "$MERAK" --platform "$plat" --firmware "$OVMF" --cpus boot=2 \
 		--memory size=256M --serial null --seccomp log --log-level debug \
 		>"$work/$name.out" 2>"$work/$name.err"
 	rc=$?
@@ -369,5 +389,198 @@ touch "$work/fwcfg.log"
 ok=0
 [ $rc -eq 0 ] && clean_summary fwcfg && ok=1
 result tdvf-fwcfg-kernel $ok "rc=$rc $(grep -h -m1 EXPECT-FAIL "$work/fwcfg.log") $(tail -1 "$work/fwcfg.err")"
+
+# ---- td-shim's TD_INFO/TD_PARAMS and PermMem sections (mk_tdshim.py options) ----
+# hob_ranges NAME: "start:length:type" for each resource descriptor of the TD HOB
+# the simulator received at td-shim's TD_HOB GPA 0x800000.
+hob_ranges() {
+	python3 - "$work/$1.dump/gpa-0000000000800000.bin" <<'EOF'
+import struct, sys
+hob, off = open(sys.argv[1], "rb").read(), 0
+while True:
+    typ, length = struct.unpack_from("<HH", hob, off)
+    if typ == 0xFFFF:
+        break
+    if typ == 3:
+        rtype, _, start, size = struct.unpack_from("<IIQQ", hob, off + 24)
+        print("0x%x:0x%x:%d" % (start, size, rtype))
+    off += length
+EOF
+}
+
+# 18. TD_INFO and TD_PARAMS: metadata only, their bytes in the BFV. The launch
+#     adds exactly the sections of the plain image, and MRTD (simulator =
+#     measure = reference) has no contribution of their own.
+shim_info=$work/tdshim-info.fd
+python3 "$here/mk_tdshim.py" --td-info --td-params "$shim_info"
+run_fw tdshim-info "shutdown" "$shim_info" --kernel "$KERNEL" --cmdline "$cmdline" --memory size=128M
+regions=$(mem_regions tdshim-info | tr '\n' ' ')
+sim_mrtd=$(sed -n 's/^MRTD //p' "$work/tdshim-info.log")
+pred=$(measure_val MRTD --firmware "$shim_info" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+refm=$(python3 "$root/tests/tdxsim/mrtd_ref.py" --order per-page --payload "$KERNEL" \
+	--param "$work/param.bin" "$shim_info")
+ok=0
+[ $rc -eq 0 ] && clean_summary tdshim-info && [ "$regions" = "$want" ] && [ -n "$sim_mrtd" ] &&
+	[ "$sim_mrtd" = "$pred" ] && [ "$pred" = "$refm" ] &&
+	grep -q 'carries a TD_PARAMS section' "$work/tdshim-info.err" && ok=1
+result tdshim-td-info-td-params $ok "rc=$rc regions '$regions' sim '$sim_mrtd' measure '$pred' ref '$refm' $(tail -1 "$work/tdshim-info.err")"
+
+# 19. PermMem outside RAM (8 GiB, RAM is 128 MiB): backed by a guest_memfd region
+#     of its own, never added, described in the HOB as unaccepted memory; the
+#     guest's accept there gets pages (the simulator AUGs them, as KVM).
+shim_perm=$work/tdshim-perm.fd
+python3 "$here/mk_tdshim.py" --perm-mem 0x200000000:0x200000 "$shim_perm"
+run_fw tdshim-perm "accept 0x200000000 0x200000
+shutdown" "$shim_perm" --kernel "$KERNEL" --cmdline "$cmdline" --memory size=128M
+hob=$(hob_ranges tdshim-perm 2>&1 | tr '\n' ' ')
+sim_mrtd=$(sed -n 's/^MRTD //p' "$work/tdshim-perm.log")
+pred=$(measure_val MRTD --firmware "$shim_perm" --kernel "$KERNEL" --cmdline "$cmdline" --memory 128M)
+ok=0
+[ $rc -eq 0 ] && clean_summary tdshim-perm && [ "$(grep -c '^GMEM ' "$work/tdshim-perm.log")" = 3 ] &&
+	grep -q 'accepted \[0x200000000, +0x200000) (PAGE.AUG)' "$work/tdshim-perm.log" &&
+	! grep -q '^INIT_MEM_REGION .*gpa=0x200000000' "$work/tdshim-perm.log" &&
+	[ "${hob##* 0x200000000:0x200000:7 }" != "$hob" ] && [ -n "$sim_mrtd" ] && [ "$sim_mrtd" = "$pred" ] && ok=1
+result tdshim-permmem-outside-ram $ok "rc=$rc hob '$hob' sim '$sim_mrtd' measure '$pred' $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/tdshim-perm.log") $(tail -1 "$work/tdshim-perm.err")"
+
+# 20. PermMem inside RAM: RAM already backs it; no region or HOB entry of its own.
+shim_perm_ram=$work/tdshim-perm-ram.fd
+python3 "$here/mk_tdshim.py" --perm-mem 0x4000000:0x200000 "$shim_perm_ram"
+run_fw tdshim-perm-ram "accept 0x4000000 0x200000
+shutdown" "$shim_perm_ram" --kernel "$KERNEL" --cmdline "$cmdline" --memory size=128M
+hob=$(hob_ranges tdshim-perm-ram 2>&1 | tr '\n' ' ')
+ok=0
+[ $rc -eq 0 ] && clean_summary tdshim-perm-ram && [ "$(grep -c '^GMEM ' "$work/tdshim-perm-ram.log")" = 2 ] &&
+	grep -q 'accepted \[0x4000000, +0x200000) (PAGE.AUG)' "$work/tdshim-perm-ram.log" &&
+	[ "${hob#*0x4000000:}" = "$hob" ] && ok=1
+result tdshim-permmem-in-ram $ok "rc=$rc hob '$hob' $(tail -1 "$work/tdshim-perm-ram.err")"
+
+# 21. PermMem in the board's MMIO window: refused by the launch before any guest
+#     memory, and by merak measure with the same reason.
+shim_perm_mmio=$work/tdshim-perm-mmio.fd
+python3 "$here/mk_tdshim.py" --perm-mem 0xc0000000:0x200000 "$shim_perm_mmio"
+run_fw tdshim-perm-mmio "shutdown" "$shim_perm_mmio" --kernel "$KERNEL" --memory size=128M
+"$MERAK" measure --firmware "$shim_perm_mmio" --kernel "$KERNEL" --memory 128M \
+	>/dev/null 2>"$work/perm-mmio-measure.err"
+mrc=$?
+why="overlaps the board's MMIO window"
+ok=0
+[ $rc -eq 1 ] && [ $mrc -eq 1 ] && grep -q "$why" "$work/tdshim-perm-mmio.err" &&
+	grep -q "$why" "$work/perm-mmio-measure.err" && ! grep -q '^GMEM ' "$work/tdshim-perm-mmio.log" && ok=1
+result tdshim-permmem-mmio-refused $ok "rc=$rc measure rc=$mrc $(tail -1 "$work/tdshim-perm-mmio.err") / $(tail -1 "$work/perm-mmio-measure.err")"
+
+# ---- kernel versions, memory errors, teardown (docs/tdxsim.md) ----
+# A hardware-poisoned page behind a guest access (KVM_RUN: -1/EHWPOISON with the
+# memory-fault exit): no conversion helps, so merak stops the TD with a memory
+# error naming the GPA (exit 3, guest crash class) and never re-enters the vCPU.
+run_td hwpoison "hwpoison 0x300000 0x1000 private
+shutdown"
+ok=0
+[ $rc -eq 3 ] && grep -q 'memory error.*private GPA 0x300000 (+0x1000) is hardware-poisoned' \
+	"$work/hwpoison.err" && [ "$(grep -c '(-EHWPOISON)' "$work/hwpoison.log")" = 1 ] &&
+	clean_summary hwpoison && ok=1
+result hwpoison-stops $ok "rc=$rc $(tail -1 "$work/hwpoison.err") $(grep -m1 -E 'EXPECT-FAIL|WARNING' "$work/hwpoison.log")"
+
+# -EBUSY, three times, from whichever sub-command this kernel can answer it
+# with (TDXSIM_INJECT_BUSY): retried, and the launch goes on.
+TDXSIM_INJECT_BUSY=3 run_td busy "shutdown"
+ok=0
+[ $rc -eq 0 ] && [ "$(grep -c -- '-> -EBUSY (TDXSIM_INJECT_BUSY' "$work/busy.log")" = 3 ] &&
+	clean_summary busy && ok=1
+result busy-retried $ok "rc=$rc $(tail -1 "$work/busy.err")"
+
+# A kernel that never stops answering -EBUSY: an error within seconds, not a hang.
+TDXSIM_INJECT_BUSY=1000000000 run_td busy-forever "shutdown"
+ok=0
+[ $rc -eq 1 ] && grep -q 'Device or resource busy' "$work/busy-forever.err" && ok=1
+result busy-bounded $ok "rc=$rc $(tail -1 "$work/busy-forever.err")"
+
+# Teardown: KVM_TDX_TERMINATE_VM where the kernel has it (kvm-x86-6.17), so the
+# guest_memfds close with the HKID released; elsewhere one probe answered
+# -EINVAL (no violation) and the teardown of before, HKID held. Nothing may
+# touch the VM after it is dead.
+run_td teardown "shutdown"
+if [ "$TDXSIM_KERNEL" = kvm-x86-6.17 ]; then
+	want=hkid=released probe='^TERMINATE_VM hkid=released -> 0'
+else
+	want=hkid=assigned probe='command 6 (KVM_TDX_TERMINATE_VM) is unknown'
+fi
+reclaims=$(grep -c '^RECLAIM ' "$work/teardown.log")
+ok=0
+[ $rc -eq 0 ] && clean_summary teardown && grep -q -- "$probe" "$work/teardown.log" &&
+	[ "$reclaims" -ge 2 ] && [ "$(grep '^RECLAIM ' "$work/teardown.log" | grep -c "$want")" = "$reclaims" ] &&
+	ok=1
+result teardown-terminate-vm $ok "rc=$rc $(grep -m1 -E '^RECLAIM|VIOLATION' "$work/teardown.log")"
+
+# ---- KVM's view of a TD's CPUID; level-triggered interrupts ----
+# A TD guest is not offered kvmclock (leaf 0x40000001 comes from KVM's table,
+# through TDVMCALL<Instruction.CPUID>; no bit outside QEMU's TD set), its write
+# to MSR_KVM_SYSTEM_TIME_NEW fails as KVM fails it for a TD, MSR_KVM_POLL_CONTROL
+# works. merak reads KVM_TDX_GET_CPUID once after INIT_VCPU and sets both vCPUs'
+# CPUID again, so the simulator finds KVM's tables agreeing with the TD's.
+run_td pv-cpuid "cpuid 0x40000001
+expect-reg r12 0 0xffff457d
+cpuid 1
+expect-reg r14 0x80200000 0x80200000
+wrmsr 0x4b564d01 0x1001
+expect-status 0x8000000000000000
+wrmsr 0x4b564d05 1
+expect-status 0
+shutdown"
+n_get=$(sed -n '/^INIT_VCPU vcpu=1/,$p' "$work/pv-cpuid.log" | grep -c '^GET_CPUID ')
+n_set=$(sed -n '/^GET_CPUID /,$p' "$work/pv-cpuid.log" | grep -c '^SET_CPUID2 .*x2apic=1')
+ok=0
+[ $rc -eq 0 ] && clean_summary pv-cpuid && [ "$n_get" = 1 ] && [ "$n_set" = 2 ] &&
+	! grep -q -E 'offers KVM PV features|disagrees with the TD' "$work/pv-cpuid.log" &&
+	! grep -q 'turned off CPUID features' "$work/pv-cpuid.err" && ok=1
+result td-no-kvmclock $ok "rc=$rc GET_CPUID=$n_get SET_CPUID2-after=$n_set $(grep -m1 -E 'EXPECT-FAIL|WARNING' "$work/pv-cpuid.log")"
+
+# A configurable feature merak asks for that the TDX module turns off (the CPU
+# lacks it: TDXSIM_CAPS native0): one warning line naming it, and KVM's table
+# follows the TD.
+printf 'native0 1 0 0 0 0x01000000 0\n' >"$work/native0.caps"
+TDXSIM_CAPS="$work/native0.caps" run_td cpuid-off "cpuid 1
+expect-reg r14 0 0x01000000
+shutdown"
+ok=0
+[ $rc -eq 0 ] && clean_summary cpuid-off && ! grep -q 'disagrees with the TD' "$work/cpuid-off.log" &&
+	[ "$(grep -c 'turned off CPUID features merak asked for: 0x1.0 ecx tsc-deadline$' "$work/cpuid-off.err")" = 1 ] &&
+	ok=1
+result td-cpuid-turned-off-warned $ok "rc=$rc $(grep -m1 'turned off' "$work/cpuid-off.err") $(grep -m1 -E 'EXPECT-FAIL|WARNING' "$work/cpuid-off.log")"
+
+# A level-triggered IOAPIC interrupt's whole cycle in a TD. KVM never sees a
+# TD's EOIs (no KVM_EXIT_IOAPIC_EOI), so a Linux guest completes it through the
+# IOAPIC's EOI register (version 0x20). The line is COM1's THRE interrupt (high
+# from IER.THRI with THR empty until IIR is read); pin 4 is programmed level,
+# vector 0x34, through the IOAPIC's shared alias as a TD maps it. The local
+# APIC EOI alone re-delivers nothing; the EOI register re-delivers only while
+# the line is high.
+run_td level-irq "mmio write 0x8000fec00000 4 0x1
+mmio read 0x8000fec00010 4
+expect-data 0x170020
+mmio write 0x8000fec00000 4 0x19
+mmio write 0x8000fec00010 4 0x0
+mmio write 0x8000fec00000 4 0x18
+mmio write 0x8000fec00010 4 0x8034
+pio out 0x3f9 1 0x2
+wait-msi 0x34 2000
+lapic-eoi 0x34
+expect-no-msi 0x34 100
+mmio write 0x8000fec00040 4 0x34
+wait-msi 0x34 2000
+pio in 0x3fa 1
+expect-data 0x2
+lapic-eoi 0x34
+mmio write 0x8000fec00040 4 0x34
+expect-no-msi 0x34 100
+mmio write 0x8000fec00000 4 0x18
+mmio read 0x8000fec00010 4
+expect-data 0x8034
+pio out 0x3f8 1 0x41
+wait-msi 0x34 2000
+shutdown"
+ok=0
+[ $rc -eq 0 ] && clean_summary level-irq && [ "$(grep -c '^MSI .*data=0xc034 vector=52' "$work/level-irq.log")" = 3 ] &&
+	ok=1
+result td-level-irq-eoi-register $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/level-irq.log")"
 
 tap_done

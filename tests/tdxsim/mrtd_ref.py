@@ -51,7 +51,8 @@ def mrtd(img):
     h = hashlib.sha384()
     for i in range(count):
         doff, raw, gpa, msize, typ, attr = struct.unpack_from("<IIQQII", img, d + 16 + 32 * i)
-        data = img[doff:doff + raw] + bytes(msize - raw)
+        # TD_INFO/TD_PARAMS (td-shim) have raw data but no memory: no pages.
+        data = img[doff:doff + raw] + bytes(max(0, msize - raw))
         for p in range(0, msize, 4096):
             h.update(b"MEM.PAGE.ADD".ljust(16, b"\0") + struct.pack("<Q", gpa + p) + bytes(104))
             if attr & 1:
@@ -85,7 +86,7 @@ def mrtd_ordered(img, two_pass=False, inputs=None):
         if attr & 2:
             continue
         data = img[doff:doff + raw] if raw else inputs.get(typ, b"")
-        data = data + bytes(msize - len(data))
+        data = data + bytes(max(0, msize - len(data)))
         for p in range(0, msize, 4096):
             h.update(b"MEM.PAGE.ADD".ljust(16, b"\0") + struct.pack("<Q", gpa + p) + bytes(104))
             if attr & 1 and not two_pass:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The guest side of tdxsim: KVM_RUN plays TDXSIM_SCRIPT, one line at a time,
- * turning guest actions into the exits KVM 6.16 would produce (with KVM's own
+ * turning guest actions into the exits KVM would produce (with KVM's own
  * pre-checks and pre-filled defaults) and checking what the VMM answered.
  */
 #include "sim.h"
@@ -26,9 +26,13 @@ static const struct cmd_spec specs[] = {
 	{"tdx", 2, 3},         {"mapgpa", 3, 3},    {"memfault", 3, 3},   {"mmio", 3, 4},
 	{"pio", 3, 4},         {"fatal", 1, 7},     {"shutdown", 0, 0},   {"reset", 0, 0},
 	{"triple-fault", 0, 0}, {"halt", 0, 0},     {"expect-ret", 1, 1}, {"expect-status", 1, 1},
-	{"expect-data", 1, 1}, {"expect-reg", 2, 2}, {"expect-mem", 2, 2}, {"expect-attr", 3, 3},
+	{"expect-data", 1, 1}, {"expect-reg", 2, 3}, {"expect-mem", 2, 2}, {"expect-attr", 3, 3},
 	{"write-mem", 2, 2},   {"write-u64", 2, 2}, {"wait-mem", 3, 3},   {"wait-mem-ne", 3, 3},
 	{"wait-msi", 2, 2},    {"sleep", 1, 1},     {"log", 0, 7},
+	{"hwpoison", 3, 3},
+	{"accept", 2, 2},
+	{"cpuid", 1, 2},       {"wrmsr", 2, 2},     {"rdmsr", 1, 1},      {"lapic-eoi", 1, 1},
+	{"expect-no-msi", 2, 2},
 };
 
 static char *skip_ws(char *p)
@@ -264,6 +268,27 @@ static int emit_memfault(struct sim_vcpu *v)
 	return -EFAULT;
 }
 
+/*
+ * A poisoned page behind a guest access: guest_memfd answers -EHWPOISON, and
+ * KVM_RUN returns -1/EHWPOISON with the memory-fault exit filled in. The page
+ * stays poisoned, so every re-entry faults again.
+ */
+static int emit_hwpoison(struct sim_vcpu *v)
+{
+	struct s_kvm_run *run = v->run;
+
+	clear_exit(run);
+	run->exit_reason = S_KVM_EXIT_MEMORY_FAULT;
+	run->memory_fault.flags = v->fault_private ? S_KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	run->memory_fault.gpa = v->fault_gpa;
+	run->memory_fault.size = v->fault_size;
+	v->pend = P_POISON;
+	sim_log("EXIT vcpu=%u line=%d MEMORY_FAULT gpa=0x%" PRIx64 " size=0x%" PRIx64 " %s (-EHWPOISON)",
+		v->id, v->pend_line, v->fault_gpa, v->fault_size,
+		v->fault_private ? "private" : "shared");
+	return -EHWPOISON;
+}
+
 static void set_result(struct sim_vcpu *v, u64 status)
 {
 	v->have_result = true;
@@ -337,6 +362,12 @@ static int complete(struct sim_vcpu *v)
 	case P_PIO_OUT:
 		set_result(v, S_TDVMCALL_SUCCESS);
 		break;
+	case P_POISON:
+		/* no conversion helps: the VMM re-entered a vCPU whose memory is gone */
+		sim_log("WARNING vcpu=%u line=%d re-entered after a poisoned-page fault at 0x%" PRIx64
+			": it faults again", v->id, v->pend_line, v->fault_gpa);
+		v->poison_retry = true;
+		break;
 	case P_MEMFAULT:
 		/* KVM re-enters and the access faults again unless the VMM converted it */
 		if (sim_attr_private(v->vm, v->fault_gpa, v->fault_size, v->fault_private)) {
@@ -391,7 +422,8 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 	v->pend_line = l->lineno;
 	/* blocking lines advance themselves once they are done */
 	if (strcmp(c, "wait-mem") && strcmp(c, "wait-mem-ne") && strcmp(c, "wait-msi") &&
-	    strcmp(c, "sleep") && strcmp(c, "halt"))
+	    strcmp(c, "sleep") && strcmp(c, "halt") && strcmp(c, "accept") &&
+	    strcmp(c, "expect-no-msi"))
 		v->pc++;
 	if (!strcmp(c, "tdx")) {
 		const char *sub = l->argv[1];
@@ -485,6 +517,49 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 		v->fault_tries = 1;
 		return emit_memfault(v);
 	}
+	if (!strcmp(c, "hwpoison")) {
+		v->fault_gpa = num(l->argv[1]);
+		v->fault_size = num(l->argv[2]);
+		v->fault_private = !strcmp(l->argv[3], "private");
+		v->fault_tries = 1;
+		return emit_hwpoison(v);
+	}
+	if (!strcmp(c, "accept")) {
+		u64 gpa = num(l->argv[1]), size = num(l->argv[2]);
+
+		/*
+		 * TDG.MEM.PAGE.ACCEPT of pages nothing added: KVM AUGs each from a
+		 * guest_memfd memslot whose attribute is PRIVATE; otherwise (no
+		 * memslot: kvm_handle_noslot_fault; shared; no gmem) it exits
+		 * MEMORY_FAULT with the PRIVATE flag, and the guest accepts again.
+		 */
+		if (!size || ((gpa | size) & (SIM_PAGE - 1)) || gpa + size < gpa) {
+			v->pc++;
+			return expect_fail(v, l, "accept: bad range");
+		}
+		for (u64 p = gpa; p < gpa + size; p += SIM_PAGE) {
+			if (sim_gmem_backed(vm, p) && sim_attr_private(vm, p, SIM_PAGE, true))
+				continue;
+			if (++v->accept_tries > 3) {
+				v->pc++;
+				v->accept_tries = 0;
+				snprintf(what, sizeof(what), "accept at 0x%" PRIx64 ": no private "
+					 "guest_memfd memory there after 3 memory faults", p);
+				return expect_fail(v, l, what);
+			}
+			v->fault_gpa = p;
+			v->fault_size = SIM_PAGE;
+			v->fault_private = true;
+			v->fault_tries = 1;
+			return emit_memfault(v);
+		}
+		v->pc++;
+		v->accept_tries = 0;
+		sim_mark_accepted(vm, gpa, size);
+		sim_log("GUEST vcpu=%u line=%d accepted [0x%" PRIx64 ", +0x%" PRIx64 ") (PAGE.AUG)",
+			v->id, l->lineno, gpa, size);
+		return 1;
+	}
 	if (!strcmp(c, "mmio")) {
 		bool wr = !strcmp(l->argv[1], "write");
 		u64 gpa = num(l->argv[2]), len = num(l->argv[3]);
@@ -559,8 +634,50 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 	if (!strcmp(c, "expect-reg")) {
 		const char *r = l->argv[1];
 		u64 got = !strcmp(r, "r11") ? v->r11 : !strcmp(r, "r12") ? v->r12
-						     : !strcmp(r, "r13") ? v->r13 : v->r14;
-		return expect_u64(v, l, r, v->have_result, got, num(l->argv[2]));
+						     : !strcmp(r, "r13") ? v->r13
+						     : !strcmp(r, "r14") ? v->r14 : v->r15;
+		u64 mask = l->argc > 3 ? num(l->argv[3]) : ~0ull;
+
+		return expect_u64(v, l, r, v->have_result, got & mask, num(l->argv[2]));
+	}
+	if (!strcmp(c, "cpuid")) {
+		u32 out[4], fn = (u32)num(l->argv[1]), idx = l->argc > 2 ? (u32)num(l->argv[2]) : 0;
+		bool by_kvm = sim_guest_cpuid(v, fn, idx, out);
+
+		/* GHCI TDG.VP.VMCALL<Instruction.CPUID>: EAX..EDX come back in R12..R15. */
+		v->have_ret = false;
+		set_result(v, S_TDVMCALL_SUCCESS);
+		v->r12 = out[0];
+		v->r13 = out[1];
+		v->r14 = out[2];
+		v->r15 = out[3];
+		sim_log("GUEST vcpu=%u line=%d CPUID 0x%x.%u -> %08x %08x %08x %08x (%s)", v->id,
+			l->lineno, fn, idx, out[0], out[1], out[2], out[3],
+			by_kvm ? "#VE, TDVMCALL: KVM answers from KVM_SET_CPUID2" : "the TDX module");
+		return 1;
+	}
+	if (!strcmp(c, "wrmsr") || !strcmp(c, "rdmsr")) {
+		bool wr = c[0] == 'w', ok;
+		u32 msr = (u32)num(l->argv[1]);
+		u64 val = wr ? num(l->argv[2]) : 0;
+
+		/* An MSR the TDX module leaves to the VMM: #VE, then TDVMCALL<Instruction.*MSR>. */
+		ok = sim_guest_msr(v, msr, wr, &val);
+		v->have_ret = false;
+		set_result(v, ok ? S_TDVMCALL_SUCCESS : S_TDVMCALL_INVALID_OPERAND);
+		v->r11 = ok && !wr ? val : 0;
+		sim_log("GUEST vcpu=%u line=%d %s 0x%x%s -> %s", v->id, l->lineno, wr ? "WRMSR" : "RDMSR",
+			msr, wr ? " (value given)" : "",
+			ok ? "KVM emulates it: SUCCESS"
+			   : "KVM does not emulate it for a TD (tdx_has_emulated_msr): the TDVMCALL "
+			     "fails with INVALID_OPERAND, a Linux guest takes #GP");
+		return 1;
+	}
+	if (!strcmp(c, "lapic-eoi")) {
+		sim_log("GUEST vcpu=%u line=%d local APIC EOI of vector %" PRIu64 ": the TDX module "
+			"virtualizes it, KVM sees nothing (no EOI-exit bitmap for a TD), so no "
+			"KVM_EXIT_IOAPIC_EOI", v->id, l->lineno, num(l->argv[1]));
+		return 1;
 	}
 	if (!strcmp(c, "expect-mem")) {
 		u8 want[512], got[512];
@@ -615,7 +732,7 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 		return 1;
 	}
 	if (!strcmp(c, "wait-mem") || !strcmp(c, "wait-mem-ne") || !strcmp(c, "wait-msi") ||
-	    !strcmp(c, "sleep") || !strcmp(c, "halt")) {
+	    !strcmp(c, "sleep") || !strcmp(c, "halt") || !strcmp(c, "expect-no-msi")) {
 		bool forever = c[0] == 'h';
 		u64 timeout = forever ? 0 : num(l->argv[l->argc - 1]);
 
@@ -632,12 +749,26 @@ static int exec_line(struct sim_vcpu *v, const struct script_line *l, const sigs
 					return expect_fail(v, l, "wait-mem: gpa not readable");
 				ok = (x == num(l->argv[2])) == !strcmp(c, "wait-mem");
 			} else if (!strcmp(c, "wait-msi")) {
-				unsigned long cnt = __atomic_load_n(&vm->msi_count, __ATOMIC_SEQ_CST);
+				u32 vec = (u32)num(l->argv[1]) & 0xff;
+				unsigned long cnt = __atomic_load_n(&vm->msi_vec[vec], __ATOMIC_SEQ_CST);
 
-				ok = cnt > v->msi_seen &&
-				     (vm->last_msi_data & 0xff) == (u32)num(l->argv[1]);
+				/* Every MSI with this vector since the last wait for it counts. */
+				ok = cnt > v->msi_vec_seen[vec];
 				if (ok)
-					v->msi_seen = cnt;
+					v->msi_vec_seen[vec] = cnt;
+			} else if (!strcmp(c, "expect-no-msi")) {
+				u32 vec = (u32)num(l->argv[1]) & 0xff;
+				unsigned long cnt = __atomic_load_n(&vm->msi_vec[vec], __ATOMIC_SEQ_CST);
+
+				if (cnt > v->msi_vec_seen[vec]) {
+					v->msi_vec_seen[vec] = cnt;
+					v->wait_deadline_ms = 0;
+					v->pc++;
+					snprintf(what, sizeof(what), "expect-no-msi: vector %u was "
+						 "signalled", vec);
+					return expect_fail(v, l, what);
+				}
+				ok = t >= v->wait_deadline_ms;
 			} else if (!strcmp(c, "sleep")) {
 				ok = t >= v->wait_deadline_ms;
 			}
@@ -700,6 +831,20 @@ int sim_run(struct sim_vcpu *v)
 	if (signal_pending(&runmask)) {
 		run->exit_reason = S_KVM_EXIT_INTR;
 		r = -EINTR;
+		goto out;
+	}
+	if (v->poison_retry) {
+		v->poison_retry = false;
+		if (++v->fault_tries > 3) {
+			char what[160];
+			struct script_line l = {.lineno = v->pend_line};
+
+			snprintf(what, sizeof(what), "VMM kept re-entering after a poisoned-page fault at "
+				 "0x%" PRIx64 " (a livelock on a real host)", v->fault_gpa);
+			r = expect_fail(v, &l, what);
+			goto out;
+		}
+		r = emit_hwpoison(v);
 		goto out;
 	}
 	if (v->fault_retry) {

@@ -23,6 +23,13 @@ struct sim_caps {
 	int max_vcpus;
 	u32 nent;
 	struct s_kvm_cpuid_entry2 entries[S_KVM_MAX_CPUID_ENTRIES];
+	/*
+	 * The rest of the TD's CPUID as KVM_TDX_GET_CPUID reports it: bits the
+	 * TDX module sets in every TD (fixed1), and configurable bits it turns
+	 * off whatever the VMM asks (native0: the CPU lacks them).
+	 */
+	u32 nfixed1, nnative0;
+	struct s_kvm_cpuid_entry2 fixed1[64], native0[64];
 };
 
 /* A set of disjoint [start, end) ranges, kept sorted. */
@@ -62,6 +69,7 @@ enum pend_kind {
 	P_PIO_IN,
 	P_PIO_OUT,
 	P_MEMFAULT,
+	P_POISON,       /* EHWPOISON fault: every re-entry faults again */
 	P_FINAL,        /* fatal, shutdown: nothing to complete */
 };
 
@@ -90,13 +98,17 @@ struct sim_vcpu {
 	bool fault_private;
 	int fault_tries;
 	bool fault_retry;       /* the faulting access is retried on the next entry */
+	int accept_tries;       /* memory faults the current 'accept' line has caused */
+	bool poison_retry;      /* re-entered after a poisoned-page fault */
 	u64 wait_deadline_ms;   /* 0: no wait in progress */
 	unsigned long msi_seen;
+	unsigned long msi_vec_seen[256];  /* per vector: MSIs 'wait-msi' consumed */
+	bool cpuid_checked;     /* KVM_SET_CPUID2 compared with the TD's CPUID at first run */
 	/* what the guest got back from its last request */
 	bool have_result;
 	bool have_ret;
 	u64 ret_raw;
-	u64 status, r11, r12, r13, r14;
+	u64 status, r11, r12, r13, r14, r15;
 };
 
 enum td_state { TD_UNINITIALIZED, TD_INITIALIZED, TD_RUNNABLE };
@@ -124,10 +136,38 @@ struct sim_vm {
 	struct rset private_attr;
 	EVP_MD_CTX *mrtd;
 	u64 pages_added, pages_measured;
+	int creating;           /* KVM_CREATE_VCPU calls in flight (kvm->lock dropped) */
+	bool dead;              /* KVM_TDX_TERMINATE_VM: every VM/vCPU ioctl now -EIO */
+	bool hkid_released;     /* private pages are reclaimed without the HKID */
+	struct rset aug;        /* private GPAs the guest accepted (TDH.MEM.PAGE.AUG) */
 	unsigned long msi_count;
 	u32 last_msi_data;
 	u64 last_msi_addr;
+	unsigned long msi_vec[256];       /* KVM_SIGNAL_MSI calls per vector */
+	/* The TD's CPUID (the TDX module's answer to KVM_TDX_GET_CPUID), from INIT_VM. */
+	u32 td_model_nent;
+	struct s_kvm_cpuid_entry2 td_model[S_KVM_MAX_CPUID_ENTRIES];
 };
+
+/*
+ * The kernel version the simulator plays (TDXSIM_KERNEL): the rules that
+ * changed after 6.16. docs/tdxsim.md says where each comes from.
+ */
+enum sim_tdx_op { OP_INIT_VM = 1, OP_INIT_VCPU = 2, OP_INIT_MEM_REGION = 4, OP_FINALIZE = 8 };
+struct sim_kernel {
+	const char *name;
+	bool state_guard;       /* INIT_VM, INIT_VCPU, INIT_MEM_REGION, FINALIZE take kvm->lock,
+				   every vCPU mutex and slots_lock */
+	bool busy_while_creating; /* ... and fail with -EBUSY while a vCPU is being created */
+	bool create_holds_lock; /* KVM_CREATE_VCPU holds kvm->lock throughout */
+	bool reject_src0;       /* INIT_MEM_REGION refuses source_addr 0 */
+	int readd_errno;        /* INIT_MEM_REGION on a page already added */
+	bool terminate_vm;      /* KVM_TDX_TERMINATE_VM exists */
+	unsigned busy_ops;      /* sim_tdx_op bits that can answer -EBUSY (TDXSIM_INJECT_BUSY) */
+};
+const struct sim_kernel *sim_kernel(void);
+/* The guest accepted [gpa, gpa + size): private pages teardown must reclaim. */
+void sim_mark_accepted(struct sim_vm *vm, u64 gpa, u64 size);
 
 /* script.c */
 struct script_line {
@@ -152,6 +192,22 @@ int sim_violation(int err, const char *fmt, ...) __attribute__((format(printf, 2
 int sim_read_shared(struct sim_vm *vm, u64 gpa, void *buf, size_t len);
 int sim_write_shared(struct sim_vm *vm, u64 gpa, const void *buf, size_t len);
 bool sim_attr_private(struct sim_vm *vm, u64 gpa, u64 size, bool want_private);
+/* A guest_memfd memslot covers gpa (KVM can give the guest a private page there). */
+bool sim_gmem_backed(struct sim_vm *vm, u64 gpa);
+/*
+ * The guest executes CPUID: the TDX module answers the leaves it virtualizes;
+ * the others (0x4000_00xx among them) #VE into TDG.VP.VMCALL<Instruction.CPUID>
+ * and KVM answers from the vCPU's KVM_SET_CPUID2 table. out = EAX..EDX;
+ * returns true when KVM answered.
+ */
+bool sim_guest_cpuid(struct sim_vcpu *v, u32 fn, u32 idx, u32 out[4]);
+/*
+ * The guest's RDMSR/WRMSR of an MSR the TDX module leaves to the VMM (#VE,
+ * TDVMCALL<Instruction.RDMSR/WRMSR>): true when KVM performs it, false when
+ * KVM fails the TDVMCALL (TDVMCALL_STATUS_INVALID_OPERAND; Linux makes it a
+ * #GP). *data is the value written, or the value read.
+ */
+bool sim_guest_msr(struct sim_vcpu *v, u32 index, bool write, u64 *data);
 const struct script *sim_script(void);
 void sim_count_expect_failure(void);
 const struct sim_caps *sim_caps(void);

@@ -2,8 +2,9 @@
 /*
  * tdxsim: a simulated TDX-capable KVM at the ioctl boundary, loaded with
  * LD_PRELOAD under an unmodified VMM. It serves "/dev/kvm" for the TDX VM type,
- * enforces the ordering and argument rules of upstream Linux 6.16 (returning
- * the kernel's errno), computes MRTD the way the TDX module does and plays a
+ * enforces the ordering and argument rules of upstream Linux (6.16, or a later
+ * version chosen with TDXSIM_KERNEL; returning the kernel's errno), computes
+ * MRTD the way the TDX module does and plays a
  * script of guest exits. Everything it sees goes to TDXSIM_LOG. See
  * docs/tdxsim.md. Being a preload test tool it necessarily keeps process-wide
  * state; it never prints to stdout/stderr except for fatal setup errors.
@@ -51,6 +52,11 @@ static struct {
 	bool no_tdx;
 	char dump_dir[512];
 	struct sim_caps caps;
+	const struct sim_kernel *kernel;
+	long inject_busy;         /* TDXSIM_INJECT_BUSY: -EBUSY answers left */
+	u64 create_delay_us;      /* TDXSIM_VCPU_CREATE_US: KVM_CREATE_VCPU's duration */
+	u64 reclaim_ns[2];        /* per private page: HKID assigned, HKID released */
+	u64 time_div;             /* modelled reclaim time is slept divided by this */
 	struct script script;
 	bool script_ok;
 	bool used;        /* this process opened /dev/kvm */
@@ -105,6 +111,7 @@ static const char *errname(int e)
 	case EINTR: return "EINTR";
 	case ENOMEM: return "ENOMEM";
 	case EBADF: return "EBADF";
+	case EHWPOISON: return "EHWPOISON";
 	default: return "E?";
 	}
 }
@@ -243,7 +250,73 @@ bool rset_any(const struct rset *rs, u64 start, u64 end)
 	return false;
 }
 
+/* How many bytes of [start, end) the set covers. */
+static u64 rset_count(const struct rset *rs, u64 start, u64 end)
+{
+	u64 n = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		u64 a = rs->r[i].start > start ? rs->r[i].start : start;
+		u64 b = rs->r[i].end < end ? rs->r[i].end : end;
+
+		if (a < b)
+			n += b - a;
+	}
+	return n;
+}
+
+/* -------------------------------------------------------- kernel versions */
+
+/*
+ * What changed after 6.16, per version (docs/tdxsim.md gives the sources).
+ * -EBUSY is injectable (TDXSIM_INJECT_BUSY) only where that kernel can
+ * answer it: the TDX module's lock (PAGE.ADD, MR.FINALIZE) and, in 6.19, the
+ * state lock while a vCPU is being created.
+ */
+static const struct sim_kernel kernels[] = {
+	{.name = "6.16", .readd_errno = EEXIST, .busy_ops = OP_INIT_MEM_REGION | OP_FINALIZE},
+	{.name = "kvm-x86-6.17", .readd_errno = EEXIST, .terminate_vm = true,
+	 .busy_ops = OP_INIT_MEM_REGION | OP_FINALIZE},
+	{.name = "6.19", .state_guard = true, .busy_while_creating = true, .reject_src0 = true,
+	 .readd_errno = EEXIST,
+	 .busy_ops = OP_INIT_VM | OP_INIT_VCPU | OP_INIT_MEM_REGION | OP_FINALIZE},
+	{.name = "next", .state_guard = true, .create_holds_lock = true, .reject_src0 = true,
+	 .readd_errno = EIO, .busy_ops = OP_FINALIZE},
+};
+
+const struct sim_kernel *sim_kernel(void)
+{
+	return G.kernel;
+}
+
+static const struct sim_kernel *kernel_named(const char *name)
+{
+	if (!name || !*name)
+		return &kernels[sizeof(kernels) / sizeof(kernels[0]) - 1];
+	for (size_t i = 0; i < sizeof(kernels) / sizeof(kernels[0]); i++)
+		if (!strcmp(kernels[i].name, name))
+			return &kernels[i];
+	return NULL;
+}
+
 /* ----------------------------------------------------------------- caps */
+
+static void list_add(struct s_kvm_cpuid_entry2 *list, u32 *n, u32 fn, u32 idx, u32 a, u32 b,
+		     u32 cx, u32 d)
+{
+	struct s_kvm_cpuid_entry2 *e;
+
+	if (*n >= 64)
+		return;
+	e = &list[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->eax = a;
+	e->ebx = b;
+	e->ecx = cx;
+	e->edx = d;
+}
 
 static void caps_add(struct sim_caps *c, u32 fn, u32 idx, u32 a, u32 b, u32 cx, u32 d)
 {
@@ -284,6 +357,17 @@ static void caps_default(struct sim_caps *c)
 	caps_add(c, 0x80000001, 0, 0, 0, 0x00000121, 0x2c100800);
 	caps_add(c, 0x80000007, 0, 0, 0, 0, 0x00000100);
 	caps_add(c, 0x80000008, 0, 0x00ff0000, 0x00000200, 0, 0);
+	/*
+	 * Fixed-1 bits, as the TDX module documentation and QEMU's table of them
+	 * list them, minus those this preset makes configurable: SSE3..RDRAND,
+	 * x2APIC and HYPERVISOR, the basic EDX set, ARAT, FSGSBASE/SMEP/SMAP/
+	 * CLWB/SHA..., MOVDIRI/MOVDIR64B/bus-lock detect, CORE_CAPABILITIES, the
+	 * 7.2 speculation controls. x87/SSE state comes from XFAM.
+	 */
+	list_add(c->fixed1, &c->nfixed1, 0x1, 0, 0, 0, 0xc6faa217, 0x07a9fbff);
+	list_add(c->fixed1, &c->nfixed1, 0x6, 0, 0x4, 0, 0, 0);
+	list_add(c->fixed1, &c->nfixed1, 0x7, 0, 0, 0x219424c1, 0x19000000, 0x40000000);
+	list_add(c->fixed1, &c->nfixed1, 0x7, 2, 0, 0, 0, 0x17);
 }
 
 static u64 num(const char *s)
@@ -292,7 +376,8 @@ static u64 num(const char *s)
 }
 
 /* Caps file: "attrs V", "xfam V", "kernel_r11 V" ..., "ept5 0|1", "max_vcpus N",
- * "cpuid FN IDX EAX EBX ECX EDX", "clear_cpuid" (drop the preset's list). */
+ * "cpuid FN IDX EAX EBX ECX EDX", "clear_cpuid" (drop the preset's list),
+ * "fixed1 FN IDX EAX EBX ECX EDX", "clear_fixed1", "native0 FN IDX EAX EBX ECX EDX". */
 static void caps_load(struct sim_caps *c, const char *spec)
 {
 	char line[512];
@@ -320,6 +405,13 @@ static void caps_load(struct sim_caps *c, const char *spec)
 			continue;
 		if (!strcmp(k, "clear_cpuid"))
 			c->nent = 0;
+		else if (!strcmp(k, "clear_fixed1"))
+			c->nfixed1 = 0;
+		else if (n == 7 && (!strcmp(k, "fixed1") || !strcmp(k, "native0")))
+			list_add(k[0] == 'f' ? c->fixed1 : c->native0,
+				 k[0] == 'f' ? &c->nfixed1 : &c->nnative0, (u32)num(v[0]),
+				 (u32)num(v[1]), (u32)num(v[2]), (u32)num(v[3]), (u32)num(v[4]),
+				 (u32)num(v[5]));
 		else if (n >= 2 && !strcmp(k, "attrs"))
 			c->supported_attrs = num(v[0]);
 		else if (n >= 2 && !strcmp(k, "xfam"))
@@ -385,6 +477,31 @@ static void sim_init(void)
 	if (s)
 		snprintf(G.dump_dir, sizeof(G.dump_dir), "%s", s);
 	caps_load(&G.caps, getenv("TDXSIM_CAPS"));
+	G.kernel = kernel_named(getenv("TDXSIM_KERNEL"));
+	if (!G.kernel) {
+		fprintf(stderr, "tdxsim: TDXSIM_KERNEL=%s: not one of 6.16, kvm-x86-6.17, 6.19, next\n",
+			getenv("TDXSIM_KERNEL"));
+		abort();
+	}
+	s = getenv("TDXSIM_INJECT_BUSY");
+	G.inject_busy = s && *s ? (long)num(s) : 0;
+	s = getenv("TDXSIM_VCPU_CREATE_US");
+	G.create_delay_us = s && *s ? num(s) : 0;
+	/*
+	 * Reclaim per 4 KiB page, from the KVM_TDX_TERMINATE_VM commit message
+	 * (4 vCPUs, 18 GB: 72 s with the HKID held, 24 s after releasing it).
+	 */
+	G.reclaim_ns[0] = 15300;
+	G.reclaim_ns[1] = 5100;
+	s = getenv("TDXSIM_RECLAIM_NS");
+	if (s && *s) {
+		char *end;
+
+		G.reclaim_ns[0] = strtoull(s, &end, 0);
+		G.reclaim_ns[1] = *end == ',' ? strtoull(end + 1, NULL, 0) : G.reclaim_ns[0];
+	}
+	s = getenv("TDXSIM_TIME_DIV");
+	G.time_div = s && *s ? num(s) : 1000;
 	s = getenv("TDXSIM_MAX_VCPUS");
 	if (s && *s)
 		G.caps.max_vcpus = (int)num(s);
@@ -498,6 +615,18 @@ bool sim_attr_private(struct sim_vm *vm, u64 gpa, u64 size, bool want_private)
 	return r;
 }
 
+bool sim_gmem_backed(struct sim_vm *vm, u64 gpa)
+{
+	struct sim_slot *s;
+	bool r;
+
+	pthread_mutex_lock(&vm->lock);
+	s = slot_for(vm, gpa);
+	r = s && s->gmem;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
 static struct gpage *gmem_find(struct sim_gmem *g, u64 off, size_t *pos)
 {
 	size_t lo = 0, hi = g->npages;
@@ -539,6 +668,17 @@ static void gmem_add(struct sim_gmem *g, u64 off, const u8 *data)
 static void gmem_punch(struct sim_gmem *g, u64 off, u64 len)
 {
 	size_t w = 0;
+
+	/* pages the guest accepted there are freed too (back to shared) */
+	for (int i = 0; i < SIM_MAX_SLOTS; i++) {
+		struct sim_slot *sl = &g->vm->slots[i];
+		u64 a = off > sl->gmem_off ? off : sl->gmem_off;
+		u64 b = off + len < sl->gmem_off + sl->size ? off + len : sl->gmem_off + sl->size;
+
+		if (sl->used && sl->gmem == g && a < b)
+			rset_set(&g->vm->aug, sl->gpa + (a - sl->gmem_off), sl->gpa + (b - sl->gmem_off),
+				 false);
+	}
 
 	for (size_t i = 0; i < g->npages; i++) {
 		if (g->pages[i].off >= off && g->pages[i].off - off < len)
@@ -1006,6 +1146,117 @@ static bool tsx_or_waitpkg(const struct s_kvm_cpuid_entry2 *e)
 	       ((e->ebx & ((1u << 4) | (1u << 11))) || (e->ecx & (1u << 5)));
 }
 
+/* Leaves the TDX module enumerates by sub-leaf (KVM_TDX_GET_CPUID flags them). */
+static bool leaf_has_subleaves(u32 fn)
+{
+	static const u32 l[] = {0x4,  0x7,	0xb,  0xd,  0xf,	0x10,	    0x12,
+				0x14, 0x17, 0x18, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24,
+				0x8000001d, 0x80000020, 0x80000026};
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+		if (l[i] == fn)
+			return true;
+	return false;
+}
+
+static struct s_kvm_cpuid_entry2 *model_slot(struct sim_vm *vm, u32 fn, u32 idx)
+{
+	struct s_kvm_cpuid_entry2 *e;
+
+	for (u32 i = 0; i < vm->td_model_nent; i++)
+		if (vm->td_model[i].function == fn && vm->td_model[i].index == idx)
+			return &vm->td_model[i];
+	if (vm->td_model_nent >= S_KVM_MAX_CPUID_ENTRIES)
+		abort();
+	e = &vm->td_model[vm->td_model_nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = leaf_has_subleaves(fn) ? S_KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	return e;
+}
+
+/*
+ * What the TDX module makes of TD_PARAMS (TDH.MNG.INIT): per leaf, its fixed-1
+ * bits, the configurable bits the VMM asked for unless the CPU lacks them
+ * (native0), the XSAVE leaves from XFAM and GPAW in 0x80000008 EAX[23:16];
+ * leaf 0 and 0x80000000 give the highest leaves. Modelled only for the leaves
+ * of the fixed-1 and configurable lists (the real module virtualizes more).
+ */
+static void td_model_build(struct sim_vm *vm)
+{
+	const struct sim_caps *c = &G.caps;
+	u32 maxb = 1, maxe = 0x80000008;
+	struct s_kvm_cpuid_entry2 *e;
+
+	vm->td_model_nent = 0;
+	model_slot(vm, 0, 0);
+	model_slot(vm, 0x80000000, 0);
+	for (u32 i = 0; i < c->nfixed1; i++) {
+		const struct s_kvm_cpuid_entry2 *f = &c->fixed1[i];
+
+		e = model_slot(vm, f->function, f->index);
+		e->eax |= f->eax;
+		e->ebx |= f->ebx;
+		e->ecx |= f->ecx;
+		e->edx |= f->edx;
+	}
+	for (u32 i = 0; i < c->nent; i++)
+		model_slot(vm, c->entries[i].function, c->entries[i].index);
+	for (u32 i = 0; i < vm->td_cpuid_nent; i++) {
+		const struct s_kvm_cpuid_entry2 *t = &vm->td_cpuid[i];
+
+		e = model_slot(vm, t->function, t->index);
+		e->eax |= t->eax;
+		e->ebx |= t->ebx;
+		e->ecx |= t->ecx;
+		e->edx |= t->edx;
+	}
+	for (u32 i = 0; i < c->nnative0; i++) {
+		const struct s_kvm_cpuid_entry2 *n0 = &c->native0[i];
+
+		e = model_slot(vm, n0->function, n0->index);
+		e->eax &= ~n0->eax;
+		e->ebx &= ~n0->ebx;
+		e->ecx &= ~n0->ecx;
+		e->edx &= ~n0->edx;
+	}
+	/* XCR0-managed state (x87..AVX-512, PKRU, AMX) and XSS-managed state. */
+	e = model_slot(vm, 0xd, 0);
+	e->eax |= (u32)(vm->xfam & 0x000e02ffull);
+	e->edx |= (u32)(vm->xfam >> 32);
+	e = model_slot(vm, 0xd, 1);
+	e->ecx |= (u32)(vm->xfam & 0x0001fd00ull);
+	e = model_slot(vm, 0x80000008, 0);
+	e->eax = (e->eax & ~0x00ff0000u) | (u32)vm->gpaw << 16;
+	for (u32 i = 0; i < vm->td_model_nent; i++) {
+		u32 f = vm->td_model[i].function;
+
+		if (f < 0x80000000 && f > maxb)
+			maxb = f;
+		if (f >= 0x80000000 && f > maxe)
+			maxe = f;
+	}
+	e = model_slot(vm, 0, 0);
+	e->eax = maxb;
+	e->ebx = 0x756e6547; /* "GenuineIntel" */
+	e->edx = 0x49656e69;
+	e->ecx = 0x6c65746e;
+	model_slot(vm, 0x80000000, 0)->eax = maxe;
+	/* KVM reads leaf by leaf, sub-leaf by sub-leaf. */
+	for (u32 i = 1; i < vm->td_model_nent; i++)
+		for (u32 j = i; j > 0; j--) {
+			struct s_kvm_cpuid_entry2 *a = &vm->td_model[j - 1], *b = &vm->td_model[j], t;
+
+			if (a->function < b->function ||
+			    (a->function == b->function && a->index <= b->index))
+				break;
+			t = *a;
+			*a = *b;
+			*b = t;
+		}
+}
+
 static long tdx_init_vm(struct sim_vm *vm, struct s_kvm_tdx_cmd *cmd)
 {
 	const struct sim_caps *c = &G.caps;
@@ -1117,6 +1368,7 @@ static long tdx_init_vm(struct sim_vm *vm, struct s_kvm_tdx_cmd *cmd)
 	vm->mrtd = EVP_MD_CTX_new();
 	if (!vm->mrtd || !EVP_DigestInit_ex(vm->mrtd, EVP_sha384(), NULL))
 		abort();
+	td_model_build(vm);
 	vm->state = TD_INITIALIZED;
 	hex(h1, iv.mrconfigid, 48);
 	hex(h2, iv.mrowner, 48);
@@ -1159,6 +1411,83 @@ static long tdx_finalize(struct sim_vm *vm, struct s_kvm_tdx_cmd *cmd)
 	return 0;
 }
 
+/* TDXSIM_INJECT_BUSY: -EBUSY where this kernel can answer it for op. */
+static int inject_busy(enum sim_tdx_op op, const char *what)
+{
+	if (!(G.kernel->busy_ops & op) || __atomic_load_n(&G.inject_busy, __ATOMIC_SEQ_CST) <= 0 ||
+	    __atomic_sub_fetch(&G.inject_busy, 1, __ATOMIC_SEQ_CST) < 0)
+		return 0;
+	sim_log("NOTE %s -> -EBUSY (TDXSIM_INJECT_BUSY; %s can answer it here, retry)", what,
+		G.kernel->name);
+	return -EBUSY;
+}
+
+/*
+ * 6.19 and later take kvm->lock, every vCPU mutex and slots_lock around
+ * INIT_VM, INIT_VCPU, INIT_MEM_REGION and FINALIZE (vm->lock held here
+ * stands for kvm->lock). 6.19 answers -EBUSY while a KVM_CREATE_VCPU is in
+ * flight; newer kernels hold kvm->lock across vCPU creation, so the call
+ * waits instead. A vCPU inside another ioctl (KVM_RUN) makes the kernel wait
+ * for it: a VMM doing that can hang, so it is reported.
+ */
+static int state_guard(struct sim_vm *vm, struct sim_vcpu *self, enum sim_tdx_op op,
+		       const char *what)
+{
+	const struct sim_kernel *k = G.kernel;
+
+	if (k->state_guard) {
+		if (k->busy_while_creating && vm->creating) {
+			sim_log("NOTE %s while a vCPU is being created -> -EBUSY (%s: retry)", what,
+				k->name);
+			return -EBUSY;
+		}
+		for (int i = 0; i < SIM_MAX_VCPUS; i++) {
+			struct sim_vcpu *o = vm->vcpus[i];
+
+			if (!o || o == self)
+				continue;
+			if (pthread_mutex_trylock(&o->lock)) {
+				sim_log("WARNING %s while vCPU %d is inside an ioctl: %s waits for "
+					"every vCPU mutex", what, i, k->name);
+				continue;
+			}
+			pthread_mutex_unlock(&o->lock);
+		}
+	}
+	return inject_busy(op, what);
+}
+
+/* kvm-x86 (June 2025): release the HKID; the VM is dead from then on. */
+static long tdx_terminate_vm(struct sim_vm *vm, struct s_kvm_tdx_cmd *cmd)
+{
+	int locked = 0;
+	long r = 0;
+
+	if (cmd->flags || cmd->data)
+		return violation(EINVAL, "KVM_TDX_TERMINATE_VM: flags 0x%x data 0x%" PRIx64
+					 " (both must be 0)", cmd->flags, cmd->data);
+	/* kvm_trylock_all_vcpus(): a vCPU still in an ioctl makes it -EBUSY */
+	for (; locked < SIM_MAX_VCPUS; locked++) {
+		struct sim_vcpu *o = vm->vcpus[locked];
+
+		if (o && pthread_mutex_trylock(&o->lock)) {
+			r = violation(EBUSY, "KVM_TDX_TERMINATE_VM while vCPU %d is inside an ioctl "
+					     "(stop the vCPU threads first)", locked);
+			break;
+		}
+	}
+	if (!r) {
+		vm->dead = true;
+		vm->hkid_released = vm->state != TD_UNINITIALIZED;
+		sim_log("TERMINATE_VM hkid=%s -> 0 (every later VM or vCPU ioctl -> -EIO)",
+			vm->hkid_released ? "released" : "none");
+	}
+	while (locked-- > 0)
+		if (vm->vcpus[locked])
+			pthread_mutex_unlock(&vm->vcpus[locked]->lock);
+	return r;
+}
+
 static long vm_encrypt_op(struct sim_vm *vm, u64 arg)
 {
 	struct s_kvm_tdx_cmd cmd;
@@ -1175,10 +1504,25 @@ static long vm_encrypt_op(struct sim_vm *vm, u64 arg)
 		r = tdx_capabilities(vm, &cmd);
 		break;
 	case S_KVM_TDX_INIT_VM:
+		r = state_guard(vm, NULL, OP_INIT_VM, "KVM_TDX_INIT_VM");
+		if (r)
+			return r;
 		r = tdx_init_vm(vm, &cmd);
 		break;
 	case S_KVM_TDX_FINALIZE_VM:
+		r = state_guard(vm, NULL, OP_FINALIZE, "KVM_TDX_FINALIZE_VM");
+		if (r)
+			return r;
 		r = tdx_finalize(vm, &cmd);
+		break;
+	case S_KVM_TDX_TERMINATE_VM:
+		if (!G.kernel->terminate_vm) {
+			/* an unknown id: how a VMM learns the kernel lacks it, so no violation */
+			sim_log("NOTE KVM_MEMORY_ENCRYPT_OP (VM): command 6 (KVM_TDX_TERMINATE_VM) is "
+				"unknown to %s -> -EINVAL", G.kernel->name);
+			return -EINVAL;
+		}
+		r = tdx_terminate_vm(vm, &cmd);
 		break;
 	default:
 		return violation(EINVAL, "KVM_MEMORY_ENCRYPT_OP (VM): command %u is not a VM command",
@@ -1263,6 +1607,7 @@ static long vm_ioctl(struct sim_vm *vm, unsigned long req, u64 arg)
 			return violation(EINVAL, "KVM_SIGNAL_MSI: flags 0x%x", m.flags);
 		vm->last_msi_addr = ((u64)m.address_hi << 32) | m.address_lo;
 		vm->last_msi_data = m.data;
+		__atomic_add_fetch(&vm->msi_vec[m.data & 0xff], 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&vm->msi_count, 1, __ATOMIC_SEQ_CST);
 		sim_log("MSI addr=0x%" PRIx64 " data=0x%x vector=%u", vm->last_msi_addr, m.data,
 			m.data & 0xff);
@@ -1353,6 +1698,25 @@ static long vcpu_new(struct sim_vm *vm, u64 id)
 		return violation(EINVAL, "vCPU id %" PRIu64 " beyond the simulator's limit", id);
 	if (vm->vcpus[id])
 		return violation(EEXIST, "KVM_CREATE_VCPU: id %" PRIu64 " exists", id);
+	if (G.create_delay_us) {
+		/*
+		 * Creation takes a while; kernels before the newest drop kvm->lock
+		 * meanwhile (created_vcpus ahead of online_vcpus), which 6.19's TDX
+		 * state lock answers with -EBUSY.
+		 */
+		struct timespec ts = {.tv_sec = (time_t)(G.create_delay_us / 1000000),
+				      .tv_nsec = (long)(G.create_delay_us % 1000000) * 1000};
+
+		vm->creating++;
+		if (!G.kernel->create_holds_lock)
+			pthread_mutex_unlock(&vm->lock);
+		nanosleep(&ts, NULL);
+		if (!G.kernel->create_holds_lock)
+			pthread_mutex_lock(&vm->lock);
+		vm->creating--;
+		if (vm->vcpus[id])
+			return violation(EEXIST, "KVM_CREATE_VCPU: id %" PRIu64 " exists", id);
+	}
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -1470,6 +1834,9 @@ static long tdx_init_mem_region(struct sim_vcpu *v, struct s_kvm_tdx_cmd *cmd)
 		return violation(EINVAL, "KVM_TDX_INIT_MEM_REGION: src=0x%" PRIx64 " gpa=0x%" PRIx64
 					 " pages=%" PRIu64 " not aligned, empty, wrapping or not private",
 				 rg.source_addr, rg.gpa, rg.nr_pages);
+	if (G.kernel->reject_src0 && !rg.source_addr)
+		return violation(EINVAL, "KVM_TDX_INIT_MEM_REGION: source_addr 0 (%s refuses it)",
+				 G.kernel->name);
 	buf = malloc(rg.nr_pages * SIM_PAGE);
 	content = EVP_MD_CTX_new();
 	if (!buf || !content || !EVP_DigestInit_ex(content, EVP_sha384(), NULL))
@@ -1486,7 +1853,9 @@ static long tdx_init_mem_region(struct sim_vcpu *v, struct s_kvm_tdx_cmd *cmd)
 		}
 		off = s->gmem_off + (rg.gpa - s->gpa);
 		if (gmem_find(s->gmem, off, NULL)) {
-			r = violation(EEXIST, "INIT_MEM_REGION gpa 0x%" PRIx64 " already added", rg.gpa);
+			/* newer kernels: the TDP MMU finds it mapped (spurious fault) -> -EIO */
+			r = violation(G.kernel->readd_errno, "INIT_MEM_REGION gpa 0x%" PRIx64
+							     " already added", rg.gpa);
 			break;
 		}
 		if (!rset_all(&vm->private_attr, rg.gpa, rg.gpa + SIM_PAGE)) {
@@ -1526,40 +1895,32 @@ static long tdx_init_mem_region(struct sim_vcpu *v, struct s_kvm_tdx_cmd *cmd)
 	return w ? w : r;
 }
 
+/*
+ * tdx_vcpu_get_cpuid(): the TD's CPUID as the TDX module holds it (td_model),
+ * leaf 0 first, every leaf up to the highest, then the extended range. Too
+ * small a buffer: -E2BIG with the count written back.
+ */
 static long tdx_get_cpuid(struct sim_vcpu *v, struct s_kvm_tdx_cmd *cmd)
 {
 	struct sim_vm *vm = v->vm;
 	struct s_kvm_cpuid2 hdr;
-	struct s_kvm_cpuid_entry2 out[S_KVM_MAX_CPUID_ENTRIES + 2];
-	u32 n = 0, maxb = 1, maxe = 0x80000008;
+	u32 n = vm->td_model_nent;
 	int r = ucopy_from(&hdr, cmd->data, sizeof(hdr));
 
 	if (r)
 		return r;
-	memset(out, 0, sizeof(out));
-	for (u32 i = 0; i < vm->td_cpuid_nent; i++) {
-		u32 f = vm->td_cpuid[i].function;
-		if (f < 0x80000000 && f > maxb)
-			maxb = f;
-	}
-	out[n].function = 0;
-	out[n++].eax = maxb;
-	out[n].function = 0x80000000;
-	out[n++].eax = maxe;
-	for (u32 i = 0; i < vm->td_cpuid_nent; i++) {
-		out[n] = vm->td_cpuid[i];
-		if (out[n].function == 0x80000008)
-			out[n].eax = (out[n].eax & ~0x00ff0000u) | ((u32)vm->gpaw << 16);
-		n++;
-	}
+	if (cmd->flags)
+		sim_log("NOTE KVM_TDX_GET_CPUID: flags 0x%x (documented as must be 0; the kernel "
+			"does not check)", cmd->flags);
 	if (hdr.nent < n)
 		r = -E2BIG;
 	hdr.nent = n;
 	if (ucopy_to(cmd->data, &hdr, sizeof(hdr)))
 		return -EFAULT;
+	sim_log("GET_CPUID vcpu=%u nent=%u -> %s", v->id, n, r ? "-E2BIG" : "0");
 	if (r)
 		return r;
-	return ucopy_to(cmd->data + sizeof(hdr), out, n * sizeof(out[0]));
+	return ucopy_to(cmd->data + sizeof(hdr), vm->td_model, n * sizeof(vm->td_model[0]));
 }
 
 static long vcpu_encrypt_op(struct sim_vcpu *v, u64 arg)
@@ -1580,10 +1941,17 @@ static long vcpu_encrypt_op(struct sim_vcpu *v, u64 arg)
 	/* vCPU commands do not copy the command struct back in 6.16. */
 	switch (cmd.id) {
 	case S_KVM_TDX_INIT_VCPU:
-		return tdx_init_vcpu(v, &cmd);
+		pthread_mutex_lock(&vm->lock);
+		r = state_guard(vm, v, OP_INIT_VCPU, "KVM_TDX_INIT_VCPU");
+		if (!r)
+			r = tdx_init_vcpu(v, &cmd);
+		pthread_mutex_unlock(&vm->lock);
+		return r;
 	case S_KVM_TDX_INIT_MEM_REGION:
 		pthread_mutex_lock(&vm->lock);
-		r = tdx_init_mem_region(v, &cmd);
+		r = state_guard(vm, v, OP_INIT_MEM_REGION, "KVM_TDX_INIT_MEM_REGION");
+		if (!r)
+			r = tdx_init_mem_region(v, &cmd);
 		pthread_mutex_unlock(&vm->lock);
 		return r;
 	case S_KVM_TDX_GET_CPUID:
@@ -1615,6 +1983,104 @@ static bool tdx_msr_ok(u32 i, bool write)
 	if (i >= 0x800 && i <= 0x8ff)
 		return !(i == 0x808 || i == 0x80a || i == 0x80b || (i >= 0x810 && i <= 0x827));
 	return false;
+}
+
+bool sim_guest_msr(struct sim_vcpu *v, u32 index, bool write, u64 *data)
+{
+	/* MCG_EXT_CTL needs LMCE in MCG_CAP for the guest; nothing here offers it. */
+	if (index == 0x4d0 || !tdx_msr_ok(index, write))
+		return false;
+	/* MSR_KVM_POLL_CONTROL: only the enable bit exists. */
+	if (write && index == 0x4b564d05 && (*data & ~1ull))
+		return false;
+	if (!write)
+		*data = index == 0x1b ? 0xfee00000ull | (1ull << 10) | (1ull << 11) |
+					       (v->id == 0 ? 1ull << 8 : 0)
+				      : 0;
+	return true;
+}
+
+bool sim_guest_cpuid(struct sim_vcpu *v, u32 fn, u32 idx, u32 out[4])
+{
+	const struct s_kvm_cpuid_entry2 *e = NULL;
+	bool via_kvm = fn >= 0x40000000 && fn <= 0x4fffffff;
+
+	if (!via_kvm)
+		e = find_cpuid(v->vm->td_model, v->vm->td_model_nent, fn, idx);
+	if (!e) {
+		/* KVM answers a TD's CPUID exactly or with zeros (kvm_cpuid, exact only). */
+		via_kvm = true;
+		e = find_cpuid(v->cpuid, v->cpuid_nent, fn, idx);
+	}
+	out[0] = e ? e->eax : 0;
+	out[1] = e ? e->ebx : 0;
+	out[2] = e ? e->ecx : 0;
+	out[3] = e ? e->edx : 0;
+	return via_kvm;
+}
+
+/* The KVM PV features whose MSRs tdx_has_emulated_msr() leaves out. */
+#define PV_NEEDING_MSRS                                                                            \
+	((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 14) | (1u << 17))
+
+/*
+ * The feature registers the TDX module decides and KVM consults (MSR and
+ * instruction emulation): KVM_SET_CPUID2 should agree with the TD there
+ * (the kvm_tdx_init_vm uapi comment). Bits KVM computes at run time (OSXSAVE,
+ * APIC, OSPKE), HTT (topology) and SYSCALL (64-bit mode only) are left out.
+ */
+static const struct {
+	u32 fn, idx;
+	int reg;
+	u32 ignore;
+} td_feature_regs[] = {
+	{1, 0, 2, 1u << 27}, {1, 0, 3, (1u << 9) | (1u << 28)}, {6, 0, 0, 0}, {7, 0, 1, 0},
+	{7, 0, 2, 1u << 4},  {7, 0, 3, 0}, {7, 1, 0, 0}, {7, 1, 3, 0}, {7, 2, 3, 0},
+	{0xd, 0, 0, 0},	     {0xd, 0, 3, 0}, {0xd, 1, 0, 0}, {0xd, 1, 2, 0}, {0xd, 1, 3, 0},
+	{0x80000001, 0, 2, 0}, {0x80000001, 0, 3, 1u << 11}, {0x80000007, 0, 3, 0},
+	{0x80000008, 0, 0, ~0x00ff0000u},
+};
+
+static u32 reg_of(const struct s_kvm_cpuid_entry2 *e, int r)
+{
+	return r == 0 ? e->eax : r == 1 ? e->ebx : r == 2 ? e->ecx : e->edx;
+}
+
+/* At a vCPU's first KVM_RUN: what KVM would accept but get wrong for a TD. */
+static void check_vcpu_cpuid(struct sim_vcpu *v)
+{
+	const struct s_kvm_cpuid_entry2 *pv = find_cpuid(v->cpuid, v->cpuid_nent, 0x40000001, 0);
+	int bad = 0;
+
+	if (pv && (pv->eax & PV_NEEDING_MSRS))
+		sim_log("WARNING vcpu=%u CPUID 0x40000001 EAX 0x%08x offers KVM PV features 0x%x "
+			"(kvmclock, async PF, steal time, PV EOI...) whose MSRs KVM does not emulate "
+			"for a TD: the guest's writes to them fail",
+			v->id, pv->eax, pv->eax & PV_NEEDING_MSRS);
+	for (size_t i = 0; i < sizeof(td_feature_regs) / sizeof(td_feature_regs[0]); i++) {
+		const struct s_kvm_cpuid_entry2 *t = find_cpuid(v->vm->td_model, v->vm->td_model_nent,
+								td_feature_regs[i].fn,
+								td_feature_regs[i].idx);
+		const struct s_kvm_cpuid_entry2 *k;
+		u32 tv, kv, keep = ~td_feature_regs[i].ignore;
+
+		if (!t)
+			continue;
+		k = find_cpuid(v->cpuid, v->cpuid_nent, td_feature_regs[i].fn, td_feature_regs[i].idx);
+		tv = reg_of(t, td_feature_regs[i].reg) & keep;
+		kv = k ? reg_of(k, td_feature_regs[i].reg) & keep : 0;
+		if (tv == kv)
+			continue;
+		if (++bad <= 3)
+			sim_log("WARNING vcpu=%u KVM_SET_CPUID2 disagrees with the TD's CPUID "
+				"(KVM_TDX_GET_CPUID) at 0x%x.%u e%cx: 0x%08x, the TD has 0x%08x: KVM may "
+				"emulate MSRs or CPUID by features the TD lacks",
+				v->id, td_feature_regs[i].fn, td_feature_regs[i].idx,
+				"abcd"[td_feature_regs[i].reg], kv, tv);
+	}
+	if (bad > 3)
+		sim_log("WARNING vcpu=%u KVM_SET_CPUID2 disagrees with the TD's CPUID in %d more "
+			"registers", v->id, bad - 3);
 }
 
 static long vcpu_msrs(struct sim_vcpu *v, u64 arg, bool write)
@@ -1686,6 +2152,10 @@ static long vcpu_ioctl(struct sim_vcpu *v, unsigned long req, u64 arg)
 		return violation(EINVAL, "%s on TD vCPU %u (guest state is protected)", prot, v->id);
 	switch (req) {
 	case S_KVM_RUN:
+		if (!v->cpuid_checked && v->initialized && v->vm->state == TD_RUNNABLE) {
+			v->cpuid_checked = true;
+			check_vcpu_cpuid(v);
+		}
 		return sim_run(v);
 	case S_KVM_SET_CPUID2:
 		return vcpu_set_cpuid(v, arg);
@@ -1793,7 +2263,8 @@ static int open_kvm(int flags)
 		errno = -fd;
 		return -1;
 	}
-	sim_log("OPEN /dev/kvm real=%s", sys->real_fd >= 0 ? "yes" : errname(sys->real_errno));
+	sim_log("OPEN /dev/kvm real=%s kernel=%s", sys->real_fd >= 0 ? "yes" : errname(sys->real_errno),
+		G.kernel->name);
 	return fd;
 }
 
@@ -1865,7 +2336,11 @@ int ioctl(int fd, unsigned long req, ...)
 		struct sim_vm *vm = o.p;
 
 		pthread_mutex_lock(&vm->lock);
-		r = vm_ioctl(vm, req, arg);
+		if (vm->dead)
+			r = violation(EIO, "VM ioctl 0x%lx after KVM_TDX_TERMINATE_VM (the VM is dead)",
+				      req);
+		else
+			r = vm_ioctl(vm, req, arg);
 		pthread_mutex_unlock(&vm->lock);
 		break;
 	}
@@ -1873,7 +2348,10 @@ int ioctl(int fd, unsigned long req, ...)
 		struct sim_vcpu *v = o.p;
 
 		pthread_mutex_lock(&v->lock);
-		if (req == S_KVM_RUN || req == S_KVM_MEMORY_ENCRYPT_OP) {
+		if (__atomic_load_n(&v->vm->dead, __ATOMIC_SEQ_CST)) {
+			r = violation(EIO, "vCPU %u ioctl 0x%lx after KVM_TDX_TERMINATE_VM (the VM "
+					   "is dead)", v->id, req);
+		} else if (req == S_KVM_RUN || req == S_KVM_MEMORY_ENCRYPT_OP) {
 			/* these take the VM lock themselves, only where needed */
 			r = vcpu_ioctl(v, req, arg);
 		} else {
@@ -1919,11 +2397,74 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
 
+void sim_mark_accepted(struct sim_vm *vm, u64 gpa, u64 size)
+{
+	pthread_mutex_lock(&vm->lock);
+	rset_set(&vm->aug, gpa, gpa + size, true);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Private pages of a guest_memfd: those added before FINALIZE or accepted since. */
+static u64 gmem_private_pages(struct sim_gmem *g)
+{
+	struct sim_vm *vm = g->vm;
+	u64 n = g->npages;
+
+	for (int i = 0; i < SIM_MAX_SLOTS; i++) {
+		struct sim_slot *sl = &vm->slots[i];
+
+		if (!sl->used || sl->gmem != g)
+			continue;
+		n += rset_count(&vm->aug, sl->gpa, sl->gpa + sl->size) / SIM_PAGE;
+		for (size_t j = 0; j < g->npages; j++) {
+			u64 off = g->pages[j].off, gpa = sl->gpa + (off - sl->gmem_off);
+
+			/* added and accepted: one page */
+			if (off >= sl->gmem_off && off - sl->gmem_off < sl->size &&
+			    rset_any(&vm->aug, gpa, gpa + SIM_PAGE))
+				n--;
+		}
+	}
+	return n;
+}
+
+/*
+ * Closing a guest_memfd frees its private pages. While the TD holds its HKID
+ * KVM takes each out of the Secure EPT first (BLOCK, TRACK, REMOVE); after
+ * KVM_TDX_TERMINATE_VM they are reclaimed directly. The cost is modelled per
+ * page (TDXSIM_RECLAIM_NS), logged, and slept divided by TDXSIM_TIME_DIV, so
+ * a VMM's teardown can be timed without minutes of waiting.
+ */
+static void gmem_reclaim(struct sim_gmem *g)
+{
+	struct sim_vm *vm = g->vm;
+	const char *hkid;
+	u64 pages, ns;
+
+	pthread_mutex_lock(&vm->lock);
+	pages = gmem_private_pages(g);
+	hkid = vm->state == TD_UNINITIALIZED ? "none" : vm->hkid_released ? "released" : "assigned";
+	pthread_mutex_unlock(&vm->lock);
+	ns = pages * (!strcmp(hkid, "assigned") ? G.reclaim_ns[0] : G.reclaim_ns[1]);
+	sim_log("RECLAIM gmem size=0x%" PRIx64 " private_pages=%" PRIu64 " hkid=%s modelled_ms=%" PRIu64,
+		g->size, pages, hkid, ns / 1000000);
+	if (G.time_div && ns / G.time_div) {
+		u64 d = ns / G.time_div;
+		struct timespec ts = {.tv_sec = (time_t)(d / 1000000000), .tv_nsec = (long)(d % 1000000000)};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 int close(int fd)
 {
+	struct sim_gmem *gmem = NULL;
+
 	ensure_init();
 	if (fd >= 0 && fd < MAX_FDS) {
 		pthread_mutex_lock(&G.lock);
+		if (G.objs[fd].kind == O_GMEM)
+			gmem = G.objs[fd].p;
 		if (G.objs[fd].kind != O_NONE) {
 			/* objects stay allocated: another thread may still be inside one */
 			G.objs[fd].kind = O_NONE;
@@ -1931,6 +2472,8 @@ int close(int fd)
 		}
 		pthread_mutex_unlock(&G.lock);
 	}
+	if (gmem)
+		gmem_reclaim(gmem);
 	return G.r_close(fd);
 }
 

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PG 4096ull
@@ -823,6 +824,365 @@ static void case_script_fail(void)
 	printf("OK\n");
 }
 
+/*
+ * 'accept': private RAM is AUGed without an exit; shared RAM faults (PRIVATE)
+ * once, then is AUGed; a GPA without a memslot keeps faulting however the VMM
+ * sets its attributes (KVM: kvm_handle_noslot_fault), so the line fails.
+ */
+static void case_script_accept(void)
+{
+	struct td t;
+	u8 *fw = aligned_alloc(4096, PG);
+	int faults = 0;
+	bool fatal = false;
+
+	memset(fw, 0, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0);
+	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	for (int guard = 0; guard < 20; guard++) {
+		struct s_kvm_run *run = t.run[0];
+		int r = ioctl(t.vcpu[0], S_KVM_RUN, 0);
+
+		if (r == -1 && errno == EFAULT && run->exit_reason == S_KVM_EXIT_MEMORY_FAULT) {
+			struct s_kvm_memory_attributes a = {
+				.address = run->memory_fault.gpa,
+				.size = run->memory_fault.size,
+				.attributes = S_KVM_MEMORY_ATTRIBUTE_PRIVATE};
+
+			CHECK(run->memory_fault.flags & S_KVM_MEMORY_EXIT_FLAG_PRIVATE, "private fault");
+			EXPECT_OK(ioctl(t.vm, S_KVM_SET_MEMORY_ATTRIBUTES, &a));
+			faults++;
+			continue;
+		}
+		CHECK(r == 0, "KVM_RUN: %s", strerror(errno));
+		if (r || run->exit_reason != S_KVM_EXIT_SYSTEM_EVENT)
+			break;
+		fatal = run->system_event.type == S_KVM_SYSTEM_EVENT_TDX_FATAL &&
+			run->system_event.data[12] == 0xdead0000;
+		break;
+	}
+	CHECK(faults == 4, "memory faults %d, want 1 for shared RAM and 3 without a memslot", faults);
+	CHECK(fatal, "the accept without a memslot fails its line");
+	printf("OK\n");
+}
+
+/*
+ * The rules that differ between the simulated kernel versions (TDXSIM_KERNEL
+ * set by the case): INIT_MEM_REGION with source 0 (6.16 fails on reading it,
+ * 6.19 and next refuse it up front), a page added twice (-EEXIST until
+ * guest_memfd's preparation tracking went, then -EIO from the TDP MMU), and
+ * KVM_TDX_TERMINATE_VM (an unknown command but on kvm-x86-6.17).
+ */
+static void case_kernel_rules(void)
+{
+	const char *k = getenv("TDXSIM_KERNEL");
+	bool old = !strcmp(k, "6.16") || !strcmp(k, "kvm-x86-6.17");
+	bool term = !strcmp(k, "kvm-x86-6.17");
+	u8 *src = aligned_alloc(4096, PG);
+	struct td t;
+
+	memset(src, 0x11, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0x809000);
+	EXPECT_ERR(init_mem(t.vcpu[0], NULL, FW_GPA, 1, true, NULL), old ? EFAULT : EINVAL);
+	EXPECT_OK(init_mem(t.vcpu[0], src, FW_GPA, 1, true, NULL));
+	EXPECT_ERR(init_mem(t.vcpu[0], src, FW_GPA, 1, true, NULL), !strcmp(k, "next") ? EIO : EEXIST);
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	if (term) {
+		EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 0, NULL));
+	} else {
+		EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 0, NULL), EINVAL);
+		EXPECT_OK(ioctl(t.vm, S_KVM_CHECK_EXTENSION, S_CAP_VM_TYPES));
+	}
+	close(t.fwgmem);
+	printf("OK\n");
+}
+
+static void *create_vcpu1(void *p)
+{
+	struct td *t = p;
+
+	t->vcpu[1] = ioctl(t->vm, S_KVM_CREATE_VCPU, 1);
+	return NULL;
+}
+
+static u64 ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A TDX sub-command while another thread creates a vCPU (which takes 300 ms,
+ * TDXSIM_VCPU_CREATE_US): 6.16 goes ahead, 6.19 answers -EBUSY, next waits
+ * for the creation (kvm->lock is held across it).
+ */
+static void case_busy_creating(void)
+{
+	const char *k = getenv("TDXSIM_KERNEL");
+	u8 *src = aligned_alloc(4096, PG);
+	pthread_t th;
+	struct td t;
+	u64 t0;
+	int r;
+
+	memset(src, 0x22, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0x809000);
+	pthread_create(&th, NULL, create_vcpu1, &t);
+	usleep(100000);
+	t0 = ms_now();
+	errno = 0;
+	r = init_mem(t.vcpu[0], src, FW_GPA, 1, true, NULL);
+	if (!strcmp(k, "6.19"))
+		CHECK(r == -1 && errno == EBUSY, "6.19: want EBUSY, got %d errno %d", r, errno);
+	else
+		CHECK(r == 0, "%s: want success, got errno %d", k, errno);
+	if (!strcmp(k, "next"))
+		CHECK(ms_now() - t0 >= 100, "next must wait for the vCPU creation");
+	else
+		CHECK(ms_now() - t0 < 100, "%s must not wait", k);
+	pthread_join(th, NULL);
+	CHECK(t.vcpu[1] >= 0, "vCPU 1 created");
+	if (r)
+		EXPECT_OK(init_mem(t.vcpu[0], src, FW_GPA, 1, true, NULL));
+	printf("OK\n");
+}
+
+/* TDXSIM_INJECT_BUSY=2 on 6.19: INIT_VM answers -EBUSY twice, then works. */
+static void case_inject_busy(void)
+{
+	struct init_vm_buf b;
+	struct td t;
+
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	init_vm_buf(&b);
+	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_INIT_VM, 0, (u64)(uintptr_t)&b, NULL), EBUSY);
+	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_INIT_VM, 0, (u64)(uintptr_t)&b, NULL), EBUSY);
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_INIT_VM, 0, (u64)(uintptr_t)&b, NULL));
+	printf("OK\n");
+}
+
+/*
+ * KVM_TDX_TERMINATE_VM (kvm-x86-6.17): -EBUSY while a vCPU sits in KVM_RUN,
+ * flags and data must be 0, then the VM is dead (-EIO) and closing a
+ * guest_memfd reclaims its pages without the HKID.
+ */
+static void case_terminate(void)
+{
+	u8 *fw = aligned_alloc(4096, PG);
+	pthread_t ap;
+	void *apr;
+	struct td t;
+
+	memset(fw, 0x33, PG);
+	signal(SIGUSR1, on_sig);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 2, 0x809000);
+	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, true, NULL));
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	pthread_create(&ap, NULL, ap_thread, &t);
+	usleep(100000);
+	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 0, NULL), EBUSY);
+	__atomic_store_n(&t.run[1]->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(ap, SIGUSR1);
+	pthread_join(ap, &apr);
+	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 1, 0, NULL), EINVAL);
+	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 1, NULL), EINVAL);
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 0, NULL));
+	EXPECT_ERR(ioctl(t.vm, S_KVM_CHECK_EXTENSION, S_CAP_VM_TYPES), EIO);
+	EXPECT_ERR(ioctl(t.vcpu[0], S_KVM_RUN, 0), EIO);
+	close(t.fwgmem);
+	printf("OK\n");
+}
+
+/* A poisoned page: -1/EHWPOISON with the memory-fault exit, again on every re-entry. */
+static void case_hwpoison(void)
+{
+	u8 *fw = aligned_alloc(4096, PG);
+	struct td t;
+
+	memset(fw, 0, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0);
+	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	for (int i = 0; i < 2; i++) {
+		EXPECT_ERR(ioctl(t.vcpu[0], S_KVM_RUN, 0), EHWPOISON);
+		CHECK(t.run[0]->exit_reason == S_KVM_EXIT_MEMORY_FAULT &&
+		      t.run[0]->memory_fault.gpa == 0x300000 &&
+		      (t.run[0]->memory_fault.flags & S_KVM_MEMORY_EXIT_FLAG_PRIVATE), "poison exit");
+	}
+	printf("OK\n");
+}
+
+static const struct s_kvm_cpuid_entry2 *find_leaf(const struct s_kvm_cpuid_entry2 *e, u32 n,
+						    u32 fn, u32 idx)
+{
+	for (u32 i = 0; i < n; i++)
+		if (e[i].function == fn && e[i].index == idx)
+			return &e[i];
+	return NULL;
+}
+
+/* KVM_TDX_GET_CPUID answers as the TDX module would (TDXSIM_CAPS=caps_td_cpuid.txt). */
+static void case_get_cpuid(void)
+{
+	struct td t;
+	struct init_vm_buf b;
+	struct {
+		struct s_kvm_cpuid2 h;
+		struct s_kvm_cpuid_entry2 e[64];
+	} c;
+	const struct s_kvm_cpuid_entry2 *l;
+	u32 n;
+
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	init_vm_buf(&b);
+	b.iv.cpuid.nent = 3;
+	b.e[2].function = 1;
+	b.e[2].ecx = 0x8; /* configurable in the preset */
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_INIT_VM, 0, (u64)(uintptr_t)&b, NULL));
+	t.vcpu[0] = ioctl(t.vm, S_KVM_CREATE_VCPU, 0);
+	CHECK(t.vcpu[0] >= 0, "vcpu");
+	/* Too small: -E2BIG and the count written back (no INIT_VCPU needed). */
+	memset(&c, 0, sizeof(c));
+	c.h.nent = 2;
+	EXPECT_ERR(tdx_op(t.vcpu[0], S_KVM_TDX_GET_CPUID, 0, (u64)(uintptr_t)&c, NULL), E2BIG);
+	n = c.h.nent;
+	CHECK(n > 2 && n <= 64, "count written back: %u", n);
+	c.h.nent = 64;
+	EXPECT_OK(tdx_op(t.vcpu[0], S_KVM_TDX_GET_CPUID, 0, (u64)(uintptr_t)&c, NULL));
+	CHECK(c.h.nent == n, "nent %u, want %u", c.h.nent, n);
+	CHECK(c.e[0].function == 0 && c.e[0].eax == 0xd && c.e[0].ebx == 0x756e6547,
+	      "leaf 0 first, highest basic leaf 0xd: %x %x", c.e[0].function, c.e[0].eax);
+	for (u32 i = 1; i < n; i++) {
+		CHECK(c.e[i - 1].function < c.e[i].function ||
+			      (c.e[i - 1].function == c.e[i].function && c.e[i - 1].index < c.e[i].index),
+		      "leaf order at %u", i);
+		CHECK(c.e[i].function < 0x40000000 || c.e[i].function >= 0x80000000,
+		      "the module has no 0x4000_00xx leaves (0x%x)", c.e[i].function);
+	}
+	l = find_leaf(c.e, n, 1, 0);
+	CHECK(l && (l->ecx & 0x80200000) == 0x80200000, "fixed-1 x2APIC and HYPERVISOR");
+	CHECK(l && (l->ecx & 0x8) && !(l->ecx & 0x80), "configured bit only: 0x%x", l ? l->ecx : 0);
+	l = find_leaf(c.e, n, 7, 0);
+	CHECK(l && (l->ebx & 0x219424c1) == 0x219424c1 && l->flags == S_KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+	      "fixed-1 7.0 EBX, indexed");
+	l = find_leaf(c.e, n, 7, 1);
+	CHECK(l && l->eax == 0, "7.1 EAX bit 4 asked for but native 0: 0x%x", l ? l->eax : 0);
+	l = find_leaf(c.e, n, 0xd, 0);
+	CHECK(l && l->eax == 0x3, "XSAVE features from XFAM 0x3: 0x%x", l ? l->eax : 0);
+	l = find_leaf(c.e, n, 0x80000007, 0);
+	CHECK(l && l->edx == 0x100, "fixed-1 INVTSC from the caps file");
+	l = find_leaf(c.e, n, 0x80000008, 0);
+	CHECK(l && ((l->eax >> 16) & 0xff) == 48, "GPAW 48");
+	/* vCPU sub-commands end with FINALIZE. */
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	EXPECT_ERR(tdx_op(t.vcpu[0], S_KVM_TDX_GET_CPUID, 0, (u64)(uintptr_t)&c, NULL), EINVAL);
+	printf("OK\n");
+}
+
+/*
+ * The guest's CPUID and MSR accesses that reach KVM, and a level-triggered
+ * interrupt completed through the IOAPIC's EOI register: the vCPU's table
+ * offers kvmclock (as merak's did before it limited leaf 0x40000001).
+ */
+static void case_guest_cpuid_msr(void)
+{
+	struct td t;
+	u8 *fw = aligned_alloc(4096, PG);
+	struct {
+		struct s_kvm_cpuid2 h;
+		struct s_kvm_cpuid_entry2 e[3];
+	} c;
+	bool done = false;
+	int msis = 0;
+
+	memset(fw, 0, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0);
+	memset(&c, 0, sizeof(c));
+	c.h.nent = 3;
+	c.e[0].function = 1;
+	c.e[0].ecx = 1u << 21;
+	c.e[1].function = 0x40000000;
+	c.e[1].eax = 0x40000001;
+	c.e[2].function = 0x40000001;
+	c.e[2].eax = 0x01007afb;
+	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_SET_CPUID2, &c));
+	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	for (int guard = 0; guard < 50 && !done; guard++) {
+		struct s_kvm_run *run = t.run[0];
+		int r = ioctl(t.vcpu[0], S_KVM_RUN, 0);
+
+		CHECK(r == 0, "KVM_RUN: %s", strerror(errno));
+		if (r)
+			break;
+		if (run->exit_reason == S_KVM_EXIT_MMIO && run->mmio.is_write &&
+		    run->mmio.phys_addr == 0xfec00040) {
+			/* The VMM's IOAPIC: EOI register, line still high, so deliver again. */
+			struct s_kvm_msi m = {.address_lo = 0xfee00000, .data = 0xc000 | run->mmio.data[0]};
+
+			EXPECT_OK(ioctl(t.vm, S_KVM_SIGNAL_MSI, &m));
+			msis++;
+		} else if (run->exit_reason == S_KVM_EXIT_SYSTEM_EVENT) {
+			done = run->system_event.type == S_KVM_SYSTEM_EVENT_SHUTDOWN;
+		}
+	}
+	CHECK(done && msis == 1, "done %d, %d MSIs", done, msis);
+	printf("OK\n");
+}
+
+/* expect-no-msi fails as soon as the vector is signalled. */
+static void case_no_msi_fail(void)
+{
+	struct td t;
+	u8 *fw = aligned_alloc(4096, PG);
+	struct s_kvm_msi m = {.address_lo = 0xfee00000, .data = 33};
+
+	memset(fw, 0, PG);
+	td_open(&t);
+	td_caps(&t);
+	td_irqchip_and_mem(&t);
+	td_init_vm(&t);
+	td_vcpus(&t, 1, 0);
+	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
+	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	EXPECT_OK(ioctl(t.vm, S_KVM_SIGNAL_MSI, &m));
+	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_RUN, 0));
+	CHECK(t.run[0]->exit_reason == S_KVM_EXIT_SYSTEM_EVENT &&
+	      t.run[0]->system_event.type == S_KVM_SYSTEM_EVENT_TDX_FATAL, "failed expectation");
+	printf("OK\n");
+}
+
 /* ============================================================== driver */
 
 struct tcase {
@@ -866,16 +1226,63 @@ static const char script_all[] =
 	"log all good\n"
 	"fatal 0x1230000 panic!\n";
 
+/* The guest's view of CPUID and MSRs in a TD, and a level interrupt's EOI. */
+static const char script_guest[] =
+	"cpuid 0x40000001\n"
+	"expect-reg r12 0x01007afb\n"           /* KVM's table: kvmclock offered */
+	"cpuid 1\n"
+	"expect-reg r14 0x80200000 0x80200000\n" /* the module's fixed-1 x2APIC, HYPERVISOR */
+	"cpuid 0x40000002\n"
+	"expect-reg r12 0\n"                    /* in neither: zeros */
+	"wrmsr 0x4b564d01 0x1001\n"             /* MSR_KVM_SYSTEM_TIME_NEW */
+	"expect-status 0x8000000000000000\n"
+	"wrmsr 0x12 0x1001\n"                   /* MSR_KVM_SYSTEM_TIME */
+	"expect-status 0x8000000000000000\n"
+	"wrmsr 0x4b564d05 2\n"                  /* MSR_KVM_POLL_CONTROL, reserved bit */
+	"expect-status 0x8000000000000000\n"
+	"wrmsr 0x4b564d05 1\n"
+	"expect-status 0\n"
+	"wrmsr 0x1b 0xfee00d00\n"               /* APIC base: read-only for a TD */
+	"expect-status 0x8000000000000000\n"
+	"rdmsr 0x1b\n"
+	"expect-data 0xfee00d00\n"
+	"rdmsr 0x4b564d00\n"
+	"expect-status 0x8000000000000000\n"
+	"lapic-eoi 0x34\n"
+	"expect-no-msi 0x34 50\n"
+	"mmio write 0xfec00040 4 0x34\n"
+	"wait-msi 0x34 1000\n"
+	"expect-no-msi 0x34 50\n"
+	"shutdown\n";
+
 static const struct tcase cases[] = {
 	{"flow", case_flow, NULL, NULL},
 	{"ovmf", case_ovmf, NULL, NULL},
 	{"rules_vm", case_rules_vm, NULL, NULL},
-	{"rules_vcpu", case_rules_vcpu, NULL, NULL},
+	{"rules_vcpu", case_rules_vcpu, NULL, "TDXSIM_KERNEL=6.16"},
+	{"kernel_6.16", case_kernel_rules, NULL, "TDXSIM_KERNEL=6.16"},
+	{"kernel_kvm-x86-6.17", case_kernel_rules, NULL, "TDXSIM_KERNEL=kvm-x86-6.17"},
+	{"kernel_6.19", case_kernel_rules, NULL, "TDXSIM_KERNEL=6.19"},
+	{"kernel_next", case_kernel_rules, NULL, "TDXSIM_KERNEL=next"},
+	{"busy_creating_6.16", case_busy_creating, NULL,
+	 "TDXSIM_KERNEL=6.16 TDXSIM_VCPU_CREATE_US=300000"},
+	{"busy_creating_6.19", case_busy_creating, NULL,
+	 "TDXSIM_KERNEL=6.19 TDXSIM_VCPU_CREATE_US=300000"},
+	{"busy_creating_next", case_busy_creating, NULL,
+	 "TDXSIM_KERNEL=next TDXSIM_VCPU_CREATE_US=300000"},
+	{"inject_busy_6.19", case_inject_busy, NULL, "TDXSIM_KERNEL=6.19 TDXSIM_INJECT_BUSY=2"},
+	{"terminate", case_terminate, NULL, "TDXSIM_KERNEL=kvm-x86-6.17"},
+	{"hwpoison", case_hwpoison, "hwpoison 0x300000 0x1000 private\nshutdown\n", NULL},
 	{"no_tdx", case_no_tdx, NULL, "TDXSIM_NO_TDX=1"},
 	{"no_real_kvm", case_no_real_kvm, NULL, NULL},
 	{"script", case_script, script_all, NULL},
 	{"script_fail", case_script_fail, "tdx getquote 0x800000b00000 0x1000\nexpect-ret 0\nshutdown\n",
 	 NULL},
+	{"script_accept", case_script_accept,
+	 "accept 0x200000 0x2000\naccept 0xc00000 0x1000\naccept 0x40000000 0x1000\nshutdown\n", NULL},
+	{"get_cpuid", case_get_cpuid, NULL, "TDXSIM_CAPS=" TDXSIM_SOURCE_DIR "/caps_td_cpuid.txt"},
+	{"guest_cpuid_msr", case_guest_cpuid_msr, script_guest, NULL},
+	{"no_msi_fail", case_no_msi_fail, "expect-no-msi 33 2000\nshutdown\n", NULL},
 };
 
 static const struct tcase *find_case(const char *name)
@@ -969,8 +1376,45 @@ int main(int argc, char **argv)
 		if (ok && !strcmp(c->name, "script_fail"))
 			ok = strstr(log, "EXPECT-FAIL vcpu=0 line=2 ret: got 0x8000000000000003, want 0x0") &&
 			     strstr(log, "SUMMARY violations=0 expect_failures=1");
+		if (ok && !strcmp(c->name, "script_accept"))
+			ok = strstr(log, "accepted [0x200000, +0x2000) (PAGE.AUG)") &&
+			     strstr(log, "accepted [0xc00000, +0x1000) (PAGE.AUG)") &&
+			     strstr(log, "EXPECT-FAIL vcpu=0 line=3 accept at 0x40000000: no private") &&
+			     count(log, "VIOLATION") == 0;
+		if (ok && !strcmp(c->name, "get_cpuid"))
+			ok = strstr(log, "GET_CPUID vcpu=0 nent=") && count(log, "VIOLATION") == 1;
+		if (ok && !strcmp(c->name, "guest_cpuid_msr"))
+			ok = !strstr(log, "EXPECT-FAIL") && count(log, "EXPECT-OK") == 10 &&
+			     strstr(log, "CPUID 0x40000001 EAX 0x01007afb offers KVM PV features 0x4079") &&
+			     strstr(log, "KVM_SET_CPUID2 disagrees with the TD's CPUID") &&
+			     strstr(log, "no KVM_EXIT_IOAPIC_EOI") &&
+			     count(log, "vector=52") == 1 && count(log, "VIOLATION") == 0;
+		if (ok && !strcmp(c->name, "no_msi_fail"))
+			ok = strstr(log, "EXPECT-FAIL vcpu=0 line=1 expect-no-msi: vector 33 was signalled") &&
+			     strstr(log, "SUMMARY violations=0 expect_failures=1");
 		if (ok && !strcmp(c->name, "no_tdx"))
 			ok = strstr(log, "VIOLATION KVM_CREATE_VM type 5 on a host whose");
+		/* the version rules: what the kernel said, and only those violations */
+		if (ok && !strncmp(c->name, "kernel_", 7)) {
+			bool term = !strcmp(c->name, "kernel_kvm-x86-6.17");
+
+			ok = strstr(log, "already added") && count(log, "VIOLATION") == 2 &&
+			     (strcmp(c->name, "kernel_6.16") || strstr(log, "not readable")) &&
+			     (term ? strstr(log, "TERMINATE_VM hkid=released -> 0") &&
+					     strstr(log, "hkid=released modelled_ms")
+				   : strstr(log, "command 6 (KVM_TDX_TERMINATE_VM) is unknown") &&
+					     strstr(log, "hkid=assigned modelled_ms"));
+		}
+		if (ok && !strcmp(c->name, "busy_creating_6.19"))
+			ok = strstr(log, "while a vCPU is being created -> -EBUSY") != NULL;
+		if (ok && !strcmp(c->name, "inject_busy_6.19"))
+			ok = count(log, "KVM_TDX_INIT_VM -> -EBUSY (TDXSIM_INJECT_BUSY") == 2;
+		if (ok && !strcmp(c->name, "terminate"))
+			ok = count(log, "VIOLATION") == 5 && strstr(log, "TERMINATE_VM while vCPU 1") &&
+			     strstr(log, "hkid=released modelled_ms");
+		if (ok && !strcmp(c->name, "hwpoison"))
+			ok = count(log, "(-EHWPOISON)") == 2 &&
+			     strstr(log, "re-entered after a poisoned-page fault at 0x300000");
 		if (ok && !strcmp(c->name, "ovmf") && strcmp(out, "SKIP")) {
 			/* cross-check with the independent Python implementation */
 			const char *m = strstr(log, "MRTD ");

@@ -142,6 +142,7 @@ enum {
 	S_KVM_TDX_INIT_MEM_REGION = 3,
 	S_KVM_TDX_FINALIZE_VM = 4,
 	S_KVM_TDX_GET_CPUID = 5,
+	S_KVM_TDX_TERMINATE_VM = 6,	/* kvm-x86 queue of June 2025 only */
 };
 #define S_KVM_TDX_MEASURE_MEMORY_REGION 1u
 #define S_TDX_ATTR_SEPT_VE_DISABLE (1ull << 28)

@@ -10,6 +10,15 @@
  *   redelivered on every EOI, as the guest asks for it.
  * Deliveries are collected under the lock and sent after it is dropped, so a
  * send_msi that ends up in ioapic_eoi (or blocks) cannot deadlock.
+ *
+ * Version 0x20 with its EOI register (offset 0x40) is what makes level
+ * triggered pins work in a TD: the TDX module owns a TD's EOI-exit bitmap, so
+ * KVM never sees its EOIs and never sends KVM_EXIT_IOAPIC_EOI. Linux, finding
+ * the TMR bit of a level interrupt clear in its local APIC (KVM posts every
+ * interrupt to a TD without touching the TD's TMR), completes the interrupt
+ * itself in ioapic_ack_level(): by writing the vector to the EOI register of
+ * an IOAPIC of version 0x20 or more, else by switching the pin to edge and
+ * back. Both clear Remote IRR here; QEMU's IOAPIC is version 0x20 as well.
  */
 #include "arch/x86/ioapic.h"
 

@@ -31,6 +31,7 @@ enum action {
 	DO_UNIX_SOCKET,
 	DO_BAD_IOCTL,
 	DO_LIBC,
+	DO_TEARDOWN_IOCTL,
 };
 
 /* A sanitizer build leaves the main thread unfiltered for LeakSanitizer (sandbox.c). */
@@ -166,6 +167,11 @@ static int run_in_child(enum sandbox_kind kind, enum action act)
 		case DO_BAD_IOCTL:
 			ioctl(p[0], KVM_CREATE_VM, 0);
 			break;
+		case DO_TEARDOWN_IOCTL:
+			/* KVM_TDX_TERMINATE_VM at teardown: refused by a pipe, not trapped. */
+			if (ioctl(p[0], KVM_MEMORY_ENCRYPT_OP, &c) < 0)
+				_exit(0);
+			_exit(96);
 		}
 		_exit(93);	/* the forbidden call returned: the filter failed */
 	}
@@ -230,6 +236,15 @@ static void test_libc_under_each_filter(void **state)
 		expect_exit0(run_in_child(all_kinds[i], DO_LIBC));
 }
 
+/* The main thread tears a TD down: KVM_TDX_TERMINATE_VM goes through KVM_MEMORY_ENCRYPT_OP. */
+static void test_main_teardown_ioctls(void **state)
+{
+#ifndef NO_MAIN_FILTER
+	expect_exit0(run_in_child(SANDBOX_MAIN, DO_TEARDOWN_IOCTL));
+#endif
+	expect_stopped(run_in_child(SANDBOX_VCPU, DO_TEARDOWN_IOCTL), SANDBOX_VCPU, SYS_ioctl);
+}
+
 static void test_off_is_off(void **state)
 {
 	struct err e;
@@ -246,6 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_kind),
 	    cmocka_unit_test(test_libc_under_each_filter),
+		cmocka_unit_test(test_main_teardown_ioctls),
 		cmocka_unit_test(test_off_is_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

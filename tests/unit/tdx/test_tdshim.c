@@ -270,6 +270,121 @@ static void test_ram_map_tempmem_in_image(void **state)
 	free(fw);
 }
 
+/*
+ * TD_INFO/TD_PARAMS lie in the BFV: no INIT_MEM_REGION, no MRTD contribution
+ * of their own, nothing in the HOB's memory map.
+ */
+static void test_td_info_no_pages(void **state)
+{
+	struct tdvf_info *fw = calloc(1, sizeof(*fw));
+	struct td_mem_region reg[TDVF_MAX_SECTIONS];
+	struct td_ram_range ram[2];
+	struct td_ram_map map, plain_map;
+	u8 *img = calloc(1, 0x100000), plain[48], with[48];
+	unsigned n;
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < 0x100000; i++)
+		img[i] = (u8)(i * 13);
+	shim_fw(fw, 0x4000, 0);
+	assert_int_equal(td_ram_from_size(128 << 20, ram, &n, &e), 0);
+	assert_int_equal(td_ram_map_build(ram, n, fw, &plain_map, &e), 0);
+	assert_int_equal(td_mrtd_compute(fw, img, 0x100000, NULL, TD_ORDER_PER_PAGE, plain, &e), 0);
+	fw->sections[5] = (struct tdvf_section){0x21000, 0x400, 0, 0, TDVF_SECTION_TD_INFO, 0};
+	fw->sections[6] = (struct tdvf_section){0x21400, 0x400, 0, 0, TDVF_SECTION_TD_PARAMS, 0};
+	fw->nsections = 7;
+	assert_int_equal(td_mem_regions(fw, img, 0x100000, NULL, reg, &n, &e), 0);
+	assert_int_equal(n, 5);
+	for (unsigned i = 0; i < n; i++)
+		assert_true(reg[i].type != TDVF_SECTION_TD_INFO &&
+			    reg[i].type != TDVF_SECTION_TD_PARAMS);
+	assert_int_equal(td_mrtd_compute(fw, img, 0x100000, NULL, TD_ORDER_PER_PAGE, with, &e), 0);
+	assert_memory_equal(plain, with, 48);
+	assert_int_equal(td_ram_from_size(128 << 20, ram, &n, &e), 0);
+	assert_int_equal(td_ram_map_build(ram, n, fw, &map, &e), 0);
+	assert_int_equal(map.n, plain_map.n);
+	assert_memory_equal(map.r, plain_map.r, sizeof(map.r[0]) * map.n);
+	free(img);
+	free(fw);
+}
+
+/* The HOB's resource descriptor for [gpa, +size): its type, or -1 when absent. */
+static int hob_resource(const u8 *hob, size_t len, u64 gpa, u64 size)
+{
+	for (size_t off = 56; off + 48 <= len && get_le16(hob + off) == 3; off += 48)
+		if (get_le64(hob + off + 32) == gpa && get_le64(hob + off + 40) == size)
+			return (int)get_le32(hob + off + 24);
+	return -1;
+}
+
+/*
+ * PermMem (PAGE.AUG) outside RAM is memory the launch backs: the HOB lists it
+ * as unaccepted, as td-shim itself reads PermMem. Inside RAM it stays part of
+ * the RAM's unaccepted range. Placements merak cannot back are refused.
+ */
+static void test_perm_mem(void **state)
+{
+	struct tdvf_info *fw = calloc(1, sizeof(*fw));
+	struct td_ram_range ram[2], perm[TD_PERM_MAX];
+	struct td_ram_map map;
+	unsigned n, np;
+	u8 *hob;
+	size_t len;
+	struct err e;
+
+	(void)state;
+	shim_fw(fw, 0x4000, 0);
+	fw->nsections = 6;
+	fw->sections[5] = (struct tdvf_section){
+	    0, 0, 0x200000000ULL, 0x200000, TDVF_SECTION_PERM_MEM, TDVF_ATTR_PAGE_AUG};
+	assert_int_equal(td_ram_from_size(128 << 20, ram, &n, &e), 0);
+	assert_int_equal(td_perm_mem_outside_ram(ram, n, fw, perm, &np, &e), 0);
+	assert_int_equal(np, 1);
+	assert_int_equal(perm[0].gpa, 0x200000000ULL);
+	assert_int_equal(td_ram_map_build(ram, n, fw, &map, &e), 0);
+	assert_int_equal(map.r[map.n - 1].gpa, 0x200000000ULL);
+	assert_int_equal(map.r[map.n - 1].size, 0x200000);
+	assert_false(map.r[map.n - 1].accepted);
+	assert_int_equal(td_hob_make(fw, ram, n, &hob, &len, &e), 0);
+	assert_int_equal(hob_resource(hob, len, 0x200000000ULL, 0x200000), 7 /* UNACCEPTED */);
+	free(hob);
+
+	/* Inside RAM: nothing of its own. */
+	fw->sections[5].gpa = 0x4000000;
+	assert_int_equal(td_perm_mem_outside_ram(ram, n, fw, perm, &np, &e), 0);
+	assert_int_equal(np, 0);
+	assert_int_equal(td_hob_make(fw, ram, n, &hob, &len, &e), 0);
+	assert_int_equal(hob_resource(hob, len, 0x4000000, 0x200000), -1);
+	free(hob);
+
+	/* Refusals, the same for the launch and merak measure (td_hob_make). */
+	fw->sections[5].gpa = 0x7f00000;
+	assert_int_equal(td_hob_make(fw, ram, n, &hob, &len, &e), -EINVAL);
+	assert_string_equal(e.msg, "TDVF section 5 (PermMem) at 0x7f00000+0x200000 straddles the "
+				   "edge of guest RAM 0x0+0x8000000");
+	fw->sections[5].gpa = 0xc0000000;
+	assert_int_equal(td_hob_make(fw, ram, n, &hob, &len, &e), -EINVAL);
+	assert_string_equal(e.msg, "TDVF section 5 (PermMem) at 0xc0000000+0x200000 overlaps the "
+				   "board's MMIO window or the firmware [0xb0000000, 4 GiB)");
+	fw->sections[5].gpa = 0x7ffffff00000ULL;
+	assert_int_equal(td_perm_mem_outside_ram(ram, n, fw, perm, &np, &e), -EINVAL);
+	assert_string_equal(e.msg, "TDVF section 5 (PermMem) at 0x7ffffff00000+0x200000 does not "
+				   "end below the TD's shared bit (0x800000000000)");
+	fw->nsections = 5 + TD_PERM_MAX + 1;
+	for (u32 i = 0; i <= TD_PERM_MAX; i++)
+		fw->sections[5 + i] = (struct tdvf_section){0,
+							    0,
+							    0x200000000ULL + i * 0x200000,
+							    0x200000,
+							    TDVF_SECTION_PERM_MEM,
+							    TDVF_ATTR_PAGE_AUG};
+	assert_int_equal(td_perm_mem_outside_ram(ram, n, fw, perm, &np, &e), -E2BIG);
+	assert_string_equal(e.msg, "TDVF section 13 (PermMem): more than 8 PermMem sections lie "
+				   "outside guest RAM");
+	free(fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +393,8 @@ int main(void)
 	    cmocka_unit_test(test_predict_synthetic),
 	    cmocka_unit_test(test_hostile),
 	    cmocka_unit_test(test_ram_map_tempmem_in_image),
+	    cmocka_unit_test(test_td_info_no_pages),
+	    cmocka_unit_test(test_perm_mem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

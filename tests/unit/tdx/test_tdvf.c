@@ -243,8 +243,8 @@ static void test_sections(void **state)
 	expect_err(img, ovmf.len, -EINVAL,
 		   "TDVF section 5 (TD_HOB): a second TD_HOB (first is section 4)");
 	RESET();
-	put_le32(img + SEC(2) + 24, 8);
-	expect_err(img, ovmf.len, -EINVAL, "TDVF section 2: unknown type 8");
+	put_le32(img + SEC(2) + 24, 9);
+	expect_err(img, ovmf.len, -EINVAL, "TDVF section 2: unknown type 9 (known: 0..8)");
 	RESET();
 	put_le32(img + SEC(2) + 28, 0x80);
 	expect_err(img, ovmf.len, -EINVAL, "TDVF section 2 (TempMem): unknown attribute bits 0x80");
@@ -266,6 +266,180 @@ static void test_sections(void **state)
 	expect_err(img, ovmf.len, -EINVAL, "TDVF section 1 (CFV): memory range 0x800000+0x20000 lies outside");
 	free(img);
 #undef RESET
+}
+
+/*
+ * Hostile images the TDVF design guide (edk2 ValidateTdxMetadata) and td-shim
+ * (validate_sections) forbid: one rule set for the launch and `merak measure`.
+ */
+static void test_hostile_tdvf(void **state)
+{
+	u8 *img = copy();
+
+#define RESET() memcpy(img, ovmf.data, ovmf.len)
+	/* No BFV: the TD would have no code. */
+	put_le32(img + SEC(0) + 24, TDVF_SECTION_CFV);
+	expect_err(img, ovmf.len, -EINVAL, "TDVF metadata: no BFV section");
+	RESET();
+	/* No TD_HOB in a TDVF (no PermMem either). */
+	put_le32(img + SEC(4) + 24, TDVF_SECTION_TEMP_MEM);
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF metadata: no TD_HOB section (TDVF requires one; only a td-shim image "
+		   "that lists its memory as PermMem sections may go without)");
+	RESET();
+	/* A TD_HOB at GPA 0: INIT_VCPU's RCX 0 means "no HOB". */
+	put_le64(img + SEC(4) + 8, 0);
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 4 (TD_HOB): at GPA 0, which the TD reads as \"no HOB\"");
+	RESET();
+	/* A BFV marked PAGE.AUG would reach the TD empty and unmeasured. */
+	put_le32(img + SEC(0) + 28, TDVF_ATTR_MR_EXTEND | TDVF_ATTR_PAGE_AUG);
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 0 (BFV): PAGE.AUG, which only PermMem may have");
+	RESET();
+	put_le32(img + SEC(2) + 28, TDVF_ATTR_PAGE_AUG);
+	expect_err(img, ovmf.len, -EINVAL, "TDVF section 2 (TempMem): PAGE.AUG, which only");
+	RESET();
+	/* A BFV without MR.EXTEND would leave the firmware out of MRTD. */
+	put_le32(img + SEC(0) + 28, 0);
+	expect_err(img, ovmf.len, -EINVAL,
+		   "TDVF section 0 (BFV): no MR.EXTEND attribute: the firmware's code would be "
+		   "left out of MRTD");
+	free(img);
+#undef RESET
+}
+
+/* td-shim-shaped 64 KiB image: descriptor at 0x1000, BFV = the last 32 KiB (ends at 4 GiB). */
+#define SHIM_LEN  (64 * KiB)
+#define SHIM_DESC 0x1000
+static const struct tdvf_section shim_bfv = {0x8000, 0x8000,	       4 * GiB - 0x8000,
+					     0x8000, TDVF_SECTION_BFV, TDVF_ATTR_MR_EXTEND};
+static const struct tdvf_section shim_hob = {0, 0, 0x800000, 0x2000, TDVF_SECTION_TD_HOB, 0};
+
+static u8 *shim_image(const struct tdvf_section *s, u32 n)
+{
+	u8 *img = calloc(1, SHIM_LEN);
+
+	put_le32(img + SHIM_DESC, 0x46564454);
+	put_le32(img + SHIM_DESC + 4, 16 + 32 * n);
+	put_le32(img + SHIM_DESC + 8, 1);
+	put_le32(img + SHIM_DESC + 12, n);
+	for (u32 i = 0; i < n; i++) {
+		u8 *p = img + SHIM_DESC + 16 + 32 * i;
+
+		put_le32(p, s[i].data_offset);
+		put_le32(p + 4, s[i].raw_size);
+		put_le64(p + 8, s[i].gpa);
+		put_le64(p + 16, s[i].mem_size);
+		put_le32(p + 24, s[i].type);
+		put_le32(p + 28, s[i].attributes);
+	}
+	put_le32(img + SHIM_LEN - 0x20, SHIM_DESC);
+	return img;
+}
+
+static void expect_shim_err(const struct tdvf_section *s, u32 n, const char *want)
+{
+	u8 *img = shim_image(s, n);
+
+	expect_err(img, SHIM_LEN, -EINVAL, want);
+	free(img);
+}
+
+/*
+ * td-shim's TD_INFO and TD_PARAMS (metadata.rs validate_sections): raw data
+ * inside the BFV's, memory address and size 0, attributes 0, one of each.
+ */
+static void test_td_info_td_params(void **state)
+{
+	struct tdvf_section s[5] = {[2] = {0x9000, 0x400, 0, 0, TDVF_SECTION_TD_INFO, 0},
+				    [3] = {0x9400, 0x400, 0, 0, TDVF_SECTION_TD_PARAMS, 0}};
+	struct tdvf_info info;
+	struct err e;
+	u8 *img;
+
+	s[0] = shim_bfv;
+	s[1] = shim_hob;
+	img = shim_image(s, 4);
+
+	assert_int_equal(tdvf_parse(img, SHIM_LEN, &info, &e), 0);
+	assert_int_equal(info.nsections, 4);
+	assert_string_equal(tdvf_section_type_name(TDVF_SECTION_TD_INFO), "TD_INFO");
+	assert_string_equal(tdvf_section_type_name(TDVF_SECTION_TD_PARAMS), "TD_PARAMS");
+	assert_false(tdvf_section_has_memory(&info.sections[2]));
+	assert_false(tdvf_section_has_memory(&info.sections[3]));
+	assert_true(tdvf_section_has_memory(&info.sections[0]));
+	free(img);
+
+	s[2].gpa = 0x1000;
+	s[2].mem_size = 0x1000;
+	expect_shim_err(s, 4,
+			"TDVF section 2 (TD_INFO): memory range 0x1000+0x1000, must be 0+0 (its "
+			"bytes live in the BFV; it gets no pages of its own)");
+	s[2].gpa = s[2].mem_size = 0;
+	s[2].raw_size = 0;
+	expect_shim_err(s, 4, "TDVF section 2 (TD_INFO): no raw data");
+	s[2].raw_size = 0x400;
+	s[2].attributes = TDVF_ATTR_MR_EXTEND;
+	expect_shim_err(s, 4, "TDVF section 2 (TD_INFO): attributes 0x1, must be 0");
+	s[2].attributes = 0;
+	s[2].data_offset = 0x2000; /* in the image, not in the BFV */
+	expect_shim_err(s, 4,
+			"TDVF section 2 (TD_INFO): raw data 0x2000+0x400 is not inside a BFV's "
+			"raw data");
+	s[2].data_offset = 0xfe00; /* straddles the BFV's end and the image's */
+	expect_shim_err(s, 4, "TDVF section 2 (TD_INFO): raw data 0xfe00+0x400 runs past the end");
+	s[2].data_offset = 0x9000;
+	s[4] = s[2];
+	expect_shim_err(s, 5, "TDVF section 4 (TD_INFO): a second TD_INFO (first is section 2)");
+	s[3].mem_size = 0x1000;
+	expect_shim_err(s, 4, "TDVF section 3 (TD_PARAMS): memory range 0x0+0x1000, must be 0+0");
+}
+
+/* PermMem, the TD_HOB/PermMem rule, PayloadParam, and the BFV's place. */
+static void test_shim_section_rules(void **state)
+{
+	struct tdvf_section s[3] = {
+	    [2] = {0, 0, 0x200000000ULL, 0x200000, TDVF_SECTION_PERM_MEM, TDVF_ATTR_PAGE_AUG}};
+	struct tdvf_info info;
+	struct err e;
+	u8 *img;
+
+	s[0] = shim_bfv;
+	s[1] = shim_hob;
+	img = shim_image(s, 3);
+
+	assert_int_equal(tdvf_parse(img, SHIM_LEN, &info, &e), 0);
+	free(img);
+	/* td-shim may go without a TD_HOB when it lists its memory as PermMem. */
+	s[1] = s[2];
+	s[1].gpa = 0x1000000;
+	img = shim_image(s, 3);
+	assert_int_equal(tdvf_parse(img, SHIM_LEN, &info, &e), 0);
+	free(img);
+	s[1] = shim_hob;
+	s[2].attributes = 0;
+	expect_shim_err(s, 3,
+			"TDVF section 2 (PermMem): attributes 0x0, must be PAGE.AUG (0x2) alone");
+	s[2].attributes = TDVF_ATTR_PAGE_AUG | TDVF_ATTR_MR_EXTEND;
+	expect_shim_err(s, 3, "TDVF section 2 (PermMem): attributes 0x3, must be PAGE.AUG");
+	s[2].attributes = TDVF_ATTR_PAGE_AUG;
+	s[2].raw_size = 0x1000;
+	s[2].data_offset = 0x8000;
+	expect_shim_err(s, 3,
+			"TDVF section 2 (PermMem): raw data size 0x1000, must be 0 for this type");
+	s[2] = (struct tdvf_section){0, 0, 0x860000, 0x1000, TDVF_SECTION_PAYLOAD_PARAM, 0};
+	expect_shim_err(s, 3, "TDVF metadata: a PayloadParam section without a Payload section");
+	s[2] = (struct tdvf_section){0, 0, 0x861000, 0x1000, TDVF_SECTION_PAYLOAD, 0};
+	s[1] = s[2];
+	s[1].gpa = 0x900000;
+	expect_shim_err(s, 3, "TDVF section 2 (Payload): a second Payload (first is section 1)");
+	/* A BFV that does not reach the reset vector at 0xfffffff0. */
+	s[0].gpa = 4 * GiB - 0x10000;
+	s[1] = shim_hob;
+	expect_shim_err(s, 2,
+			"TDVF metadata: no BFV section ends at 4 GiB, so the reset vector "
+			"(0xfffffff0) is not in the TD's code");
 }
 
 /* A minimal td-shim-style image located through the legacy pointer only. */
@@ -312,6 +486,8 @@ int main(void)
 	    cmocka_unit_test(test_footer_corrupt),     cmocka_unit_test(test_offset_outside),
 	    cmocka_unit_test(test_guid_table_lengths), cmocka_unit_test(test_descriptor_header),
 	    cmocka_unit_test(test_sections),	       cmocka_unit_test(test_legacy_pointer),
+	    cmocka_unit_test(test_hostile_tdvf),       cmocka_unit_test(test_td_info_td_params),
+	    cmocka_unit_test(test_shim_section_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

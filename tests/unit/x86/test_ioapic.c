@@ -290,6 +290,49 @@ static void test_eoi_register(void **state)
 	assert_int_equal(rd(&f->io, 0x40), 0);
 }
 
+/*
+ * A level interrupt's whole cycle in a TD, where no KVM_EXIT_IOAPIC_EOI ever
+ * comes (ioapic_eoi is never called from outside): Linux reads the version,
+ * takes the interrupt, EOIs its local APIC (invisible), and completes it with
+ * the EOI register, through MMIO only.
+ */
+static void test_td_level_cycle_eoi_register(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(ind_rd(&f->io, 1) & 0xff, 0x20); /* Linux: >= 0x20 uses the register */
+	set_rte(&f->io, 4, LEVEL(0x34, 0));
+	ioapic_set_irq(&f->io, 4, true);
+	assert_int_equal(f->rec.n_msi, 1);
+	assert_int_equal(f->rec.msi[0].data, 0x34 | 0x8000 | 0x4000);
+	/* The line stays high and nothing EOIs the IOAPIC: Remote IRR holds it. */
+	ioapic_set_irq(&f->io, 4, true);
+	assert_int_equal(f->rec.n_msi, 1);
+	assert_true(get_rte(&f->io, 4) & REMOTE_IRR);
+	/* EOI register with the line still high: delivered again. */
+	wr(&f->io, 0x40, 0x34);
+	assert_int_equal(f->rec.n_msi, 2);
+	assert_true(get_rte(&f->io, 4) & REMOTE_IRR);
+	/* The handler quiets the device; the EOI then leaves the pin idle. */
+	ioapic_set_irq(&f->io, 4, false);
+	wr(&f->io, 0x40, 0x34);
+	assert_int_equal(f->rec.n_msi, 2);
+	assert_false(get_rte(&f->io, 4) & REMOTE_IRR);
+	/* The next assertion is delivered at once. */
+	ioapic_set_irq(&f->io, 4, true);
+	assert_int_equal(f->rec.n_msi, 3);
+	/* An EOI register write of another size, or of another vector, is no EOI. */
+	{
+		u8 b[8] = {0x34};
+
+		ioapic_mmio_ops.write(&f->io, 0x40, b, 8);
+		ioapic_mmio_ops.write(&f->io, 0x40, b, 2);
+	}
+	wr(&f->io, 0x40, 0x35);
+	assert_true(get_rte(&f->io, 4) & REMOTE_IRR);
+	assert_int_equal(f->rec.n_msi, 3);
+}
+
 static void test_edge_switch_clears_remote_irr(void **state)
 {
 	struct fx *f = *state;
@@ -470,6 +513,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_id_version_arb),
+	    T(test_td_level_cycle_eoi_register),
 	    T(test_rte_halves),
 	    T(test_out_of_range_select),
 	    T(test_edge),
