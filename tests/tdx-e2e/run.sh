@@ -583,4 +583,26 @@ ok=0
 	ok=1
 result td-level-irq-eoi-register $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/level-irq.log")"
 
+# TDVF (OVMF) finds virtio devices by walking PCI through ECAM at the q35
+# base: a TD's MMIO reads of config space (shared alias) reach merak's host
+# bridge (8086:29c0), a virtio-rng function and the ICH9 LPC function at
+# 00:1f.0 (8086:2918); an empty slot reads all ones.
+printf '%s\n' "mmio read 0x8000b0000000 4
+expect-data 0x29c08086
+mmio read 0x8000b0008000 4
+expect-data 0x10441af4
+mmio read 0x8000b00f8000 4
+expect-data 0x29188086
+mmio read 0x8000b00f0000 4
+expect-data 0xffffffff
+shutdown" >"$work/ecam.script"
+TDXSIM_LOG="$work/ecam.log" TDXSIM_SCRIPT="$work/ecam.script" LD_PRELOAD="$TDXSIM_LIB" \
+	timeout -k 5 60 "$MERAK" --platform tdx=on --firmware "$OVMF" --cpus boot=1 --memory size=256M \
+	--serial null --rng --seccomp log >"$work/ecam.out" 2>"$work/ecam.err"
+rc=$?
+touch "$work/ecam.log"
+ok=0
+[ $rc -eq 0 ] && clean_summary ecam && ok=1
+result td-pci-walk-ecam $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/ecam.log") $(tail -n 1 "$work/ecam.err")"
+
 tap_done
