@@ -126,8 +126,8 @@ static int cmd_run(int argc, char **argv)
 	r = check_inputs(&cfg, &e);
 	if (r == 0)
 		r = vm_create(&cfg, &vm, &e);
-	if (r == 0 && cfg.api_socket)
-		r = api_server_start(vm, cfg.api_socket, &api, &e);
+	if (r == 0 && (cfg.api_socket || cfg.api_fd >= 0))
+		r = api_server_start(vm, cfg.api_socket, cfg.api_fd, &api, &e);
 	if (r < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
 		vm_destroy(vm);

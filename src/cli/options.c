@@ -54,7 +54,8 @@ static const char usage_text[] =
 	"                            launch an Intel TDX Trust Domain (needs --firmware)\n"
 	"\n"
 	"Control:\n"
-	"  --api-socket path=PATH    HTTP control socket (Cloud Hypervisor's REST API)\n"
+	"  --api-socket path=PATH|fd=N  HTTP control socket (Cloud Hypervisor's REST API);\n"
+	"                            fd=N: a listening unix socket passed down by the caller\n"
 	"  --seccomp true|false|log  system-call filters (default true)\n"
 	"  --log-level LEVEL         error | warn | info | debug (default warn)\n"
 	"  --version                 print the version\n"
@@ -378,6 +379,30 @@ int cli_parse_platform(char *arg, struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+/* path=PATH (or a bare PATH), or fd=N: a listening socket the caller passed down. */
+static int parse_api_socket(const char *arg, struct vm_config *cfg, struct err *e)
+{
+	u64 fd;
+
+	if (!strncmp(arg, "fd=", 3)) {
+		if (parse_u64(arg + 3, &fd) < 0 || fd > INT32_MAX)
+			return errf(e, -EINVAL, "--api-socket: fd='%s' is not a file descriptor number",
+				    arg + 3);
+		cfg->api_fd = (int)fd;
+		return 0;
+	}
+	set_str(&cfg->api_socket, strncmp(arg, "path=", 5) ? arg : arg + 5);
+	if (!cfg->api_socket[0])
+		return errf(e, -EINVAL, "--api-socket: empty path");
+	return 0;
+}
+
 static int parse_seccomp(const char *arg, struct vm_config *cfg, struct err *e)
 {
 	if (!strcmp(arg, "true") || !strcmp(arg, "on"))
@@ -469,12 +494,6 @@ static const struct option run_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-}
-
 void vm_config_free(struct vm_config *cfg)
 {
 	free(cfg->kernel);
@@ -501,6 +520,7 @@ void cli_config_defaults(struct vm_config *cfg)
 	cfg->irqchip = IRQCHIP_KERNEL;
 	cfg->tdx.sept_ve_disable = true;
 	cfg->seccomp = 1;
+	cfg->api_fd = -1;
 }
 
 /* Each of these adds a device; every other option is given once (as Cloud Hypervisor has it). */
@@ -588,9 +608,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			r = cli_parse_platform(arg, cfg, e);
 			break;
 		case OPT_API_SOCKET:
-			set_str(&cfg->api_socket, strncmp(arg, "path=", 5) ? arg : arg + 5);
-			if (!cfg->api_socket[0])
-				r = errf(e, -EINVAL, "--api-socket: empty path");
+			r = parse_api_socket(arg, cfg, e);
 			break;
 		case OPT_SECCOMP:
 			r = parse_seccomp(arg, cfg, e);

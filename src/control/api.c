@@ -2,6 +2,7 @@
 #include "control/api.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -541,7 +542,27 @@ static void *api_main(void *arg)
 	return NULL;
 }
 
-int api_server_start(struct vm *vm, const char *path, struct api_server **out, struct err *e)
+/* An inherited fd must be a listening unix stream socket: anything else is refused. */
+static int adopt_listen_fd(int fd, struct err *e)
+{
+	int v = 0, r;
+	socklen_t len = sizeof(v);
+
+	if (fcntl(fd, F_GETFD) < 0)
+		return errf_sys(e, -errno, "API socket fd=%d", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 || !v)
+		return errf(e, -ENOTSOCK, "API socket fd=%d is not a listening unix stream socket",
+			    fd);
+	r = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (r == 0)
+		r = fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return r < 0 ? errf_sys(e, -errno, "API socket fd=%d", fd) : fd;
+}
+
+int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_server **out,
+		     struct err *e)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -551,13 +572,17 @@ int api_server_start(struct vm *vm, const char *path, struct api_server **out, s
 		return errf(e, -ENOMEM, "API socket: out of memory");
 	s->vm = vm;
 	s->listen_fd = s->epfd = s->stop_fd = -1;
-	if (strlen(path) >= sizeof(s->path)) {
+	if (path && strlen(path) >= sizeof(s->path)) {
 		free(s);
 		return errf(e, -ENAMETOOLONG, "API socket '%s': path longer than %zu bytes", path,
 			    sizeof(s->path) - 1);
 	}
-	strcpy(s->path, path);
-	s->listen_fd = unix_socket_listen(path, "API socket", 16, e);
+	if (path) {
+		strcpy(s->path, path);
+		s->listen_fd = unix_socket_listen(path, "API socket", 16, e);
+	} else {
+		s->listen_fd = adopt_listen_fd(listen_fd, e);
+	}
 	if (s->listen_fd < 0) {
 		r = s->listen_fd;
 		free(s);
@@ -583,7 +608,8 @@ int api_server_start(struct vm *vm, const char *path, struct api_server **out, s
 fail:
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
-		unlink(path);
+		if (path)
+			unlink(path);
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
@@ -604,7 +630,8 @@ void api_server_stop(struct api_server *s)
 	for (unsigned i = 0; i < API_MAX_CONNECTIONS; i++)
 		conn_close(s, i);
 	close(s->listen_fd);
-	unlink(s->path);
+	if (s->path[0])
+		unlink(s->path);
 	close(s->epfd);
 	close(s->stop_fd);
 	free(s);

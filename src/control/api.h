@@ -14,7 +14,13 @@
 struct vm;
 struct api_server;
 
-int api_server_start(struct vm *vm, const char *path, struct api_server **out, struct err *e);
+/*
+ * Serves the API on a unix socket made at path, or (path NULL) on listen_fd,
+ * a listening unix stream socket the caller inherited (--api-socket fd=N),
+ * which is then merak's to close; only a socket merak made is unlinked.
+ */
+int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_server **out,
+		     struct err *e);
 void api_server_stop(struct api_server *s);
 
 /* Request deadline: a request must arrive whole within this time. */

@@ -71,7 +71,8 @@ struct vm_config {
 	enum irqchip_mode irqchip;
 	bool irqchip_set;	/* given explicitly on the command line */
 	struct tdx_config tdx;
-	char *api_socket;
+	char *api_socket;	/* path=PATH */
+	int api_fd;		/* fd=N: an inherited listening socket; -1 without */
 	int seccomp;		/* 0 off, 1 on, 2 log */
 };
 

@@ -171,6 +171,7 @@ static void test_bad_input(void **state)
 		{{"--kernel", "k", "--memory=", NULL}, "--memory: empty value"},
 		{{"--kernel", "", NULL}, "--kernel: empty value"},
 		{{"--kernel", "k", "--cpus", "boot=0x", NULL}, "--cpus: boot='0x'"},
+		{{"--kernel", "k", "--api-socket", "fd=three", NULL}, "fd='three' is not a file descriptor"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -200,6 +201,7 @@ static void test_numbers_and_repeats(void **state)
 			       "--disk", "path=b", "--cmdline", "", NULL),
 			 0);
 	assert_int_equal(cfg.cpus, 10);
+	assert_int_equal(cfg.api_fd, -1);
 	assert_int_equal(cfg.n_disks, 2);
 	assert_string_equal(cfg.cmdline, "");
 	vm_config_free(&cfg);

@@ -49,9 +49,10 @@ static int setup(void **state)
 	guest_mem_init(&f->vm.mem);
 	pthread_mutex_init(&f->vm.lock, NULL);
 	pthread_cond_init(&f->vm.cond, NULL);
+	pthread_mutex_init(&f->vm.counters_lock, NULL);
 	assert_int_equal(vm_add_counters(&f->vm, "blk0", collect_demo, NULL), 0);
 	snprintf(f->path, sizeof(f->path), "/tmp/merak-api-test-%d.sock", getpid());
-	assert_int_equal(api_server_start(&f->vm, f->path, &f->api, &e), 0);
+	assert_int_equal(api_server_start(&f->vm, f->path, -1, &f->api, &e), 0);
 	*state = f;
 	return 0;
 }
@@ -369,10 +370,46 @@ static void test_slow_client_and_connection_limit(void **state)
 	assert_int_equal(call(f, "GET", "vmm.ping", resp, sizeof(resp)), 200);
 }
 
+/* --api-socket fd=N: a listening socket handed down is served and left in place. */
+static void test_inherited_listen_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct api_server *s2;
+	char path[64], resp[4096];
+	struct err e;
+	int fd, p[2];
+
+	snprintf(path, sizeof(path), "/tmp/merak-api-fd-%d.sock", getpid());
+	unlink(path);
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(api_server_start(&f->vm, NULL, fd, &s2, &e), 0);
+	assert_true(exchange_raw(path,
+				 "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+				 resp, sizeof(resp)) > 0);
+	assert_non_null(strstr(resp, "200 OK"));
+	api_server_stop(s2);
+	assert_int_equal(access(path, F_OK), 0);	/* the caller's socket file stays */
+	unlink(path);
+	/* Anything but a listening unix stream socket is refused, by number. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(api_server_start(&f->vm, NULL, p[0], &s2, &e), -ENOTSOCK);
+	assert_non_null(strstr(e.msg, "is not a listening unix stream socket"));
+	close(p[0]);
+	close(p[1]);
+	assert_true(api_server_start(&f->vm, NULL, 1000, &s2, &e) < 0);
+	assert_non_null(strstr(e.msg, "API socket fd=1000"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping_info_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inherited_listen_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume_power_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_pipelining, setup, teardown),
