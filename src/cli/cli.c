@@ -124,6 +124,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	note_new_files(&cfg, &new_files);
 	r = check_inputs(&cfg, &e);
+	/* Before merak opens fds of its own: N must be one the caller passed down. */
+	if (r == 0 && cfg.api_fd >= 0 && api_listen_fd_check(cfg.api_fd, &e) < 0)
+		r = -1;
 	if (r == 0)
 		r = vm_create(&cfg, &vm, &e);
 	if (r == 0 && (cfg.api_socket || cfg.api_fd >= 0))

@@ -41,6 +41,7 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 	u64 deadline_ms;	/* for the request arriving; 0 while idle or answering */
 	u64 out_deadline_ms;	/* for the client to take some of its answers */
+	u64 idle_deadline_ms;	/* keep-alive between requests: the slot is not held forever */
 	bool peer_closed;	/* the client sent all it will: answer it, then close */
 	bool close_after;	/* no more requests: close once the answers are out */
 	bool shutdown_after;	/* vm.shutdown: stop the VM once the reply is out */
@@ -322,6 +323,9 @@ static void conn_close(struct api_server *s, unsigned slot)
 
 	if (!c)
 		return;
+	/* A vm.shutdown answered (or not) to a client that went away still happens. */
+	if (c->shutdown_after)
+		vm_request_stop(s->vm, VM_STOP_REQUEST, 0, "shut down through the API socket");
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
@@ -430,6 +434,7 @@ static void conn_progress(struct api_server *s, unsigned slot)
 		c->deadline_ms = 0;
 	else if (c->in_len && !c->deadline_ms)
 		c->deadline_ms = monotonic_ms() + API_REQUEST_TIMEOUT_MS;
+	c->idle_deadline_ms = !out_pending(c) && !c->in_len ? monotonic_ms() + API_IDLE_TIMEOUT_MS : 0;
 	return;
 close:
 	conn_close(s, slot);
@@ -504,6 +509,10 @@ static void expire_slow_clients(struct api_server *s)
 				conn_close(s, i);	/* takes none of its answers */
 			continue;
 		}
+		if (!c->in_len && c->idle_deadline_ms && now >= c->idle_deadline_ms) {
+			conn_close(s, i);	/* an idle keep-alive: the client reconnects */
+			continue;
+		}
 		if (!c->deadline_ms || now < c->deadline_ms)
 			continue;
 		queue_response(c, 408, error_body("request timeout"), false);
@@ -542,8 +551,7 @@ static void *api_main(void *arg)
 	return NULL;
 }
 
-/* An inherited fd must be a listening unix stream socket: anything else is refused. */
-static int adopt_listen_fd(int fd, struct err *e)
+int api_listen_fd_check(int fd, struct err *e)
 {
 	int v = 0, r;
 	socklen_t len = sizeof(v);
@@ -581,7 +589,7 @@ int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_
 		strcpy(s->path, path);
 		s->listen_fd = unix_socket_listen(path, "API socket", 16, e);
 	} else {
-		s->listen_fd = adopt_listen_fd(listen_fd, e);
+		s->listen_fd = api_listen_fd_check(listen_fd, e);
 	}
 	if (s->listen_fd < 0) {
 		r = s->listen_fd;

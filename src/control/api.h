@@ -22,9 +22,17 @@ struct api_server;
 int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_server **out,
 		     struct err *e);
 void api_server_stop(struct api_server *s);
+/*
+ * Checks that an inherited fd is a listening unix stream socket (and makes it
+ * non-blocking, close-on-exec); returns fd. Call it before merak opens fds of
+ * its own, so that a number that was not inherited cannot name one of them.
+ */
+int api_listen_fd_check(int fd, struct err *e);
 
 /* Request deadline: a request must arrive whole within this time. */
 #define API_REQUEST_TIMEOUT_MS 5000
+/* An idle keep-alive connection is closed after this, so idle clients cannot hold every slot. */
+#define API_IDLE_TIMEOUT_MS 10000
 #define API_MAX_CONNECTIONS    16
 
 #endif

@@ -147,10 +147,22 @@ int hv_tdx_init_mem_region(struct hv_vcpu *vcpu, const void *src, u64 gpa, u64 n
 	if (!src)
 		return errf(e, -EINVAL, "KVM_TDX_INIT_MEM_REGION [0x%llx, +%llu pages): no source",
 			    (unsigned long long)gpa, (unsigned long long)nr_pages);
-	/* KVM advances reg as it adds pages, so a retry continues where it stopped. */
-	do
+	/*
+	 * KVM advances reg as it adds pages, so a retry continues where it
+	 * stopped; pages added since the last try restart the bound, which is
+	 * for a kernel that keeps refusing, not for a long region.
+	 */
+	for (;;) {
+		u64 left = reg.nr_pages;
+
 		r = tdx_op(vcpu->fd, &cmd);
-	while (reg.nr_pages && tdx_transient(r, &tries, start));
+		if (reg.nr_pages < left) {
+			tries = 0;
+			start = monotonic_ms();
+		}
+		if (!reg.nr_pages || !tdx_transient(r, &tries, start))
+			break;
+	}
 	if (r < 0)
 		return errf_sys(e, r, "KVM_TDX_INIT_MEM_REGION [0x%llx, +%llu pages)%s",
 				(unsigned long long)gpa, (unsigned long long)nr_pages,
@@ -194,6 +206,13 @@ int hv_tdx_get_cpuid(struct hv_vcpu *vcpu, struct kvm_cpuid2 **out, struct err *
 		do
 			r = tdx_op(vcpu->fd, &cmd);
 		while (r == -EINTR);
+		if (r == 0 && c->nent > n) {
+			u32 got = c->nent;
+
+			free(c);
+			return errf(e, -EPROTO, "vCPU %u: KVM_TDX_GET_CPUID: %u entries in a buffer of %u",
+				    vcpu->index, got, n);
+		}
 		if (r == 0) {
 			*out = c;
 			return 0;

@@ -73,6 +73,11 @@ int td_check_firmware_use(const struct vm_config *cfg, const struct tdvf_info *f
 	if (cfg->cmdline && !param)
 		return errf(e, -EINVAL,
 			    "--cmdline with a TD-Shim image that has no PayloadParam section");
+	/* merak writes PayloadParam only for a payload it loads; it would be dropped. */
+	if (cfg->cmdline && payload->raw_size)
+		return errf(e, -EINVAL,
+			    "--cmdline with a TD-Shim image that embeds its payload: the image "
+			    "brings its own command line");
 	return 0;
 }
 

@@ -541,8 +541,9 @@ void board_destroy(struct vm *vm)
 	for (u32 i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].hv.run)
 			hv_destroy_vcpu(&vm->vcpus[i].hv);
-	serial_destroy(vm->serial);
+	/* The terminal's reader feeds the UART: it stops before the UART goes. */
 	console_io_close(vm->serial_io);
+	serial_destroy(vm->serial);
 	cmos_destroy(vm->cmos);
 	acpi_pm_destroy(vm->pm);
 	i8042_destroy(vm->i8042);

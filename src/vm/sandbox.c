@@ -73,8 +73,6 @@ static const int refused_syscalls[] = {
 /* vCPU threads: guest exits may touch devices, convert TD memory, send MSIs. */
 static const int vcpu_syscalls[] = {
 	SCMP_SYS(fallocate),	/* TD private->shared: punch the guest_memfd */
-	SCMP_SYS(sendto),	/* GetQuote hand-off to the QGS worker */
-	SCMP_SYS(sendmsg),
 };
 
 static const unsigned long vcpu_ioctls[] = {
@@ -109,6 +107,11 @@ static const unsigned long device_ioctls[] = {
 static const int qgs_syscalls[] = {
 	SCMP_SYS(connect), SCMP_SYS(sendto),   SCMP_SYS(recvfrom),   SCMP_SYS(sendmsg),
 	SCMP_SYS(recvmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+};
+
+/* The GetQuote completion runs on the QGS thread: the notify interrupt. */
+static const unsigned long qgs_ioctls[] = {
+	KVM_SIGNAL_MSI,
 };
 
 /*
@@ -313,6 +316,8 @@ int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 			r = allow_all(ctx, qgs_syscalls, ARRAY_SIZE(qgs_syscalls));
 		if (!r)
 			r = allow_sockets(ctx, qgs_families, ARRAY_SIZE(qgs_families));
+		if (!r)
+			r = allow_ioctls(ctx, qgs_ioctls, ARRAY_SIZE(qgs_ioctls));
 		break;
 	case SANDBOX_MAIN:
 		if (!r)

@@ -552,6 +552,7 @@ void td_destroy(struct vm *vm)
 	/* The QGS thread writes guest memory: it stops before memory goes away. */
 	qgs_client_stop(t->qgs);
 	td_terminate(vm);
+	vm_remove_counters(vm, t);
 	for (unsigned i = 0; i < vm->mem.n; i++) {
 		if (vm->mem.r[i].gmem_fd >= 0) {
 			close(vm->mem.r[i].gmem_fd);

@@ -276,7 +276,7 @@ int td_handle_exit(struct vm *vm, struct vcpu *vcpu, struct vm_exit *x, struct e
 		if (r < 0)
 			return r;
 		tdx_fatal_describe(&f, desc, sizeof(desc));
-		vm_request_stop(vm, VM_STOP_GUEST_CRASH, 1, "TD reported a fatal error: %s", desc);
+		vm_request_stop(vm, VM_STOP_GUEST_CRASH, 3, "TD reported a fatal error: %s", desc);
 		return 1;
 	}
 	default:

@@ -306,8 +306,12 @@ static void wait_for_stop(struct vm *vm, int sfd)
 			}
 			timeout = (int)((term_deadline - now) / 1000000) + 1;
 		}
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			/* Without a stop request the vCPUs would run on and the join would hang. */
+			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "waiting for the VM: %s",
+					strerror(errno));
 			return;
+		}
 		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGTERM && !term_deadline && vm->pm) {

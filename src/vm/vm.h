@@ -203,8 +203,10 @@ void board_pci_destroy(struct vm *vm);
 /*
  * A virtio device of a type board_pci.c's table lists, the index-th of what
  * vm->cfg describes for it, in the first free slot with BARs from the free
- * space of the PCI windows; start also starts its worker (after boot).
- * Removal frees its slot, BARs and counters.
+ * space of the PCI windows; start also starts its worker. Removal frees its
+ * slot, BARs and counters. Today they run at boot and teardown only: a device
+ * added or removed while vCPUs run needs them paused first (bus handlers run
+ * outside the bus lock), which the hotplug work has to add.
  */
 struct virtio_device_type;
 struct virtio_dev;

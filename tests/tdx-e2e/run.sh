@@ -224,10 +224,10 @@ ok=0
 	counted memfault to_private 1 && counted memfault to_shared_bytes 4096 && ok=1
 result memory-faults $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/memfault.log")"
 
-# 8. ReportFatalError: non-zero exit with the code and message printed.
+# 8. ReportFatalError: the guest-crash exit status (3) with the code and message printed.
 run_td fatal "fatal 0x12340000 boom"
 ok=0
-[ $rc -ne 0 ] && grep -q "TD reported a fatal error: code 0x0000000012340000 message 'boom'" \
+[ $rc -eq 3 ] && grep -q "TD reported a fatal error: code 0x0000000012340000 message 'boom'" \
 	"$work/fatal.err" "$work/fatal.out" && ok=1
 result fatal-error $ok "rc=$rc $(tail -1 "$work/fatal.err")"
 

@@ -147,6 +147,20 @@ static void test_pause_resume_power_shutdown(void **state)
 	assert_non_null(strstr(f->vm.exit_reason, "API"));
 }
 
+/* A client that sends vm.shutdown and goes away at once still shuts the VM down. */
+static void test_shutdown_then_hang_up(void **state)
+{
+	struct fixture *f = *state;
+	const char *req = "PUT /api/v1/vm.shutdown HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+	int fd = connect_to(f->path);
+
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	close(fd);
+	for (int i = 0; i < 200 && vm_get_state(&f->vm) != VM_STOPPING; i++)
+		usleep(10000);
+	assert_int_equal(vm_get_state(&f->vm), VM_STOPPING);
+}
+
 static void test_bad_requests(void **state)
 {
 	struct fixture *f = *state;
@@ -411,6 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_info_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inherited_listen_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume_power_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_then_hang_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_pipelining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_read_late, setup, teardown),

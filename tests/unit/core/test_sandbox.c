@@ -30,6 +30,7 @@ enum action {
 	DO_SOCKET,
 	DO_UNIX_SOCKET,
 	DO_BAD_IOCTL,
+	DO_MSI_IOCTL,
 	DO_LIBC,
 	DO_TEARDOWN_IOCTL,
 };
@@ -167,6 +168,11 @@ static int run_in_child(enum sandbox_kind kind, enum action act)
 		case DO_BAD_IOCTL:
 			ioctl(p[0], KVM_CREATE_VM, 0);
 			break;
+		case DO_MSI_IOCTL:
+			/* Allowed: fails on a pipe (ENOTTY) instead of trapping. */
+			if (ioctl(p[0], KVM_SIGNAL_MSI, NULL) < 0)
+				_exit(0);
+			_exit(96);
 		case DO_TEARDOWN_IOCTL:
 			/* KVM_TDX_TERMINATE_VM at teardown: refused by a pipe, not trapped. */
 			if (ioctl(p[0], KVM_MEMORY_ENCRYPT_OP, &c) < 0)
@@ -226,6 +232,9 @@ static void test_each_kind(void **state)
 			expect_exit0(run_in_child(k, DO_UNIX_SOCKET));
 		else
 			expect_stopped(run_in_child(k, DO_UNIX_SOCKET), k, SYS_socket);
+		/* Every kind that completes work for the guest can interrupt it; the QGS
+		 * client does, for the GetQuote notify. */
+		expect_exit0(run_in_child(k, DO_MSI_IOCTL));
 	}
 }
 

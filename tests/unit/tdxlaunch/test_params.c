@@ -306,6 +306,12 @@ static void test_firmware_use(void **state)
 	assert_int_equal(td_check_firmware_use(&cfg, &shim, &e), -EINVAL);
 	assert_string_equal(e.msg,
 			    "--cmdline with a TD-Shim image that has no PayloadParam section");
+	/* An embedded payload brings its own command line: one given would be dropped. */
+	shim.nsections = 3;
+	shim.sections[1].raw_size = 0x100000;
+	cfg.kernel = NULL;
+	assert_int_equal(td_check_firmware_use(&cfg, &shim, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "embeds its payload: the image brings its own command line"));
 }
 
 static void test_shim_inputs(void **state)
