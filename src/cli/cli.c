@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control/api.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
@@ -121,6 +122,16 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "merak: %s\n", e.msg);
 		vm_config_free(&cfg);
 		return EXIT_USAGE;
+	}
+	if (cfg.log_file) {
+		int fd;
+
+		if (file_open_output(cfg.log_file, "log file", &fd, &e) < 0) {
+			fprintf(stderr, "merak: %s\n", e.msg);
+			vm_config_free(&cfg);
+			return 1;
+		}
+		log_set_fd(fd);
 	}
 	note_new_files(&cfg, &new_files);
 	r = check_inputs(&cfg, &e);

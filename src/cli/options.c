@@ -54,6 +54,8 @@ static const char usage_text[] =
 	"                            launch an Intel TDX Trust Domain (needs --firmware)\n"
 	"\n"
 	"Control:\n"
+	"  -v, -vv                   more log: info, then debug (as --log-level)\n"
+	"  --log-file PATH           log lines go to PATH instead of stderr\n"
 	"  --api-socket path=PATH|fd=N  HTTP control socket (Cloud Hypervisor's REST API);\n"
 	"                            fd=N: a listening unix socket passed down by the caller\n"
 	"  --seccomp true|false|log  system-call filters (default true)\n"
@@ -468,6 +470,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_SECCOMP,
 	OPT_LOG_LEVEL,
+	OPT_LOG_FILE,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -489,6 +492,7 @@ static const struct option run_options[] = {
 	{"api-socket", required_argument, NULL, OPT_API_SOCKET},
 	{"seccomp", required_argument, NULL, OPT_SECCOMP},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"log-file", required_argument, NULL, OPT_LOG_FILE},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -507,6 +511,7 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->vsock.socket);
 	free(cfg->tdx.quote_socket);
 	free(cfg->api_socket);
+	free(cfg->log_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -550,14 +555,14 @@ static int check_occurrence(int opt, int index, const char *arg, unsigned *seen,
  */
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 {
-	unsigned seen[OPT_HELP - OPT_KERNEL + 1] = {0};
+	unsigned seen[OPT_HELP - OPT_KERNEL + 1] = {0}, verbose = 0;
 	int opt, index = -1, r = 0;
 	enum log_level level;
 
 	cli_config_defaults(cfg);
 	optind = 0; /* glibc: 0 also resets its internal state between parses */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", run_options, &index)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":v", run_options, &index)) != -1) {
 		char *arg;
 
 		r = check_occurrence(opt, index, optarg, seen, e);
@@ -612,6 +617,14 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			break;
 		case OPT_SECCOMP:
 			r = parse_seccomp(arg, cfg, e);
+			break;
+		case 'v':
+			/* Cloud Hypervisor's habit: -v info, -vv and more debug. */
+			verbose++;
+			log_set_level(verbose == 1 ? LOG_INFO : LOG_DEBUG);
+			break;
+		case OPT_LOG_FILE:
+			set_str(&cfg->log_file, arg);
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(arg, &level) < 0)

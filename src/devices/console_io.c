@@ -73,36 +73,6 @@ void console_io_set_sandbox(struct console_io *c, int mode)
 	c->sandbox_mode = mode;
 }
 
-/*
- * An output file: created if missing, appended to otherwise. A FIFO, socket
- * or directory is refused (a FIFO would block the open until a reader came);
- * a character device such as /dev/null is fine.
- */
-static int open_output(const char *path, const char *what, int *out, struct err *e)
-{
-	struct stat st;
-	int fd, r;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
-	if (fd < 0) {
-		r = -errno;
-		/* Without a reader, opening a FIFO with O_NONBLOCK fails with ENXIO. */
-		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
-			return errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
-				    file_type_name(st.st_mode));
-		return errf_sys(e, r, "%s '%s'", what, path);
-	}
-	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))) {
-		r = errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
-			 file_type_name(st.st_mode));
-		close(fd);
-		return r;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	*out = fd;
-	return 0;
-}
-
 int console_io_open(const struct chardev_config *cfg, const char *what, struct console_io **out,
 		    struct err *e)
 {
@@ -122,7 +92,7 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 		c->in_fd = STDIN_FILENO;
 		break;
 	case CHARDEV_FILE:
-		r = open_output(cfg->path, what, &c->out_fd, e);
+		r = file_open_output(cfg->path, what, &c->out_fd, e);
 		if (r < 0) {
 			free(c);
 			return r;

@@ -27,6 +27,36 @@ const char *file_type_name(unsigned mode)
 	return "an unknown kind of file";
 }
 
+/*
+ * An output file: created if missing, appended to otherwise. A FIFO, socket
+ * or directory is refused (a FIFO would block the open until a reader came);
+ * a character device such as /dev/null is fine.
+ */
+int file_open_output(const char *path, const char *what, int *out, struct err *e)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+	if (fd < 0) {
+		r = -errno;
+		/* Without a reader, opening a FIFO with O_NONBLOCK fails with ENXIO. */
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+			return errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
+				    file_type_name(st.st_mode));
+		return errf_sys(e, r, "%s '%s'", what, path);
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))) {
+		r = errf(e, -EINVAL, "%s '%s' is %s, not a regular file", what, path,
+			 file_type_name(st.st_mode));
+		close(fd);
+		return r;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*out = fd;
+	return 0;
+}
+
 int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
 		  struct err *e)
 {

@@ -17,6 +17,12 @@ struct file_buf {
 int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
 		  struct err *e);
 void file_buf_free(struct file_buf *b);
+/*
+ * Opens an output file (serial, console, log): created if missing, appended
+ * to; a FIFO, socket or directory is refused (a FIFO would block the open),
+ * a character device such as /dev/null is fine. what names it in messages.
+ */
+int file_open_output(const char *path, const char *what, int *fd, struct err *e);
 /* "a FIFO", "a directory", ... for a stat mode, in messages that refuse a path. */
 const char *file_type_name(unsigned mode);
 

@@ -4,8 +4,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_WARN;
+static int log_fd = 2;	/* stderr, or --log-file */
+
+void log_set_fd(int fd)
+{
+	log_fd = fd;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -44,5 +51,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* One write per line so that lines from vCPU threads do not interleave. */
-	fprintf(stderr, "%s\n", line);
+	n = (int)strnlen(line, sizeof(line) - 1);
+	line[n++] = '\n';
+	if (write(log_fd, line, (size_t)n) < 0) {
+		/* nowhere left to say it */
+	}
 }

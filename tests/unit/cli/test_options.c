@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 /* Parses a NULL-terminated argument list; returns cli_parse_run's result. */
 static int parse(struct vm_config *cfg, struct err *e, ...)
@@ -204,6 +205,15 @@ static void test_numbers_and_repeats(void **state)
 	assert_int_equal(cfg.api_fd, -1);
 	assert_int_equal(cfg.n_disks, 2);
 	assert_string_equal(cfg.cmdline, "");
+	vm_config_free(&cfg);
+	/* -v is info, -vv debug (Cloud Hypervisor's habit); --log-file is kept for cli.c. */
+	assert_int_equal(parse(&cfg, &e, "--kernel", "k", "-v", "--log-file", "/tmp/x.log", NULL), 0);
+	assert_int_equal(log_get_level(), LOG_INFO);
+	assert_string_equal(cfg.log_file, "/tmp/x.log");
+	vm_config_free(&cfg);
+	assert_int_equal(parse(&cfg, &e, "--kernel", "k", "-vv", NULL), 0);
+	assert_int_equal(log_get_level(), LOG_DEBUG);
+	log_set_level(LOG_WARN);
 	vm_config_free(&cfg);
 }
 
