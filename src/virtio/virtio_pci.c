@@ -100,20 +100,27 @@ static void kick_cb(struct virtio_watch *w, u32 events)
 }
 
 /* Returns the number of events handled, -1 when told to quit. */
+/* One epoll round: events handled, or -1 when the quit eventfd was among them. */
 static int handle_events(struct virtio_dev *vd, int timeout_ms)
 {
 	struct epoll_event ev[16];
 	int n = epoll_wait(vd->epfd, ev, 16, timeout_ms);
+	bool quit = false;
 
 	for (int i = 0; i < n; i++) {
 		struct virtio_watch *w = ev[i].data.ptr;
 
-		if (w == &vd->quit)
-			return -1;
+		/* The rest of the round still runs: work that came with the quit is done. */
+		if (w == &vd->quit) {
+			quit = true;
+			continue;
+		}
 		pthread_mutex_lock(&vd->lock);
 		w->cb(w, ev[i].events);
 		pthread_mutex_unlock(&vd->lock);
 	}
+	if (quit)
+		return -1;
 	return n < 0 ? 0 : n;
 }
 
@@ -133,6 +140,14 @@ static void *worker_main(void *arg)
 	}
 	while (handle_events(vd, -1) >= 0)
 		;
+	/*
+	 * What the guest handed over before the VM stopped is still served: a
+	 * kick that raced the stop (a last vsock answer, a last console line, a
+	 * last write) is in a readable eventfd. A few rounds, without waiting;
+	 * the quit eventfd stays readable, so each round also says -1.
+	 */
+	for (int i = 0; i < 4; i++)
+		handle_events(vd, 0);
 	return NULL;
 }
 
