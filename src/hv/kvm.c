@@ -376,24 +376,23 @@ int hv_vcpu_run(struct hv_vcpu *vcpu, struct vm_exit *exit, struct err *e)
 		 * EHWPOISON means guest_memfd found the backing page poisoned, and
 		 * re-entering would fault again forever.
 		 */
-		if (err == EHWPOISON && vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
+		if ((err == EHWPOISON || err == EFAULT) &&
+		    vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
 			struct merak_kvm_run_memory_fault *mf = kvm_run_memory_fault(vcpu->run);
+			bool private_ = mf->flags & MERAK_KVM_MEMORY_EXIT_FLAG_PRIVATE;
 
 			memset(exit, 0, sizeof(*exit));
-			exit->kind = VM_EXIT_MEMORY_ERROR;
-			exit->memory_error.gpa = mf->gpa;
-			exit->memory_error.size = mf->size;
-			exit->memory_error.private_ = mf->flags & MERAK_KVM_MEMORY_EXIT_FLAG_PRIVATE;
-			return 0;
-		}
-		if (err == EFAULT && vcpu->run->exit_reason == MERAK_KVM_EXIT_MEMORY_FAULT) {
-			struct merak_kvm_run_memory_fault *mf = kvm_run_memory_fault(vcpu->run);
-
-			memset(exit, 0, sizeof(*exit));
-			exit->kind = VM_EXIT_MEMORY_FAULT;
-			exit->convert.gpa = mf->gpa;
-			exit->convert.size = mf->size;
-			exit->convert.to_private = mf->flags & MERAK_KVM_MEMORY_EXIT_FLAG_PRIVATE;
+			if (err == EHWPOISON) {
+				exit->kind = VM_EXIT_MEMORY_ERROR;
+				exit->memory_error.gpa = mf->gpa;
+				exit->memory_error.size = mf->size;
+				exit->memory_error.private_ = private_;
+			} else {
+				exit->kind = VM_EXIT_MEMORY_FAULT;
+				exit->convert.gpa = mf->gpa;
+				exit->convert.size = mf->size;
+				exit->convert.to_private = private_;
+			}
 			return 0;
 		}
 		return errf_sys(e, -err, "vCPU %u: KVM_RUN", vcpu->index);

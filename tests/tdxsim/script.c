@@ -252,7 +252,12 @@ static void emit_map_chunk(struct sim_vcpu *v)
 		v->map_private ? "private" : "shared");
 }
 
-static int emit_memfault(struct sim_vcpu *v)
+/*
+ * A memory-fault exit: -EFAULT asks the VMM for a conversion; -EHWPOISON is a
+ * poisoned page behind the access (guest_memfd's answer), which stays
+ * poisoned, so every re-entry faults again.
+ */
+static int emit_fault(struct sim_vcpu *v, int err, int pend)
 {
 	struct s_kvm_run *run = v->run;
 
@@ -261,32 +266,21 @@ static int emit_memfault(struct sim_vcpu *v)
 	run->memory_fault.flags = v->fault_private ? S_KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
 	run->memory_fault.gpa = v->fault_gpa;
 	run->memory_fault.size = v->fault_size;
-	v->pend = P_MEMFAULT;
-	sim_log("EXIT vcpu=%u line=%d MEMORY_FAULT gpa=0x%" PRIx64 " size=0x%" PRIx64 " %s (-EFAULT)",
+	v->pend = pend;
+	sim_log("EXIT vcpu=%u line=%d MEMORY_FAULT gpa=0x%" PRIx64 " size=0x%" PRIx64 " %s (%s)",
 		v->id, v->pend_line, v->fault_gpa, v->fault_size,
-		v->fault_private ? "private" : "shared");
-	return -EFAULT;
+		v->fault_private ? "private" : "shared", err == EHWPOISON ? "-EHWPOISON" : "-EFAULT");
+	return -err;
 }
 
-/*
- * A poisoned page behind a guest access: guest_memfd answers -EHWPOISON, and
- * KVM_RUN returns -1/EHWPOISON with the memory-fault exit filled in. The page
- * stays poisoned, so every re-entry faults again.
- */
+static int emit_memfault(struct sim_vcpu *v)
+{
+	return emit_fault(v, EFAULT, P_MEMFAULT);
+}
+
 static int emit_hwpoison(struct sim_vcpu *v)
 {
-	struct s_kvm_run *run = v->run;
-
-	clear_exit(run);
-	run->exit_reason = S_KVM_EXIT_MEMORY_FAULT;
-	run->memory_fault.flags = v->fault_private ? S_KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
-	run->memory_fault.gpa = v->fault_gpa;
-	run->memory_fault.size = v->fault_size;
-	v->pend = P_POISON;
-	sim_log("EXIT vcpu=%u line=%d MEMORY_FAULT gpa=0x%" PRIx64 " size=0x%" PRIx64 " %s (-EHWPOISON)",
-		v->id, v->pend_line, v->fault_gpa, v->fault_size,
-		v->fault_private ? "private" : "shared");
-	return -EHWPOISON;
+	return emit_fault(v, EHWPOISON, P_POISON);
 }
 
 static void set_result(struct sim_vcpu *v, u64 status)

@@ -801,19 +801,25 @@ static void case_script(void)
 	printf("OK\n");
 }
 
+/* A finalized TD with one vCPU and one unmeasured page of fw: what script cases start from. */
+static void td_one_page_finalized(struct td *t, u8 *fw)
+{
+	td_open(t);
+	td_caps(t);
+	td_irqchip_and_mem(t);
+	td_init_vm(t);
+	td_vcpus(t, 1, 0);
+	EXPECT_OK(init_mem(t->vcpu[0], fw, FW_GPA, 1, false, NULL));
+	EXPECT_OK(tdx_op(t->vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+}
+
 static void case_script_fail(void)
 {
 	struct td t;
 	u8 *fw = aligned_alloc(4096, PG);
 
 	memset(fw, 0, PG);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 1, 0);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw);
 	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_RUN, 0));
 	CHECK(t.run[0]->exit_reason == S_KVM_EXIT_TDX, "tdx exit");
 	/* leave ret at SUBFUNC_UNSUPPORTED: the script wants 0 */
@@ -837,13 +843,7 @@ static void case_script_accept(void)
 	bool fatal = false;
 
 	memset(fw, 0, PG);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 1, 0);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw);
 	for (int guard = 0; guard < 20; guard++) {
 		struct s_kvm_run *run = t.run[0];
 		int r = ioctl(t.vcpu[0], S_KVM_RUN, 0);
@@ -1021,13 +1021,7 @@ static void case_hwpoison(void)
 	struct td t;
 
 	memset(fw, 0, PG);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 1, 0);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw);
 	for (int i = 0; i < 2; i++) {
 		EXPECT_ERR(ioctl(t.vcpu[0], S_KVM_RUN, 0), EHWPOISON);
 		CHECK(t.run[0]->exit_reason == S_KVM_EXIT_MEMORY_FAULT &&
@@ -1169,13 +1163,7 @@ static void case_no_msi_fail(void)
 	struct s_kvm_msi m = {.address_lo = 0xfee00000, .data = 33};
 
 	memset(fw, 0, PG);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 1, 0);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, false, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw);
 	EXPECT_OK(ioctl(t.vm, S_KVM_SIGNAL_MSI, &m));
 	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_RUN, 0));
 	CHECK(t.run[0]->exit_reason == S_KVM_EXIT_SYSTEM_EVENT &&
