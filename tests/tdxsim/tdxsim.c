@@ -1176,6 +1176,27 @@ static struct s_kvm_cpuid_entry2 *model_slot(struct sim_vm *vm, u32 fn, u32 idx)
 	return e;
 }
 
+/* ORs (set) or clears (!set) each listed leaf's registers into the model. */
+static void model_apply(struct sim_vm *vm, const struct s_kvm_cpuid_entry2 *list, u32 n, bool set)
+{
+	for (u32 i = 0; i < n; i++) {
+		const struct s_kvm_cpuid_entry2 *l = &list[i];
+		struct s_kvm_cpuid_entry2 *e = model_slot(vm, l->function, l->index);
+
+		if (set) {
+			e->eax |= l->eax;
+			e->ebx |= l->ebx;
+			e->ecx |= l->ecx;
+			e->edx |= l->edx;
+		} else {
+			e->eax &= ~l->eax;
+			e->ebx &= ~l->ebx;
+			e->ecx &= ~l->ecx;
+			e->edx &= ~l->edx;
+		}
+	}
+}
+
 /*
  * What the TDX module makes of TD_PARAMS (TDH.MNG.INIT): per leaf, its fixed-1
  * bits, the configurable bits the VMM asked for unless the CPU lacks them
@@ -1192,35 +1213,11 @@ static void td_model_build(struct sim_vm *vm)
 	vm->td_model_nent = 0;
 	model_slot(vm, 0, 0);
 	model_slot(vm, 0x80000000, 0);
-	for (u32 i = 0; i < c->nfixed1; i++) {
-		const struct s_kvm_cpuid_entry2 *f = &c->fixed1[i];
-
-		e = model_slot(vm, f->function, f->index);
-		e->eax |= f->eax;
-		e->ebx |= f->ebx;
-		e->ecx |= f->ecx;
-		e->edx |= f->edx;
-	}
+	model_apply(vm, c->fixed1, c->nfixed1, true);
 	for (u32 i = 0; i < c->nent; i++)
 		model_slot(vm, c->entries[i].function, c->entries[i].index);
-	for (u32 i = 0; i < vm->td_cpuid_nent; i++) {
-		const struct s_kvm_cpuid_entry2 *t = &vm->td_cpuid[i];
-
-		e = model_slot(vm, t->function, t->index);
-		e->eax |= t->eax;
-		e->ebx |= t->ebx;
-		e->ecx |= t->ecx;
-		e->edx |= t->edx;
-	}
-	for (u32 i = 0; i < c->nnative0; i++) {
-		const struct s_kvm_cpuid_entry2 *n0 = &c->native0[i];
-
-		e = model_slot(vm, n0->function, n0->index);
-		e->eax &= ~n0->eax;
-		e->ebx &= ~n0->ebx;
-		e->ecx &= ~n0->ecx;
-		e->edx &= ~n0->edx;
-	}
+	model_apply(vm, vm->td_cpuid, vm->td_cpuid_nent, true);
+	model_apply(vm, c->native0, c->nnative0, false);
 	/* XCR0-managed state (x87..AVX-512, PKRU, AMX) and XSS-managed state. */
 	e = model_slot(vm, 0xd, 0);
 	e->eax |= (u32)(vm->xfam & 0x000e02ffull);

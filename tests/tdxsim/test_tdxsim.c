@@ -689,6 +689,18 @@ static void case_no_real_kvm(void)
 	printf("OK\n");
 }
 
+/* A finalized TD with its vCPUs (INIT_VCPU with hob) and one page of fw at FW_GPA. */
+static void td_one_page_finalized(struct td *t, u8 *fw, int nvcpus, u64 hob, bool measure)
+{
+	td_open(t);
+	td_caps(t);
+	td_irqchip_and_mem(t);
+	td_init_vm(t);
+	td_vcpus(t, nvcpus, hob);
+	EXPECT_OK(init_mem(t->vcpu[0], fw, FW_GPA, 1, measure, NULL));
+	EXPECT_OK(tdx_op(t->vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+}
+
 /* The guest script: every exit kind, answered the way a VMM would. */
 static void *ap_thread(void *p)
 {
@@ -714,13 +726,7 @@ static void case_script(void)
 
 	memset(fw, 0x90, PG);
 	signal(SIGUSR1, on_sig);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 2, 0x809000);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, true, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw, 2, 0x809000, true);
 	pthread_create(&ap, NULL, ap_thread, &t);
 
 	for (int guard = 0; guard < 100; guard++) {
@@ -801,17 +807,6 @@ static void case_script(void)
 	printf("OK\n");
 }
 
-/* A finalized TD with one vCPU and one unmeasured page of fw: what script cases start from. */
-static void td_one_page_finalized(struct td *t, u8 *fw)
-{
-	td_open(t);
-	td_caps(t);
-	td_irqchip_and_mem(t);
-	td_init_vm(t);
-	td_vcpus(t, 1, 0);
-	EXPECT_OK(init_mem(t->vcpu[0], fw, FW_GPA, 1, false, NULL));
-	EXPECT_OK(tdx_op(t->vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
-}
 
 static void case_script_fail(void)
 {
@@ -819,7 +814,7 @@ static void case_script_fail(void)
 	u8 *fw = aligned_alloc(4096, PG);
 
 	memset(fw, 0, PG);
-	td_one_page_finalized(&t, fw);
+	td_one_page_finalized(&t, fw, 1, 0, false);
 	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_RUN, 0));
 	CHECK(t.run[0]->exit_reason == S_KVM_EXIT_TDX, "tdx exit");
 	/* leave ret at SUBFUNC_UNSUPPORTED: the script wants 0 */
@@ -843,7 +838,7 @@ static void case_script_accept(void)
 	bool fatal = false;
 
 	memset(fw, 0, PG);
-	td_one_page_finalized(&t, fw);
+	td_one_page_finalized(&t, fw, 1, 0, false);
 	for (int guard = 0; guard < 20; guard++) {
 		struct s_kvm_run *run = t.run[0];
 		int r = ioctl(t.vcpu[0], S_KVM_RUN, 0);
@@ -992,13 +987,7 @@ static void case_terminate(void)
 
 	memset(fw, 0x33, PG);
 	signal(SIGUSR1, on_sig);
-	td_open(&t);
-	td_caps(&t);
-	td_irqchip_and_mem(&t);
-	td_init_vm(&t);
-	td_vcpus(&t, 2, 0x809000);
-	EXPECT_OK(init_mem(t.vcpu[0], fw, FW_GPA, 1, true, NULL));
-	EXPECT_OK(tdx_op(t.vm, S_KVM_TDX_FINALIZE_VM, 0, 0, NULL));
+	td_one_page_finalized(&t, fw, 2, 0x809000, true);
 	pthread_create(&ap, NULL, ap_thread, &t);
 	usleep(100000);
 	EXPECT_ERR(tdx_op(t.vm, S_KVM_TDX_TERMINATE_VM, 0, 0, NULL), EBUSY);
@@ -1021,7 +1010,7 @@ static void case_hwpoison(void)
 	struct td t;
 
 	memset(fw, 0, PG);
-	td_one_page_finalized(&t, fw);
+	td_one_page_finalized(&t, fw, 1, 0, false);
 	for (int i = 0; i < 2; i++) {
 		EXPECT_ERR(ioctl(t.vcpu[0], S_KVM_RUN, 0), EHWPOISON);
 		CHECK(t.run[0]->exit_reason == S_KVM_EXIT_MEMORY_FAULT &&
@@ -1163,7 +1152,7 @@ static void case_no_msi_fail(void)
 	struct s_kvm_msi m = {.address_lo = 0xfee00000, .data = 33};
 
 	memset(fw, 0, PG);
-	td_one_page_finalized(&t, fw);
+	td_one_page_finalized(&t, fw, 1, 0, false);
 	EXPECT_OK(ioctl(t.vm, S_KVM_SIGNAL_MSI, &m));
 	EXPECT_OK(ioctl(t.vcpu[0], S_KVM_RUN, 0));
 	CHECK(t.run[0]->exit_reason == S_KVM_EXIT_SYSTEM_EVENT &&
