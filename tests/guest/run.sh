@@ -288,6 +288,10 @@ unprivileged_case() {
 	chmod 0711 "$work"	# mktemp's 0700 would keep the user out
 	virtio_image "$d/disk.img"
 	virtio_image "$d/ro.img"
+	# The checkout may sit in a directory nobody cannot enter (mktemp -d is
+	# 0700): merak and its guest are copied where the user can reach them.
+	cp "$MERAK" "$d/merak"
+	cp "$G/virtio.elf" "$d/virtio.elf"
 	chown -R 65534:65534 "$d"
 	{
 		echo '#!/bin/sh'
@@ -297,12 +301,12 @@ unprivileged_case() {
 		echo "	mknod \"\$0/kvm\" c $major $minor && chown 0:$kvm_gid \"\$0/kvm\" && chmod 0660 \"\$0/kvm\" &&"
 		echo "	mount -o bind \"\$0/kvm\" /dev/kvm || exit 125"
 		echo "	exec $setpriv --reuid=65534 --regid=65534 --groups=$kvm_gid -- \"\$@\"' \\"
-		echo "	\"$work/kvmdev\" \"$MERAK\" \"\$@\""
+		echo "	\"$work/kvmdev\" \"$d/merak\" \"\$@\""
 	} >"$work/as-nobody"
 	chmod +x "$work/as-nobody"
 	real=$MERAK
 	MERAK=$work/as-nobody
-	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
+	run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$d/virtio.elf" \
 		--cmdline "blk ro rng console blk_sectors=2048" --memory size=64M \
 		--disk "path=$d/disk.img,serial=vdisk0" --disk "path=$d/ro.img,readonly=on" \
 		--rng --console "file=$d/hvc0" --api-socket "path=$d/api.sock"
