@@ -12,7 +12,8 @@ or stopped short) adds one failure; any other test counts once. A test of a
 requested suite that is missing from the log, or a missing log, is a
 failure: nothing drops out unnoticed.
 
-Prints the failures and the skips with their reasons, then one line:
+Prints the failures (with up to 12 of each failed case's diagnostic lines)
+and the skips with their reasons, then one line:
 "N passed, M failed" (", K skipped" when K > 0). Exits 1 if M > 0.
 """
 import json
@@ -22,6 +23,7 @@ import sys
 
 TEST_RE = re.compile(r'^(not ok|ok)\b\s*(?:[0-9]+\s*)?(?:-\s*)?([^#]*)(?:#\s*(.*))?$')
 PLAN_RE = re.compile(r'^1\.\.[0-9]+')
+MAX_WHY = 12
 BAD = {'FAIL', 'ERROR', 'TIMEOUT', 'INTERRUPT', 'UNEXPECTEDPASS'}
 
 
@@ -43,13 +45,22 @@ def load_log(build):
 
 
 def count_tap(stdout):
-    """(passed, failed, skipped, failed names, skipped lines) of a TAP stream."""
+    """(passed, failed, skipped, failed cases, skipped lines) of a TAP stream.
+
+    A failed case carries the diagnostic lines ("# ...") that follow it, so
+    the tail of a CI log says why, not only what."""
     p = f = s = 0
     bad, skips = [], []
+    collecting = None
     for line in stdout.splitlines():
         m = TEST_RE.match(line.rstrip())
         if not m:
+            if collecting is not None and line.startswith('#') and len(collecting) < MAX_WHY:
+                collecting.append(line[1:].strip())
+            elif not line.startswith('#'):
+                collecting = None
             continue
+        collecting = None
         status, desc, directive = m.group(1), m.group(2).strip(), (m.group(3) or '').strip()
         word = directive.split(' ', 1)[0].upper()
         if word.startswith('SKIP'):
@@ -63,7 +74,9 @@ def count_tap(stdout):
             p += 1
         else:
             f += 1
-            bad.append(desc)
+            why = directive and [directive] or []
+            bad.append((desc, why))
+            collecting = why
     return p, f, s, bad, skips
 
 
@@ -104,7 +117,8 @@ def main(argv):
                 passed += p
                 failed += f
                 skipped += s
-                failures += [f'{where}: {b}' for b in bad]
+                for desc, why in bad:
+                    failures.append(f'{where}: {desc}' + ''.join(f'\n      {w}' for w in why))
                 skips += [f'{where}: {x}' for x in sk]
                 if result in BAD and f == 0:
                     failed += 1

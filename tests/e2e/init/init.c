@@ -281,6 +281,13 @@ static int check_vsock(void)
 		return fail_line("the host's connection on port 5678 sent nothing");
 	if (write(a, "pong from guest\n", 16) != 16)
 		return fail_line("cannot answer on vsock port 5678");
+	/*
+	 * The host closes once it has the answer. Waiting for that proves the
+	 * delivery; without it the guest's own TX work could still hold the
+	 * answer when init powers off, and the host would never see it.
+	 */
+	if (read_timeout(a, buf, sizeof(buf), 10000) != 0)
+		return fail_line("the host did not close port 5678 after the answer");
 	close(a);
 	close(l);
 	say("merak-e2e: vsock: answered the host on port 5678\n");
