@@ -12,7 +12,7 @@ int cli_main(int argc, char **argv);
 
 /* `merak [run] OPTIONS`: parses into cfg; -EINVAL with the message on bad input. */
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e);
-void vm_config_free(struct vm_config *cfg);
+/* vm_config_free is in vm/config.h. */
 
 /*
  * The pieces `merak measure` shares with `merak`, so that both refuse the

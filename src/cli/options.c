@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +19,13 @@
 #define MERAK_VERSION "unknown"
 #endif
 
-#define MIN_MEMORY (8ULL << 20)
-#define MAX_MEMORY (1ULL << 40)
-
 static const char usage_text[] =
 	"usage: merak [run] [OPTIONS]          boot a VM or a TD\n"
 	"       merak measure [OPTIONS]        predict a TD's MRTD and RTMRs offline\n"
 	"       merak tdx-caps                 report this host's TDX capabilities\n"
 	"\n"
-	"Boot payload (one of --kernel or --firmware is required):\n"
+	"Boot payload (--kernel or --firmware; without either, --api-socket starts the VMM\n"
+	"empty and the VM comes from the API's vm.create):\n"
 	"  --kernel PATH             bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
 	"                            (with --firmware: a bzImage handed to OVMF through fw_cfg)\n"
 	"  --initramfs PATH          initial ramdisk for --kernel\n"
@@ -41,7 +40,9 @@ static const char usage_text[] =
 	"  --serial MODE             8250 UART on COM1: tty | file=PATH | null | off (default tty)\n"
 	"  --console MODE            virtio-console (hvc0): tty | file=PATH | null | off (default off)\n"
 	"  --disk path=FILE[,readonly=on][,serial=ID]   virtio-blk disk; repeatable (up to 8)\n"
-	"  --net tap=NAME[,mac=MAC]  virtio-net on a tap device (created if missing); repeatable (up to 4)\n"
+	"  --net tap=NAME|fd=N[,mac=MAC]\n"
+	"                            virtio-net on a tap device (created if missing), or on the\n"
+	"                            tap fd N the caller opened; repeatable (up to 4)\n"
 	"  --rng                     virtio-rng fed from getrandom(2)\n"
 	"  --vsock cid=N,socket=PATH virtio-vsock; the host side is a unix socket at PATH\n"
 	"\n"
@@ -126,24 +127,17 @@ static int parse_chardev(const char *opt, const char *arg, struct chardev_config
 static int parse_hex48(const char *opt, const char *key, const char *v, u8 out[48],
 		       struct err *e)
 {
-	if (!v || strlen(v) != 96)
-		return errf(e, -EINVAL, "%s: %s must be 96 hex digits (48 bytes)", opt, key);
-	for (int i = 0; i < 48; i++) {
-		unsigned b;
-		if (sscanf(v + 2 * i, "%2x", &b) != 1 || !strchr("0123456789abcdefABCDEF", v[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", v[2 * i + 1]))
-			return errf(e, -EINVAL, "%s: %s: '%c%c' is not a hex byte", opt, key,
-				    v[2 * i], v[2 * i + 1]);
-		out[i] = (u8)b;
-	}
-	return 0;
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s: %s", opt, key);
+	return vm_parse_hex48(what, v, out, e);
 }
 
 int cli_check_cpus(const char *v, u32 *out, struct err *e)
 {
 	u64 n;
 
-	if (!v || parse_u64(v, &n) < 0 || n < 1 || n > MAX_VCPUS)
+	if (!v || parse_u64(v, &n) < 0 || !vm_cpus_valid(n))
 		return errf(e, -EINVAL, "--cpus: boot='%s': expected a number from 1 to %d",
 			    v ? v : "", MAX_VCPUS);
 	*out = (u32)n;
@@ -173,7 +167,7 @@ int cli_check_memory(const char *v, u64 *out, struct err *e)
 	if (!v || parse_size(v, &size) < 0)
 		return errf(e, -EINVAL, "--memory: size='%s' is not a size like 256M or 2G",
 			    v ? v : "");
-	if (size < MIN_MEMORY || size > MAX_MEMORY || !IS_ALIGNED(size, MiB))
+	if (!vm_mem_size_valid(size))
 		return errf(e, -EINVAL,
 			    "--memory: size='%s': must be a multiple of 1 MiB from 8M to 1T", v);
 	*out = size;
@@ -214,8 +208,9 @@ static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
 		} else if (!strcmp(k, "readonly")) {
 			r = parse_bool("--disk", k, v, &d->readonly, e);
 		} else if (!strcmp(k, "serial") && v) {
-			if (strlen(v) > 20)
-				r = errf(e, -EINVAL, "--disk: serial '%s' is longer than 20 bytes", v);
+			if (strlen(v) > DISK_SERIAL_MAX)
+				r = errf(e, -EINVAL, "--disk: serial '%s' is longer than %d bytes", v,
+					 DISK_SERIAL_MAX);
 			else
 				strcpy(d->serial, v);
 		} else {
@@ -234,20 +229,6 @@ static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
-static int parse_mac(const char *v, u8 mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6 || strlen(v) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (u8)b[i];
-	/* A multicast address cannot be a NIC's own. */
-	return (mac[0] & 1) ? -EINVAL : 0;
-}
-
 static int parse_net(char *arg, struct vm_config *cfg, struct err *e)
 {
 	struct net_config *n;
@@ -264,18 +245,36 @@ static int parse_net(char *arg, struct vm_config *cfg, struct err *e)
 					    v, sizeof(n->tap) - 1);
 			strcpy(n->tap, v);
 		} else if (!strcmp(k, "mac") && v) {
-			if (parse_mac(v, n->mac) < 0)
+			if (vm_parse_mac(v, n->mac) < 0)
 				return errf(e, -EINVAL,
 					    "--net: mac '%s' is not a unicast address like "
 					    "52:54:00:12:34:56",
 					    v);
 			n->has_mac = true;
+		} else if (!strcmp(k, "fd") && v && *v && !n->n_fds) {
+			/* Cloud Hypervisor's fd=N or fd=[N]: a tap the caller opened. */
+			size_t l = strlen(v);
+			u64 fd;
+
+			if (v[0] == '[' && l > 2 && v[l - 1] == ']') {
+				v[l - 1] = '\0';
+				v++;
+			}
+			if (parse_u64(v, &fd) < 0 || fd < 3 || fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
+				return errf(e, -EINVAL,
+					    "--net: fd='%s' is not an open file descriptor (3 or more; "
+					    "one tap: one queue pair)",
+					    v);
+			n->fds[0] = (int)fd;
+			n->n_fds = 1;
 		} else {
 			return errf(e, -EINVAL, "--net: unknown or empty key '%s'", k);
 		}
 	}
-	if (!n->tap[0])
-		return errf(e, -EINVAL, "--net: tap=NAME is required");
+	if (!n->tap[0] && !n->n_fds)
+		return errf(e, -EINVAL, "--net: tap=NAME or fd=N is required");
+	if (n->tap[0] && n->n_fds)
+		return errf(e, -EINVAL, "--net: tap=NAME and fd=N both name the tap: give one");
 	cfg->n_nets++;
 	return 0;
 }
@@ -290,7 +289,7 @@ static int parse_vsock(char *arg, struct vm_config *cfg, struct err *e)
 
 		if (!strcmp(k, "cid") && v) {
 			/* 0-2 are reserved (hypervisor, local, host); 2^32-1 is "any". */
-			if (parse_u64(v, &cid) < 0 || cid < 3 || cid >= 0xffffffffULL)
+			if (parse_u64(v, &cid) < 0 || !vm_vsock_cid_valid(cid))
 				return errf(e, -EINVAL, "--vsock: cid '%s' must be from 3 to 4294967294",
 					    v);
 			cfg->vsock.cid = (u32)cid;
@@ -306,29 +305,6 @@ static int parse_vsock(char *arg, struct vm_config *cfg, struct err *e)
 		return errf(e, -EINVAL, "--vsock: both cid=N and socket=PATH are required");
 	cfg->vsock.enabled = true;
 	return 0;
-}
-
-static int check_quote_socket(const char *v, struct err *e)
-{
-	u64 cid, port;
-	char *colon;
-
-	if (!strncmp(v, "unix:", 5) && v[5])
-		return 0;
-	if (!strncmp(v, "vsock:", 6)) {
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%s", v + 6);
-		colon = strchr(buf, ':');
-		if (colon) {
-			*colon = '\0';
-			if (!parse_u64(buf, &cid) && !parse_u64(colon + 1, &port) &&
-			    cid <= 0xffffffffULL && port <= 0xffffffffULL)
-				return 0;
-		}
-	}
-	return errf(e, -EINVAL,
-		    "--platform: quote-socket='%s': expected unix:PATH or vsock:CID:PORT", v);
 }
 
 int cli_parse_platform(char *arg, struct vm_config *cfg, struct err *e)
@@ -354,7 +330,7 @@ int cli_parse_platform(char *arg, struct vm_config *cfg, struct err *e)
 			r = parse_hex48("--platform", k, v, t->mrownerconfig, e);
 			t->has_mrownerconfig = true;
 		} else if (!strcmp(k, "quote-socket") && v) {
-			r = check_quote_socket(v, e);
+			r = vm_check_quote_socket("--platform: quote-socket", v, e);
 			if (!r) {
 				free(t->quote_socket);
 				t->quote_socket = strdup(v);
@@ -364,11 +340,7 @@ int cli_parse_platform(char *arg, struct vm_config *cfg, struct err *e)
 				r = errf(e, -EINVAL, "--platform: tsc-khz='%s' is not a frequency in kHz",
 					 v);
 		} else if (!strcmp(k, "irqchip") && v) {
-			if (!strcmp(v, "kernel"))
-				cfg->irqchip = IRQCHIP_KERNEL;
-			else if (!strcmp(v, "split"))
-				cfg->irqchip = IRQCHIP_SPLIT;
-			else
+			if (vm_parse_irqchip(v, &cfg->irqchip) < 0)
 				r = errf(e, -EINVAL,
 					 "--platform: irqchip='%s': expected kernel or split", v);
 			cfg->irqchip_set = true;
@@ -418,41 +390,6 @@ static int parse_seccomp(const char *arg, struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
-/* Rules that concern several options together. */
-static int check_config(struct vm_config *cfg, struct err *e)
-{
-	if (!cfg->kernel && !cfg->firmware)
-		return errf(e, -EINVAL, "nothing to boot: give --kernel or --firmware");
-	if (cfg->initramfs && !cfg->kernel)
-		return errf(e, -EINVAL, "--initramfs needs --kernel");
-	if (cfg->cmdline && !cfg->kernel)
-		return errf(e, -EINVAL, "--cmdline needs --kernel");
-	if (cfg->serial.mode == CHARDEV_TTY && cfg->console.mode == CHARDEV_TTY)
-		return errf(e, -EINVAL, "--serial and --console cannot both use the terminal (tty)");
-	if (cfg->vsock.enabled && cfg->api_socket && !strcmp(cfg->vsock.socket, cfg->api_socket))
-		return errf(e, -EINVAL,
-			    "--vsock socket='%s' is also the --api-socket path: each needs its own",
-			    cfg->api_socket);
-	/* --kernel with --firmware: the kernel reaches the firmware through fw_cfg. */
-	if (cfg->tdx.enabled) {
-		if (cfg->irqchip_set && cfg->irqchip == IRQCHIP_KERNEL)
-			return errf(e, -EINVAL,
-				    "--platform irqchip=kernel: a TD needs the split irqchip "
-				    "(the TDX module requires KVM's local APICs with a userspace "
-				    "IOAPIC)");
-		cfg->irqchip = IRQCHIP_SPLIT;
-		if (!cfg->firmware)
-			return errf(e, -EINVAL,
-				    "--platform tdx=on needs --firmware (TDVF or TD-Shim): a TD "
-				    "boots only from measured firmware, merak cannot set its "
-				    "registers");
-	} else if (cfg->tdx.debug || cfg->tdx.has_mrconfigid || cfg->tdx.has_mrowner ||
-		   cfg->tdx.has_mrownerconfig || cfg->tdx.quote_socket || cfg->tdx.tsc_khz) {
-		return errf(e, -EINVAL, "--platform: TD options given without tdx=on");
-	}
-	return 0;
-}
-
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRAMFS,
@@ -497,23 +434,6 @@ static const struct option run_options[] = {
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
-
-void vm_config_free(struct vm_config *cfg)
-{
-	free(cfg->kernel);
-	free(cfg->initramfs);
-	free(cfg->cmdline);
-	free(cfg->firmware);
-	free(cfg->serial.path);
-	free(cfg->console.path);
-	for (unsigned i = 0; i < cfg->n_disks; i++)
-		free(cfg->disks[i].path);
-	free(cfg->vsock.socket);
-	free(cfg->tdx.quote_socket);
-	free(cfg->api_socket);
-	free(cfg->log_file);
-	memset(cfg, 0, sizeof(*cfg));
-}
 
 void cli_config_defaults(struct vm_config *cfg)
 {
@@ -656,6 +576,23 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 	}
 	if (optind < argc)
 		return errf(e, -EINVAL, "unexpected argument '%s' (see merak --help)", argv[optind]);
-	return check_config(cfg, e);
+	/*
+	 * With an API socket and no payload the VMM starts empty and waits for
+	 * vm.create, as Cloud Hypervisor does; options for a VM would be lost.
+	 */
+	if (!cfg->kernel && !cfg->firmware && (cfg->api_socket || cfg->api_fd >= 0)) {
+		for (const struct option *o = run_options; o->name; o++)
+			if (o->val >= OPT_KERNEL && o->val <= OPT_PLATFORM && seen[o->val - OPT_KERNEL])
+				return errf(e, -EINVAL,
+					    "--%s without --kernel or --firmware: a VMM started empty "
+					    "takes its VM from the API (vm.create)",
+					    o->name);
+		return 0;
+	}
+	/* The rules across options are the API's too (vm/config.c). */
+	r = vm_config_check(cfg, CONFIG_CLI, e);
+	if (r == 0)
+		vm_config_finalize(cfg);
+	return r;
 }
 
