@@ -8,69 +8,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "control/api.h"
+#include "control/vmm.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "vm/vm.h"
-
-static void print_group(void *arg, const char *name)
-{
-	*(const char **)arg = name;
-}
-
-static void print_counter(void *arg, const char *key, u64 value)
-{
-	log_debug("  %s.%s = %llu", *(const char **)arg, key, (unsigned long long)value);
-}
-
-/* --log-level debug: what the VM cost, exit by exit kind and device by device. */
-static void print_counters(struct vm *vm)
-{
-	static const struct vm_counter_visitor v = {print_group, print_counter};
-	const char *group = "";
-
-	vm_walk_counters(vm, &v, &group);
-}
-
-/* Input files are checked before anything else, so a typo is named first. */
-static int check_inputs(const struct vm_config *cfg, struct err *e)
-{
-	const struct {
-		const char *what, *path;
-	} files[] = {
-		{"kernel", cfg->kernel},
-		{"initramfs", cfg->initramfs},
-		{"firmware", cfg->firmware},
-	};
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (files[i].path && access(files[i].path, R_OK) < 0)
-			return errf_sys(e, -errno, "%s '%s': cannot read", files[i].what,
-					files[i].path);
-	for (unsigned i = 0; i < cfg->n_disks; i++) {
-		struct stat st;
-
-		if (access(cfg->disks[i].path, cfg->disks[i].readonly ? R_OK : R_OK | W_OK) < 0)
-			return errf_sys(e, -errno, "disk '%s': cannot open%s", cfg->disks[i].path,
-					cfg->disks[i].readonly ? "" : " for writing");
-		/* The same image twice (by any name) would otherwise read as "in use". */
-		if (stat(cfg->disks[i].path, &st) < 0)
-			continue;
-		for (unsigned j = 0; j < i; j++) {
-			struct stat o;
-
-			if (stat(cfg->disks[j].path, &o) == 0 && o.st_dev == st.st_dev &&
-			    o.st_ino == st.st_ino)
-				return errf(e, -EINVAL, "disk '%s' is given twice (also as '%s')",
-					    cfg->disks[i].path, cfg->disks[j].path);
-		}
-	}
-	return 0;
-}
 
 /*
  * The serial and console output files this run would create: a start that
@@ -105,70 +52,74 @@ static void remove_new_files(const struct new_files *nf)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct vm_config cfg;
+	struct vm_config *cfg = calloc(1, sizeof(*cfg));
 	struct new_files new_files;
 	struct api_server *api = NULL;
-	struct vm *vm = NULL;
+	struct vmm *vmm = NULL;
+	enum vm_stop_cause cause;
+	const char *reason;
+	bool api_mode;
 	struct err e;
 	int r, status;
 
 	err_clear(&e);
-	r = cli_parse_run(argc, argv, &cfg, &e);
-	if (r == 1) {
-		vm_config_free(&cfg);
-		return 0;
+	if (!cfg) {
+		fprintf(stderr, "merak: out of memory\n");
+		return 1;
 	}
-	if (r < 0) {
-		fprintf(stderr, "merak: %s\n", e.msg);
-		vm_config_free(&cfg);
-		return EXIT_USAGE;
+	r = cli_parse_run(argc, argv, cfg, &e);
+	if (r != 0) {
+		if (r < 0)
+			fprintf(stderr, "merak: %s\n", e.msg);
+		vm_config_free(cfg);
+		free(cfg);
+		return r == 1 ? 0 : EXIT_USAGE;
 	}
-	if (cfg.log_file) {
+	if (cfg->log_file) {
 		int fd;
 
-		if (file_open_output(cfg.log_file, "log file", &fd, &e) < 0) {
+		if (file_open_output(cfg->log_file, "log file", &fd, &e) < 0) {
 			fprintf(stderr, "merak: %s\n", e.msg);
-			vm_config_free(&cfg);
+			vm_config_free(cfg);
+			free(cfg);
 			return 1;
 		}
 		log_set_fd(fd);
 	}
-	note_new_files(&cfg, &new_files);
-	r = check_inputs(&cfg, &e);
+	note_new_files(cfg, &new_files);
+	api_mode = cfg->api_socket || cfg->api_fd >= 0;
 	/* Before merak opens fds of its own: N must be one the caller passed down. */
-	if (r == 0 && cfg.api_fd >= 0 && api_listen_fd_check(cfg.api_fd, &e) < 0)
-		r = -1;
-	if (r == 0)
-		r = vm_create(&cfg, &vm, &e);
-	if (r == 0 && (cfg.api_socket || cfg.api_fd >= 0))
-		r = api_server_start(vm, cfg.api_socket, cfg.api_fd, &api, &e);
+	r = cfg->api_fd >= 0 ? api_listen_fd_check(cfg->api_fd, &e) : 0;
+	if (r >= 0) {
+		char *path = cfg->api_socket;
+		int fd = cfg->api_fd;
+
+		cfg->api_socket = NULL;	/* the VMM's from now on, not the VM's */
+		r = vmm_new(cfg, api_mode, &vmm, &e);
+		if (r == 0 && api_mode)
+			r = api_server_start(vmm, path, fd, &api, &e);
+		free(path);
+	} else {
+		vm_config_free(cfg);
+		free(cfg);
+	}
+	if (r >= 0)
+		r = vmm_run(vmm, &e);
+	api_server_stop(api);
 	if (r < 0) {
 		fprintf(stderr, "merak: %s\n", e.msg);
-		vm_destroy(vm);
 		remove_new_files(&new_files);
-		vm_config_free(&cfg);
+		vmm_free(vmm);
 		return 1;
 	}
-	status = vm_run(vm, &e);
-	api_server_stop(api);
-	if (log_get_level() >= LOG_DEBUG) {
-		log_debug("counters:");
-		print_counters(vm);
-	}
-	if (status < 0) {
-		fprintf(stderr, "merak: %s\n", e.msg);
-		status = 1;
-	} else {
-		const char *reason;
-
-		/* A reset is not a clean power-off: say so even at exit status 0. */
-		if (vm_stop_cause(vm, NULL, &reason) == VM_STOP_RESET || status != 0)
-			fprintf(stderr, "merak: %s (exit status %d)\n", reason, status);
-		else
-			log_info("%s", reason);
-	}
-	vm_destroy(vm);
-	vm_config_free(&cfg);
+	status = r;
+	cause = vmm_exit_reason(vmm, &reason);
+	/* A reset is not a clean power-off: say so even at exit status 0. */
+	if (cause == VM_STOP_RESET || status != 0)
+		fprintf(stderr, "merak: %s (exit status %d)\n", reason, status);
+	else
+		log_info("%s", reason);
+	vmm_free(vmm);
 	return status;
 }
 

@@ -13,21 +13,168 @@
 
 #include "cli/cli.h"
 
+/* The commands, named as ch-remote names them. */
+enum remote_arg {
+	ARG_NONE,
+	ARG_FILE,	/* a JSON file, or - for standard input */
+	ARG_DEVICE,	/* JSON, or KEY=VALUE,... as the command line's device options */
+	ARG_ID,		/* {"id": ARG} */
+};
+
 static const struct {
 	const char *cmd;
 	const char *method;
 	const char *call;
+	enum remote_arg arg;
 } calls[] = {
-	{"ping", "GET", "vmm.ping"},	   {"info", "GET", "vm.info"},
-	{"counters", "GET", "vm.counters"}, {"pause", "PUT", "vm.pause"},
-	{"resume", "PUT", "vm.resume"},	   {"shutdown", "PUT", "vm.shutdown"},
-	{"power-button", "PUT", "vm.power-button"},
+	{"ping", "GET", "vmm.ping", ARG_NONE},
+	{"shutdown-vmm", "PUT", "vmm.shutdown", ARG_NONE},
+	{"create", "PUT", "vm.create", ARG_FILE},
+	{"boot", "PUT", "vm.boot", ARG_NONE},
+	{"info", "GET", "vm.info", ARG_NONE},
+	{"counters", "GET", "vm.counters", ARG_NONE},
+	{"pause", "PUT", "vm.pause", ARG_NONE},
+	{"resume", "PUT", "vm.resume", ARG_NONE},
+	{"shutdown", "PUT", "vm.shutdown", ARG_NONE},
+	{"reboot", "PUT", "vm.reboot", ARG_NONE},
+	{"power-button", "PUT", "vm.power-button", ARG_NONE},
+	{"delete", "PUT", "vm.delete", ARG_NONE},
+	{"add-disk", "PUT", "vm.add-disk", ARG_DEVICE},
+	{"add-net", "PUT", "vm.add-net", ARG_DEVICE},
+	{"add-vsock", "PUT", "vm.add-vsock", ARG_DEVICE},
+	{"remove-device", "PUT", "vm.remove-device", ARG_ID},
 };
 
 static void remote_usage(FILE *f)
 {
-	fprintf(f, "usage: merak remote --api-socket PATH COMMAND\n"
-		   "commands: ping info counters pause resume shutdown power-button\n");
+	fprintf(f, "usage: merak remote --api-socket PATH COMMAND [ARG]\n"
+		   "commands: ping shutdown-vmm create FILE|- boot info counters pause resume\n"
+		   "          shutdown reboot power-button delete remove-device ID\n"
+		   "          add-disk|add-net|add-vsock JSON|KEY=VALUE,...\n");
+}
+
+/* The longest request body: the API's own limit. */
+#define BODY_CAP (64 * 1024)
+
+/* Reads a JSON file (or standard input for "-") into a NUL-terminated buffer. */
+static char *read_body_file(const char *path, char *why, size_t why_len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf = malloc(BODY_CAP + 1);
+	size_t n = 0;
+
+	if (!f || !buf) {
+		snprintf(why, why_len, "'%s': %s", path, strerror(errno));
+		if (f && f != stdin)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
+	n = fread(buf, 1, BODY_CAP + 1, f);
+	if (f != stdin)
+		fclose(f);
+	if (n > BODY_CAP) {
+		snprintf(why, why_len, "'%s' is longer than %d bytes", path, BODY_CAP);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Appends a JSON string literal. */
+static bool put_json_string(char *out, size_t cap, size_t *len, const char *v, size_t vlen)
+{
+	if (*len + 2 >= cap)
+		return false;
+	out[(*len)++] = '"';
+	for (size_t i = 0; i < vlen; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		int n;
+
+		if (ch == '"' || ch == '\\')
+			n = snprintf(out + *len, cap - *len, "\\%c", ch);
+		else if (ch < 0x20)
+			n = snprintf(out + *len, cap - *len, "\\u%04x", ch);
+		else
+			n = snprintf(out + *len, cap - *len, "%c", ch);
+		if (n < 0 || (size_t)n >= cap - *len)
+			return false;
+		*len += (size_t)n;
+	}
+	if (*len + 1 >= cap)
+		return false;
+	out[(*len)++] = '"';
+	out[*len] = '\0';
+	return true;
+}
+
+/*
+ * KEY=VALUE,... (the command line's device syntax) as a JSON object: on/off
+ * and true/false are booleans, digits numbers, the rest strings. A value
+ * merak's API does not take is refused there, with the key named.
+ */
+static char *device_json(const char *arg, char *why, size_t why_len)
+{
+	char *out = malloc(BODY_CAP);
+	size_t len = 0;
+	const char *p = arg;
+
+	if (!out) {
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	if (*arg == '{') {
+		snprintf(out, BODY_CAP, "%s", arg);
+		return out;
+	}
+	out[len++] = '{';
+	while (*p) {
+		const char *comma = strchr(p, ','), *eq;
+		size_t pair = comma ? (size_t)(comma - p) : strlen(p), klen, vlen;
+		const char *v;
+		bool number = true;
+		int n;
+
+		eq = memchr(p, '=', pair);
+		if (!eq || eq == p) {
+			snprintf(why, why_len, "'%.*s' is not KEY=VALUE", (int)pair, p);
+			free(out);
+			return NULL;
+		}
+		klen = (size_t)(eq - p);
+		v = eq + 1;
+		vlen = pair - klen - 1;
+		for (size_t i = 0; i < vlen; i++)
+			number &= v[i] >= '0' && v[i] <= '9';
+		if (len > 1)
+			out[len++] = ',';
+		if (!put_json_string(out, BODY_CAP, &len, p, klen))
+			goto too_long;
+		out[len++] = ':';
+		if (vlen && number && vlen < 20)
+			n = snprintf(out + len, BODY_CAP - len, "%.*s", (int)vlen, v);
+		else if ((vlen == 2 && !strncmp(v, "on", 2)) || (vlen == 4 && !strncmp(v, "true", 4)))
+			n = snprintf(out + len, BODY_CAP - len, "true");
+		else if ((vlen == 3 && !strncmp(v, "off", 3)) ||
+			 (vlen == 5 && !strncmp(v, "false", 5)))
+			n = snprintf(out + len, BODY_CAP - len, "false");
+		else
+			n = put_json_string(out, BODY_CAP, &len, v, vlen) ? 0 : -1;
+		if (n < 0 || (size_t)n >= BODY_CAP - len)
+			goto too_long;
+		len += (size_t)n;
+		p += pair + (comma ? 1 : 0);
+	}
+	if (len + 2 > BODY_CAP)
+		goto too_long;
+	out[len++] = '}';
+	out[len] = '\0';
+	return out;
+too_long:
+	snprintf(why, why_len, "the device description is too long");
+	free(out);
+	return NULL;
 }
 
 /* merak's longest answer is 256 KiB; anything past this is not merak. */
@@ -138,9 +285,11 @@ int cmd_remote(int argc, char **argv)
 	};
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	const char *path = NULL, *method = NULL, *call = NULL;
-	char req[256], *resp = NULL;
+	enum remote_arg arg = ARG_NONE;
+	char head[256], *resp = NULL, *json = NULL;
+	size_t json_len;
 	const char *body;
-	char why[80];
+	char why[160];
 	ssize_t got;
 	int opt, fd, status;
 
@@ -158,7 +307,7 @@ int cmd_remote(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!path || optind != argc - 1) {
+	if (!path || optind >= argc) {
 		remote_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -166,12 +315,42 @@ int cmd_remote(int argc, char **argv)
 		if (!strcmp(argv[optind], calls[i].cmd)) {
 			method = calls[i].method;
 			call = calls[i].call;
+			arg = calls[i].arg;
 		}
 	if (!call) {
 		fprintf(stderr, "merak remote: unknown command '%s'\n", argv[optind]);
 		remote_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (optind + (arg == ARG_NONE ? 1 : 2) != argc) {
+		fprintf(stderr, "merak remote: %s takes %s\n", argv[optind],
+			arg == ARG_NONE ? "no argument" : "one argument");
+		return EXIT_USAGE;
+	}
+	if (arg == ARG_FILE) {
+		json = read_body_file(argv[optind + 1], why, sizeof(why));
+	} else if (arg == ARG_DEVICE) {
+		json = device_json(argv[optind + 1], why, sizeof(why));
+	} else if (arg == ARG_ID) {
+		json = malloc(BODY_CAP);
+		json_len = 0;
+		if (json) {
+			json_len = (size_t)snprintf(json, BODY_CAP, "{\"id\":");
+			if (!put_json_string(json, BODY_CAP, &json_len, argv[optind + 1],
+					     strlen(argv[optind + 1]))) {
+				free(json);
+				json = NULL;
+			} else {
+				strcat(json, "}");
+			}
+		}
+		snprintf(why, sizeof(why), "the id is too long");
+	}
+	if (arg != ARG_NONE && !json) {
+		fprintf(stderr, "merak remote: %s: %s\n", argv[optind], why);
+		return 1;
+	}
+	json_len = json ? strlen(json) : 0;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		fprintf(stderr, "merak remote: socket path '%s' is too long\n", path);
 		return 1;
@@ -182,17 +361,21 @@ int cmd_remote(int argc, char **argv)
 		fprintf(stderr, "merak remote: cannot connect to '%s': %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		free(json);
 		return 1;
 	}
-	snprintf(req, sizeof(req),
-		 "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+	snprintf(head, sizeof(head),
+		 "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n",
-		 method, call);
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		 method, call, json ? "Content-Type: application/json\r\n" : "", json_len);
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) != (ssize_t)strlen(head) ||
+	    (json_len && send(fd, json, json_len, MSG_NOSIGNAL) != (ssize_t)json_len)) {
 		fprintf(stderr, "merak remote: send failed: %s\n", strerror(errno));
 		close(fd);
+		free(json);
 		return 1;
 	}
+	free(json);
 	got = read_answer(fd, &resp);
 	close(fd);
 	if (got < 0) {

@@ -11,6 +11,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -19,6 +22,8 @@
 #include "vm/sandbox.h"
 #include "vm/vm.h"
 #include "control/http.h"
+#include "control/vmconfig.h"
+#include "control/vmm.h"
 
 #define CONN_BUF (HTTP_MAX_HEAD + HTTP_MAX_BODY)
 /* The longest answer (vm.counters of 64 vCPUs is well under it). */
@@ -44,11 +49,17 @@ struct conn {
 	u64 idle_deadline_ms;	/* keep-alive between requests: the slot is not held forever */
 	bool peer_closed;	/* the client sent all it will: answer it, then close */
 	bool close_after;	/* no more requests: close once the answers are out */
-	bool shutdown_after;	/* vm.shutdown: stop the VM once the reply is out */
+	bool exit_after;	/* vmm.shutdown: end the VMM once the reply is out */
+	/* File descriptors that came with the request being read (SCM_RIGHTS). */
+	int fds[API_MAX_FDS];
+	unsigned n_fds;
+	bool fds_cut;		/* more came than API_MAX_FDS: the request is refused */
 };
 
+static void close_fds(struct conn *c);
+
 struct api_server {
-	struct vm *vm;
+	struct vmm *vmm;
 	char path[108];
 	int listen_fd;
 	int epfd;
@@ -72,87 +83,47 @@ static const char *state_name(enum vm_state s)
 	return "Unknown";
 }
 
-static const char *chardev_name(enum chardev_mode m)
-{
-	switch (m) {
-	case CHARDEV_OFF:
-		return "Off";
-	case CHARDEV_NULL:
-		return "Null";
-	case CHARDEV_TTY:
-		return "Tty";
-	case CHARDEV_FILE:
-		return "File";
-	}
-	return "Off";
-}
-
 static void add_str(json_object *o, const char *k, const char *v)
 {
 	if (v)
 		json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static json_object *chardev_json(const struct chardev_config *c)
+/* Cloud Hypervisor's form of a PCI address: segment:bus:slot.function. */
+static void format_bdf(char out[16], unsigned slot)
 {
-	json_object *o = json_object_new_object();
-
-	add_str(o, "mode", chardev_name(c->mode));
-	add_str(o, "file", c->path);
-	return o;
+	snprintf(out, 16, "0000:00:%02x.0", slot & 0x1f);
 }
 
-static json_object *vm_info_json(struct vm *vm)
+static void device_tree_visit(void *arg, const char *type, const char *id, unsigned slot)
 {
-	const struct vm_config *c = vm->cfg;
-	json_object *root = json_object_new_object(), *cfg = json_object_new_object();
-	json_object *cpus = json_object_new_object(), *mem = json_object_new_object();
-	json_object *payload = json_object_new_object(), *disks = json_object_new_array();
-	json_object *nets = json_object_new_array(), *platform = json_object_new_object();
-	enum vm_state state;
+	json_object *node = json_object_new_object();
+	char bdf[16];
 
-	json_object_object_add(cpus, "boot_vcpus", json_object_new_int((int)c->cpus));
-	json_object_object_add(cpus, "max_vcpus", json_object_new_int((int)c->cpus));
-	json_object_object_add(cfg, "cpus", cpus);
-	json_object_object_add(mem, "size", json_object_new_int64((int64_t)c->mem_size));
-	json_object_object_add(cfg, "memory", mem);
-	add_str(payload, "kernel", c->kernel);
-	add_str(payload, "initramfs", c->initramfs);
-	add_str(payload, "cmdline", c->cmdline);
-	add_str(payload, "firmware", c->firmware);
-	json_object_object_add(cfg, "payload", payload);
-	for (unsigned i = 0; i < c->n_disks; i++) {
-		json_object *d = json_object_new_object();
-		add_str(d, "path", c->disks[i].path);
-		json_object_object_add(d, "readonly", json_object_new_boolean(c->disks[i].readonly));
-		if (c->disks[i].serial[0])
-			add_str(d, "serial", c->disks[i].serial);
-		json_object_array_add(disks, d);
-	}
-	json_object_object_add(cfg, "disks", disks);
-	for (unsigned i = 0; i < c->n_nets; i++) {
-		json_object *n = json_object_new_object();
-		add_str(n, "tap", c->nets[i].tap);
-		if (c->nets[i].has_mac) {
-			char mac[18];
-			const u8 *m = c->nets[i].mac;
-			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-				 m[3], m[4], m[5]);
-			add_str(n, "mac", mac);
-		}
-		json_object_array_add(nets, n);
-	}
-	json_object_object_add(cfg, "net", nets);
-	json_object_object_add(cfg, "serial", chardev_json(&c->serial));
-	json_object_object_add(cfg, "console", chardev_json(&c->console));
-	json_object_object_add(platform, "tdx", json_object_new_boolean(c->tdx.enabled));
-	add_str(platform, "irqchip", c->irqchip == IRQCHIP_SPLIT ? "split" : "kernel");
-	json_object_object_add(cfg, "platform", platform);
-	json_object_object_add(root, "config", cfg);
-	state = vm_get_state(vm);
-	add_str(root, "state", state_name(state));
+	(void)type;
+	format_bdf(bdf, slot);
+	add_str(node, "id", id);
+	json_object_object_add(node, "resources", json_object_new_array());
+	json_object_object_add(node, "children", json_object_new_array());
+	add_str(node, "pci_bdf", bdf);
+	json_object_object_add(arg, id, node);
+}
+
+/* vm.info, under the VMM's lock: the configuration as given, and the VM as it runs. */
+static json_object *vm_info_json(const struct vm_config *cfg, struct vm *vm)
+{
+	json_object *root = json_object_new_object();
+
+	json_object_object_add(root, "config", vmconfig_json(cfg));
+	add_str(root, "state", vm ? state_name(vm_get_state(vm)) : "Created");
 	json_object_object_add(root, "memory_actual_size",
-			       json_object_new_int64((int64_t)vm_ram_size(vm)));
+			       json_object_new_int64((int64_t)(vm ? vm_ram_size(vm) : 0)));
+	if (vm) {
+		json_object *tree = json_object_new_object();
+
+		board_pci_walk(vm, device_tree_visit, tree);
+		json_object_object_add(root, "device_tree", tree);
+	}
 	return root;
 }
 
@@ -214,8 +185,8 @@ static bool out_reserve(struct conn *c, size_t need)
 /* Appends a response to the connection's output. */
 static void queue_response(struct conn *c, int status, json_object *body, bool keep_alive)
 {
-	const char *text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
-				: NULL;
+	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	const char *text = body ? json_object_to_json_string_ext(body, flags) : NULL;
 	size_t len = text ? strlen(text) : 0, head = 256;
 	int n = -1;
 
@@ -244,77 +215,374 @@ static void queue_response(struct conn *c, int status, json_object *body, bool k
 		json_object_put(body);
 }
 
+/* Cloud Hypervisor's error body: a JSON array of messages, the outermost first. */
 static json_object *error_body(const char *msg)
+{
+	json_object *o = json_object_new_array();
+
+	json_object_array_add(o, json_object_new_string(msg));
+	return o;
+}
+
+static void answer(struct conn *c, const struct http_request *req, int status, json_object *body)
+{
+	queue_response(c, status, body, req->keep_alive);
+}
+
+/* Cloud Hypervisor's statuses: no VM 404, a bad configuration 400, a clash 409, else 500. */
+static void answer_error(struct conn *c, const struct http_request *req, int r,
+			 const struct err *e)
+{
+	int status = r == -ENOENT ? 404 : r == -EINVAL ? 400 : r == -EEXIST ? 409 : 500;
+
+	answer(c, req, status, error_body(e->msg));
+}
+
+static void answer_result(struct conn *c, const struct http_request *req, int r,
+			  const struct err *e)
+{
+	if (r < 0)
+		answer_error(c, req, r, e);
+	else
+		answer(c, req, 204, NULL);
+}
+
+static void api_ping(struct api_server *s, struct conn *c, const struct http_request *req)
 {
 	json_object *o = json_object_new_object();
 
-	add_str(o, "error", msg);
-	return o;
+	(void)s;
+	add_str(o, "build_version", "merak " MERAK_VERSION);
+	add_str(o, "version", MERAK_VERSION);
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(o, "features", json_object_new_array());
+	answer(c, req, 200, o);
 }
+
+static void api_vmm_shutdown(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	(void)s;
+	/* The process ends once the answer is out (or the client is gone). */
+	queue_response(c, 204, NULL, false);
+	c->exit_after = true;
+}
+
+static void api_info(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	json_object *o = NULL;
+
+	vmm_lock(s->vmm);
+	if (vmm_config(s->vmm))
+		o = vm_info_json(vmm_config(s->vmm), vmm_vm(s->vmm));
+	vmm_unlock(s->vmm);
+	if (o)
+		answer(c, req, 200, o);
+	else
+		answer(c, req, 404, error_body("no VM is created"));
+}
+
+/* The calls made on a running VM, under the VMM's lock so it cannot go meanwhile. */
+enum vm_op { OP_COUNTERS, OP_PAUSE, OP_RESUME, OP_POWER_BUTTON };
+
+static void vm_call(struct api_server *s, struct conn *c, const struct http_request *req,
+		    enum vm_op op)
+{
+	json_object *o = NULL;
+	struct vm *vm;
+	struct err e;
+	int r = 0;
+
+	err_clear(&e);
+	vmm_lock(s->vmm);
+	vm = vmm_vm(s->vmm);
+	if (!vm)
+		r = errf(&e, -EBUSY, "the VM is not running");
+	else if (op == OP_COUNTERS)
+		o = vm_counters_json(vm);
+	else if (op == OP_PAUSE)
+		r = vm_pause(vm, &e);
+	else if (op == OP_RESUME)
+		r = vm_resume(vm, &e);
+	else
+		vm_power_button(vm);
+	vmm_unlock(s->vmm);
+	if (r < 0)
+		answer_error(c, req, -EBUSY, &e);
+	else if (o)
+		answer(c, req, 200, o);
+	else
+		answer(c, req, 204, NULL);
+}
+
+static void api_counters(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	vm_call(s, c, req, OP_COUNTERS);
+}
+
+static void api_pause(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	vm_call(s, c, req, OP_PAUSE);
+}
+
+static void api_resume(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	vm_call(s, c, req, OP_RESUME);
+}
+
+static void api_power_button(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	vm_call(s, c, req, OP_POWER_BUTTON);
+}
+
+/* A vsock socket at the API socket's path would replace it. */
+static bool vsock_on_api_path(const struct api_server *s, const char *path)
+{
+	return s->path[0] && path && !strcmp(path, s->path);
+}
+
+static void api_create(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct vm_config *cfg = calloc(1, sizeof(*cfg));
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (!cfg) {
+		answer(c, req, 500, error_body("out of memory"));
+		return;
+	}
+	r = vmconfig_parse((const char *)req->body, req->body_len, cfg, &e);
+	if (r == 0 && cfg->vsock.enabled && vsock_on_api_path(s, cfg->vsock.socket))
+		r = errf(&e, -EINVAL, "vsock.socket: '%s' is the API socket's path", cfg->vsock.socket);
+	if (r == 0)
+		r = vmm_create_vm(s->vmm, cfg, &e);
+	if (r < 0) {
+		vm_config_free(cfg);
+		free(cfg);
+	}
+	answer_result(c, req, r, &e);
+}
+
+static void api_boot(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct err e;
+
+	err_clear(&e);
+	answer_result(c, req, vmm_boot(s->vmm, &e), &e);
+}
+
+static void api_shutdown(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct err e;
+
+	err_clear(&e);
+	answer_result(c, req, vmm_shutdown_vm(s->vmm, &e), &e);
+}
+
+static void api_reboot(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct err e;
+
+	err_clear(&e);
+	answer_result(c, req, vmm_reboot(s->vmm, &e), &e);
+}
+
+static void api_delete(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct err e;
+
+	err_clear(&e);
+	answer_result(c, req, vmm_delete(s->vmm, &e), &e);
+}
+
+/* vm.add-*: 200 with PciDeviceInfo on a running VM, 204 when it joins the configuration. */
+static void answer_added(struct conn *c, const struct http_request *req, int r, const char *id,
+			 int slot, const struct err *e)
+{
+	json_object *o;
+	char bdf[16];
+
+	if (r < 0) {
+		answer_error(c, req, r, e);
+		return;
+	}
+	if (slot < 0) {
+		answer(c, req, 204, NULL);
+		return;
+	}
+	o = json_object_new_object();
+	format_bdf(bdf, (unsigned)slot);
+	add_str(o, "id", id);
+	add_str(o, "bdf", bdf);
+	answer(c, req, 200, o);
+}
+
+static void api_add_disk(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct disk_config d;
+	char id[VM_ID_MAX] = "";
+	struct err e;
+	int slot = -1, r;
+
+	err_clear(&e);
+	r = vmconfig_parse_disk((const char *)req->body, req->body_len, &d, &e);
+	if (r == 0) {
+		r = vmm_add_device(s->vmm, VMM_DEV_DISK, &d, id, &slot, &e);
+		vmconfig_disk_free(&d);	/* what the configuration did not take */
+	}
+	answer_added(c, req, r, id, slot, &e);
+}
+
+static void api_add_net(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct net_config n;
+	char id[VM_ID_MAX] = "";
+	struct err e;
+	int slot = -1, r;
+
+	err_clear(&e);
+	r = vmconfig_parse_net((const char *)req->body, req->body_len, &n, &e);
+	/* A tap is a /dev/net/tun file; anything else is refused now, not at boot. */
+	for (unsigned i = 0; r == 0 && i < c->n_fds; i++) {
+		struct stat st;
+
+		if (fstat(c->fds[i], &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
+		    minor(st.st_rdev) != 200)
+			r = errf(&e, -EINVAL, "net: the fd that came with the request is not a tap "
+					      "(/dev/net/tun)");
+	}
+	/* The taps Kata opened come with the request; the configuration owns them from here. */
+	if (r == 0 && c->n_fds) {
+		r = vmconfig_net_set_fds(&n, c->fds, c->n_fds, &e);
+		if (r == 0)
+			c->n_fds = 0;
+	}
+	if (r == 0)
+		r = vmm_add_device(s->vmm, VMM_DEV_NET, &n, id, &slot, &e);
+	vmconfig_net_free(&n);	/* what the configuration did not take */
+	answer_added(c, req, r, id, slot, &e);
+}
+
+static void api_add_vsock(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct vsock_config v;
+	char id[VM_ID_MAX] = "";
+	struct err e;
+	int slot = -1, r;
+
+	err_clear(&e);
+	r = vmconfig_parse_vsock((const char *)req->body, req->body_len, &v, &e);
+	if (r == 0 && vsock_on_api_path(s, v.socket))
+		r = errf(&e, -EINVAL, "socket: '%s' is the API socket's path", v.socket);
+	if (r == 0)
+		r = vmm_add_device(s->vmm, VMM_DEV_VSOCK, &v, id, &slot, &e);
+	vmconfig_vsock_free(&v);
+	answer_added(c, req, r, id, slot, &e);
+}
+
+static void api_remove_device(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	char id[VM_ID_MAX];
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	r = vmconfig_parse_remove((const char *)req->body, req->body_len, id, &e);
+	if (r == 0)
+		r = vmm_remove_device(s->vmm, id, &e);
+	answer_result(c, req, r, &e);
+}
+
+/*
+ * vm.resize: merak has no CPU or memory hotplug, but a request for what the
+ * VM already has is answered (Kata asks for its vCPU count as it stands).
+ */
+static void api_resize(struct api_server *s, struct conn *c, const struct http_request *req)
+{
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	vmm_lock(s->vmm);
+	r = vmconfig_check_resize((const char *)req->body, req->body_len, vmm_config(s->vmm), &e);
+	vmm_unlock(s->vmm);
+	answer_result(c, req, r, &e);
+}
+
+typedef void api_handler(struct api_server *s, struct conn *c, const struct http_request *req);
+
+/* Cloud Hypervisor's endpoints; those merak lacks are named, so the refusal says which. */
+static const struct api_route {
+	const char *call;
+	const char *method;
+	api_handler *handler;	/* NULL: not supported by merak */
+	bool body;		/* takes a JSON body */
+} routes[] = {
+	{"vmm.ping", "GET", api_ping, false},
+	{"vmm.shutdown", "PUT", api_vmm_shutdown, false},
+	{"vm.create", "PUT", api_create, true},
+	{"vm.boot", "PUT", api_boot, false},
+	{"vm.info", "GET", api_info, false},
+	{"vm.counters", "GET", api_counters, false},
+	{"vm.pause", "PUT", api_pause, false},
+	{"vm.resume", "PUT", api_resume, false},
+	{"vm.shutdown", "PUT", api_shutdown, false},
+	{"vm.reboot", "PUT", api_reboot, false},
+	{"vm.power-button", "PUT", api_power_button, false},
+	{"vm.delete", "PUT", api_delete, false},
+	{"vm.resize", "PUT", api_resize, true},
+	{"vm.add-disk", "PUT", api_add_disk, true},
+	{"vm.add-net", "PUT", api_add_net, true},
+	{"vm.add-vsock", "PUT", api_add_vsock, true},
+	{"vm.remove-device", "PUT", api_remove_device, true},
+	{"vm.resize-disk", "PUT", NULL, true},
+	{"vm.resize-zone", "PUT", NULL, true},
+	{"vm.add-device", "PUT", NULL, true},
+	{"vm.add-fs", "PUT", NULL, true},
+	{"vm.add-generic-vhost-user", "PUT", NULL, true},
+	{"vm.add-pmem", "PUT", NULL, true},
+	{"vm.add-vdpa", "PUT", NULL, true},
+	{"vm.add-user-device", "PUT", NULL, true},
+	{"vm.snapshot", "PUT", NULL, true},
+	{"vm.coredump", "PUT", NULL, true},
+	{"vm.nmi", "PUT", NULL, false},
+	{"vm.restore", "PUT", NULL, true},
+	{"vm.receive-migration", "PUT", NULL, true},
+	{"vm.send-migration", "PUT", NULL, true},
+};
 
 /* Routes one request; the response goes into c->out. */
 static void handle_request(struct api_server *s, struct conn *c, const struct http_request *req)
 {
 	static const char prefix[] = "/api/v1/";
 	const char *call = req->path;
-	bool get = !strcmp(req->method, "GET"), put = !strcmp(req->method, "PUT");
-	struct err e;
+	char msg[160];
 
 	if (strncmp(call, prefix, sizeof(prefix) - 1)) {
-		queue_response(c, 404, error_body("unknown path"), req->keep_alive);
+		answer(c, req, 404, error_body("unknown path"));
 		return;
 	}
 	call += sizeof(prefix) - 1;
-	if (!strcmp(call, "vmm.ping")) {
-		json_object *o = json_object_new_object();
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct api_route *rt = &routes[i];
 
-		if (!get) {
-			queue_response(c, 405, error_body("use GET"), req->keep_alive);
-			json_object_put(o);
-			return;
+		if (strcmp(call, rt->call))
+			continue;
+		if (strcmp(req->method, rt->method)) {
+			snprintf(msg, sizeof(msg), "%s: use %s", rt->call, rt->method);
+			answer(c, req, 405, error_body(msg));
+		} else if (!rt->handler) {
+			snprintf(msg, sizeof(msg), "%s: not supported by merak", rt->call);
+			answer(c, req, 400, error_body(msg));
+		} else if (rt->body && !req->body_len) {
+			snprintf(msg, sizeof(msg), "%s: a JSON body is required", rt->call);
+			answer(c, req, 400, error_body(msg));
+		} else {
+			rt->handler(s, c, req);
 		}
-		add_str(o, "build_version", "merak " MERAK_VERSION);
-		add_str(o, "version", MERAK_VERSION);
-		json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-		json_object_object_add(o, "features", json_object_new_array());
-		queue_response(c, 200, o, req->keep_alive);
-	} else if (!strcmp(call, "vm.info") || !strcmp(call, "vm.counters")) {
-		if (!get) {
-			queue_response(c, 405, error_body("use GET"), req->keep_alive);
-			return;
-		}
-		queue_response(c, 200,
-			       call[3] == 'i' ? vm_info_json(s->vm) : vm_counters_json(s->vm),
-			       req->keep_alive);
-	} else if (!strcmp(call, "vm.pause") || !strcmp(call, "vm.resume")) {
-		int r;
-
-		if (!put) {
-			queue_response(c, 405, error_body("use PUT"), req->keep_alive);
-			return;
-		}
-		r = call[3] == 'p' ? vm_pause(s->vm, &e) : vm_resume(s->vm, &e);
-		if (r < 0)
-			queue_response(c, 409, error_body(e.msg), req->keep_alive);
-		else
-			queue_response(c, 204, NULL, req->keep_alive);
-	} else if (!strcmp(call, "vm.shutdown")) {
-		if (!put) {
-			queue_response(c, 405, error_body("use PUT"), req->keep_alive);
-			return;
-		}
-		queue_response(c, 204, NULL, false);
-		c->shutdown_after = true;
-	} else if (!strcmp(call, "vm.power-button")) {
-		if (!put) {
-			queue_response(c, 405, error_body("use PUT"), req->keep_alive);
-			return;
-		}
-		vm_power_button(s->vm);
-		queue_response(c, 204, NULL, req->keep_alive);
-	} else {
-		queue_response(c, 404, error_body("unknown API call"), req->keep_alive);
+		return;
 	}
+	answer(c, req, 404, error_body("unknown API call"));
 }
 
 static void conn_close(struct api_server *s, unsigned slot)
@@ -323,11 +591,12 @@ static void conn_close(struct api_server *s, unsigned slot)
 
 	if (!c)
 		return;
-	/* A vm.shutdown answered (or not) to a client that went away still happens. */
-	if (c->shutdown_after)
-		vm_request_stop(s->vm, VM_STOP_REQUEST, 0, "shut down through the API socket");
+	/* A vmm.shutdown answered (or not) to a client that went away still happens. */
+	if (c->exit_after)
+		vmm_request_exit(s->vmm, 0, "the VMM was shut down through the API");
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	close_fds(c);
 	free(c->out);
 	free(c);
 	s->conns[slot] = NULL;
@@ -358,7 +627,13 @@ static bool conn_serve(struct api_server *s, struct conn *c)
 			queue_response(c, -r, error_body("malformed request"), false);
 			break;
 		}
-		handle_request(s, c, &req);
+		if (c->fds_cut)
+			queue_response(c, 400, error_body("too many file descriptors came with the request"),
+				       req.keep_alive);
+		else
+			handle_request(s, c, &req);
+		/* Descriptors the request did not take are not kept for the next. */
+		close_fds(c);
 		off += used;
 		c->deadline_ms = 0;	/* the next request's time starts when it is awaited */
 	}
@@ -408,9 +683,9 @@ static void conn_progress(struct api_server *s, unsigned slot)
 			goto close;
 		if (out_pending(c))
 			break;
-		if (c->shutdown_after) {
-			c->shutdown_after = false;
-			vm_request_stop(s->vm, VM_STOP_REQUEST, 0, "shut down through the API socket");
+		if (c->exit_after) {
+			c->exit_after = false;
+			vmm_request_exit(s->vmm, 0, "the VMM was shut down through the API");
 		}
 		if (c->close_after)
 			goto close;
@@ -440,12 +715,62 @@ close:
 	conn_close(s, slot);
 }
 
+static void close_fds(struct conn *c)
+{
+	for (unsigned i = 0; i < c->n_fds; i++)
+		close(c->fds[i]);
+	c->n_fds = 0;
+	c->fds_cut = false;
+}
+
+/*
+ * Reads what the client sent, with any file descriptors passed alongside
+ * (Kata sends tap fds with vm.add-net's bytes). Past API_MAX_FDS they are
+ * closed and the request refused.
+ */
+static ssize_t recv_with_fds(struct conn *c)
+{
+	union {
+		struct cmsghdr h;
+		u8 buf[CMSG_SPACE(sizeof(int) * API_MAX_FDS)];
+	} ctl;
+	struct iovec iov = {c->in + c->in_len, sizeof(c->in) - c->in_len};
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		size_t count;
+		int fd;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (c->n_fds < API_MAX_FDS) {
+				c->fds[c->n_fds++] = fd;
+			} else {
+				close(fd);
+				c->fds_cut = true;
+			}
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		c->fds_cut = true;
+	return n;
+}
+
 static void conn_event(struct api_server *s, unsigned slot, u32 events)
 {
 	struct conn *c = s->conns[slot];
 
 	if ((c->events & EPOLLIN) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+		ssize_t n = recv_with_fds(c);
 
 		if (n < 0 && errno != EINTR && errno != EAGAIN) {
 			conn_close(s, slot);
@@ -525,8 +850,11 @@ static void *api_main(void *arg)
 	struct api_server *s = arg;
 	struct err e;
 
-	if (sandbox_apply(SANDBOX_CONTROL, (enum sandbox_mode)s->vm->cfg->seccomp, &e) < 0) {
-		vm_request_stop(s->vm, VM_STOP_VMM_ERROR, 1, "control socket: %s", e.msg);
+	if (sandbox_apply(SANDBOX_CONTROL, (enum sandbox_mode)vmm_seccomp_mode(s->vmm), &e) < 0) {
+		char why[sizeof(e.msg) + 32];
+
+		snprintf(why, sizeof(why), "control socket: %s", e.msg);
+		vmm_request_exit(s->vmm, 1, why);
 		return NULL;
 	}
 
@@ -569,7 +897,7 @@ int api_listen_fd_check(int fd, struct err *e)
 	return r < 0 ? errf_sys(e, -errno, "API socket fd=%d", fd) : fd;
 }
 
-int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_server **out,
+int api_server_start(struct vmm *vmm, const char *path, int listen_fd, struct api_server **out,
 		     struct err *e)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
@@ -578,7 +906,7 @@ int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_
 
 	if (!s)
 		return errf(e, -ENOMEM, "API socket: out of memory");
-	s->vm = vm;
+	s->vmm = vmm;
 	s->listen_fd = s->epfd = s->stop_fd = -1;
 	if (path && strlen(path) >= sizeof(s->path)) {
 		free(s);

@@ -4,14 +4,14 @@
 
 /*
  * The control socket: HTTP/1.1 over a unix socket with JSON bodies, following
- * Cloud Hypervisor's REST API for the calls merak has (vmm.ping, vm.info,
- * vm.pause, vm.resume, vm.shutdown, vm.power-button, vm.counters). One thread
+ * Cloud Hypervisor's REST API (docs/api.md lists the calls and what merak
+ * does with each); lifecycle calls go to the VMM (vmm.h). One thread
  * serves every connection from an epoll loop; each request has a deadline so
  * a slow client cannot hold it.
  */
 #include "util/err.h"
 
-struct vm;
+struct vmm;
 struct api_server;
 
 /*
@@ -19,7 +19,7 @@ struct api_server;
  * a listening unix stream socket the caller inherited (--api-socket fd=N),
  * which is then merak's to close; only a socket merak made is unlinked.
  */
-int api_server_start(struct vm *vm, const char *path, int listen_fd, struct api_server **out,
+int api_server_start(struct vmm *vmm, const char *path, int listen_fd, struct api_server **out,
 		     struct err *e);
 void api_server_stop(struct api_server *s);
 /*
@@ -34,5 +34,7 @@ int api_listen_fd_check(int fd, struct err *e);
 /* An idle keep-alive connection is closed after this, so idle clients cannot hold every slot. */
 #define API_IDLE_TIMEOUT_MS 10000
 #define API_MAX_CONNECTIONS    16
+/* File descriptors one request may carry (SCM_RIGHTS): vm.add-net's taps. */
+#define API_MAX_FDS 8
 
 #endif

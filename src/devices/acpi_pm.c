@@ -45,7 +45,8 @@ static void store(void *data, u32 len, u32 v)
 /* Caller holds the lock. The SCI is a level: high while an enabled event is pending. */
 static void update_sci(struct acpi_pm *pm)
 {
-	bool level = (pm->sts & pm->en) != 0 && (pm->cnt & ACPI_PM1_SCI_EN);
+	bool pending = (pm->sts & pm->en) != 0 || (pm->gpe_sts & pm->gpe_en) != 0;
+	bool level = pending && (pm->cnt & ACPI_PM1_SCI_EN);
 
 	if (level != pm->sci_level) {
 		pm->sci_level = level;
@@ -156,16 +157,43 @@ static void rst_write(void *opaque, u64 off, const void *data, u32 len)
 	acpi_pm_reset_control_write(opaque, *(const u8 *)data);
 }
 
+/* GPE0: status in bytes 0-1 (write 1 to clear), enable in bytes 2-3, as PM1's event block. */
+static void gpe_read(void *opaque, u64 off, void *data, u32 len)
+{
+	struct acpi_pm *pm = opaque;
+	u32 image;
+
+	pthread_mutex_lock(&pm->lock);
+	image = (u32)pm->gpe_sts | (u32)pm->gpe_en << 16;
+	pthread_mutex_unlock(&pm->lock);
+	store(data, len, (u32)((u64)image >> (8 * off)));
+}
+
+static void gpe_write(void *opaque, u64 off, const void *data, u32 len)
+{
+	struct acpi_pm *pm = opaque;
+	u32 m = lane_mask(off, len);
+	u32 v = (u32)((u64)load(data, len) << (8 * off)) & m;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->gpe_sts &= (u16)~v;
+	pm->gpe_en = (u16)((pm->gpe_en & ~(m >> 16)) | (v >> 16));
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
 static const struct bus_ops evt_ops = {evt_read, evt_write};
 static const struct bus_ops cnt_ops = {cnt_read, cnt_write};
 static const struct bus_ops tmr_ops = {tmr_read, tmr_write};
 static const struct bus_ops rst_ops = {rst_read, rst_write};
+static const struct bus_ops gpe_ops = {gpe_read, gpe_write};
 
 static void unregister_all(struct acpi_pm *pm)
 {
 	bus_unregister(pm->pio, PORT_PM1A_EVT, pm);
 	bus_unregister(pm->pio, PORT_PM1A_CNT, pm);
 	bus_unregister(pm->pio, PORT_PM_TMR, pm);
+	bus_unregister(pm->pio, PORT_GPE0_BLK, pm);
 	if (pm->reset_port)
 		bus_unregister(pm->pio, PORT_RESET, pm);
 	pm->reset_port = false;
@@ -194,6 +222,8 @@ int acpi_pm_create(struct bus *pio, const struct irq_line *sci, const struct acp
 		r = bus_register(pio, PORT_PM1A_CNT, PM1_CNT_LEN, &cnt_ops, pm, "acpi-pm1a-cnt", e);
 	if (!r)
 		r = bus_register(pio, PORT_PM_TMR, PM_TMR_LEN, &tmr_ops, pm, "acpi-pm-tmr", e);
+	if (!r)
+		r = bus_register(pio, PORT_GPE0_BLK, PORT_GPE0_LEN, &gpe_ops, pm, "acpi-gpe0", e);
 	if (!r) {
 		r = bus_register(pio, PORT_RESET, 1, &rst_ops, pm, "reset-control", e);
 		pm->reset_port = r == 0;
@@ -228,6 +258,16 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 {
 	pthread_mutex_lock(&pm->lock);
 	pm->sts |= ACPI_PM1_PWRBTN_STS;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned gpe)
+{
+	if (gpe >= 8 * PORT_GPE0_LEN / 2)
+		return;
+	pthread_mutex_lock(&pm->lock);
+	pm->gpe_sts |= (u16)(1u << gpe);
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }

@@ -11,8 +11,12 @@
  *   PM timer          PORT_PM_TMR, 4 bytes: 3.579545 MHz, 32 bits
  *                     (FADT TMR_VAL_EXT), from CLOCK_MONOTONIC
  *   reset control     PORT_RESET (0xCF9), 1 byte: bit 2 (RST_CPU) resets
+ *   GPE0 block        PORT_GPE0_BLK, PORT_GPE0_LEN (4) bytes: status (2,
+ *                     write 1 to clear) then enable (2), GPEs 0-15; a board
+ *                     device raises one with acpi_pm_gpe_raise (PCI
+ *                     hotplug: ACPI_GPE_PCI_HOTPLUG, arch/x86/acpi.h)
  * The SCI is level-triggered, active high: the line is high while an
- * enabled status bit is set. Thread-safe.
+ * enabled status bit is set, in PM1 or in GPE0. Thread-safe.
  */
 #include <pthread.h>
 
@@ -46,6 +50,7 @@ struct acpi_pm_ops {
 struct acpi_pm {
 	pthread_mutex_t lock;
 	u16 sts, en, cnt;
+	u16 gpe_sts, gpe_en;	/* GPE0 block: bit n is GPE n */
 	u8 rst_cnt;
 	bool sci_level;
 	bool reset_port; /* PORT_RESET is registered on pio */
@@ -68,6 +73,12 @@ void acpi_pm_destroy(struct acpi_pm *pm);
 
 /* Presses the fixed power button: sets PWRBTN_STS; the SCI follows PWRBTN_EN. */
 void acpi_pm_power_button(struct acpi_pm *pm);
+
+/*
+ * Sets GPE gpe's status bit (0-15; others are ignored): the SCI follows its
+ * enable bit, and the guest's _Exx/_Lxx method clears it. Thread-safe.
+ */
+void acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned gpe);
 
 /*
  * Port 0xCF9 sits inside the 0xCF8-0xCFF PCI configuration ports. A PCI host

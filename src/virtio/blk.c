@@ -386,4 +386,9 @@ static int blk_add(const struct virtio_pci_env *env, const struct vm_config *cfg
 	return r;
 }
 
-const struct virtio_device_type virtio_blk_type = {"disk", blk_count, blk_add};
+static const char *blk_id(const struct vm_config *cfg, unsigned index)
+{
+	return cfg->disks[index].id;
+}
+
+const struct virtio_device_type virtio_blk_type = {"disk", blk_count, blk_add, blk_id};

@@ -243,4 +243,10 @@ static int console_add(const struct virtio_pci_env *env, const struct vm_config 
 	return r;
 }
 
-const struct virtio_device_type virtio_console_type = {"console", console_count, console_add};
+static const char *console_id(const struct vm_config *cfg, unsigned index)
+{
+	(void)index;
+	return cfg->console.id;
+}
+
+const struct virtio_device_type virtio_console_type = {"console", console_count, console_add, console_id};

@@ -64,6 +64,42 @@ int tap_open(const char *name, int *fd, bool *offloads, struct err *e)
 	return 0;
 }
 
+/*
+ * A tap opened by someone else (Kata passes it over the API socket, blocking
+ * and maybe without a vnet header size set): a dup of it, checked to be a
+ * tap with virtio-net headers, made non-blocking, sized and probed as
+ * tap_open does.
+ */
+int tap_adopt(int given, int *fd, bool *offloads, struct err *e)
+{
+	struct ifreq ifr;
+	int f, sz = VIRTIO_NET_HDR_LEN, err;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(given, TUNGETIFF, &ifr) < 0)
+		return errf(e, -EINVAL, "net fd %d is not a tap device (TUNGETIFF: %s)", given,
+			    strerror(errno));
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN)) != IFF_TAP || !(ifr.ifr_flags & IFF_VNET_HDR) ||
+	    !(ifr.ifr_flags & IFF_NO_PI))
+		return errf(e, -EINVAL,
+			    "net fd %d: tap '%.*s' must be opened with IFF_TAP, IFF_NO_PI and "
+			    "IFF_VNET_HDR (flags 0x%x)",
+			    given, IFNAMSIZ, ifr.ifr_name, (unsigned)ifr.ifr_flags);
+	f = fcntl(given, F_DUPFD_CLOEXEC, 3);
+	if (f < 0)
+		return errf_sys(e, -errno, "net fd %d: dup", given);
+	if (fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK) < 0 ||
+	    ioctl(f, TUNSETVNETHDRSZ, &sz) < 0) {
+		err = errno;
+		close(f);
+		return errf_sys(e, -err, "net fd %d (tap '%.*s')", given, IFNAMSIZ, ifr.ifr_name);
+	}
+	*offloads = ioctl(f, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0;
+	ioctl(f, TUNSETOFFLOAD, 0);
+	*fd = f;
+	return 0;
+}
+
 static void apply_offloads(struct virtio_net *n);
 
 static void set_tap_watch(struct virtio_net *n, bool on)
@@ -372,7 +408,10 @@ int virtio_net_create(const struct virtio_pci_env *env, const struct net_config 
 	bool offloads;
 	int fd, r;
 
-	r = tap_open(cfg->tap, &fd, &offloads, e);
+	if (cfg->n_fds)
+		r = tap_adopt(cfg->fds[0], &fd, &offloads, e);
+	else
+		r = tap_open(cfg->tap, &fd, &offloads, e);
 	if (r < 0)
 		return r;
 	if (cfg->has_mac)
@@ -417,4 +456,9 @@ static int net_add(const struct virtio_pci_env *env, const struct vm_config *cfg
 	return r;
 }
 
-const struct virtio_device_type virtio_net_type = {"net", net_count, net_add};
+static const char *net_id(const struct vm_config *cfg, unsigned index)
+{
+	return cfg->nets[index].id;
+}
+
+const struct virtio_device_type virtio_net_type = {"net", net_count, net_add, net_id};

@@ -120,4 +120,10 @@ static int rng_add(const struct virtio_pci_env *env, const struct vm_config *cfg
 	return r;
 }
 
-const struct virtio_device_type virtio_rng_type = {"rng", rng_count, rng_add};
+static const char *rng_id(const struct vm_config *cfg, unsigned index)
+{
+	(void)index;
+	return cfg->rng_id;
+}
+
+const struct virtio_device_type virtio_rng_type = {"rng", rng_count, rng_add, rng_id};

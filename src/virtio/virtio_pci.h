@@ -87,6 +87,8 @@ struct virtio_device_type {
 	unsigned (*count)(const struct vm_config *cfg);
 	int (*create)(const struct virtio_pci_env *env, const struct vm_config *cfg, unsigned index,
 		      struct virtio_dev **out, struct err *e);
+	/* The device id (Cloud Hypervisor's "id") the configuration gives it. */
+	const char *(*id)(const struct vm_config *cfg, unsigned index);
 };
 
 struct virtio_queue_state {

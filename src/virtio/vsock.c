@@ -747,4 +747,10 @@ static int vsock_add(const struct virtio_pci_env *env, const struct vm_config *c
 	return r;
 }
 
-const struct virtio_device_type virtio_vsock_type = {"vsock", vsock_count, vsock_add};
+static const char *vsock_id(const struct vm_config *cfg, unsigned index)
+{
+	(void)index;
+	return cfg->vsock.id;
+}
+
+const struct virtio_device_type virtio_vsock_type = {"vsock", vsock_count, vsock_add, vsock_id};

@@ -443,6 +443,7 @@ struct acpi_config vm_acpi_config(const struct vm *vm)
 		.pci_mmio64_base = vm->mmio64_base,
 		.pci_mmio64_size = vm->mmio64_size,
 		.serial = vm->serial != NULL,
+		.pci_hotplug_slots = board_pci_hotplug_slots(vm),
 	};
 }
 

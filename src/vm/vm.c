@@ -5,7 +5,6 @@
  * paused and resumed, destroyed. The vCPU threads themselves are vcpu.c's.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -278,69 +277,30 @@ void vm_block_signals(void)
 }
 
 /*
- * The main thread's wait while the VM runs: a stop request, or a signal. The
- * first SIGTERM presses the power button and gives the guest
- * VM_SIGTERM_GRACE_S to power off before the hang report and 128 + SIGTERM.
+ * The signal set a VMM's main thread takes through a signalfd; blocks them
+ * (and the kick) first, as vm_create does.
  */
-static void wait_for_stop(struct vm *vm, int sfd)
+int vm_signalfd(struct err *e)
 {
-	u64 term_deadline = 0;
+	sigset_t set;
+	int sfd;
 
-	while (!vm_stopping(vm)) {
-		struct pollfd pfd[2] = {
-			{.fd = vm->stop_fd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-		};
-		struct signalfd_siginfo si;
-		int timeout = -1;
-
-		if (term_deadline) {
-			u64 now = monotonic_ns();
-
-			if (now >= term_deadline) {
-				log_hung_vcpus(vm);
-				vm_request_stop(vm, VM_STOP_SIGNAL, 128 + SIGTERM,
-						"the guest did not power off within %d s of SIGTERM",
-						VM_SIGTERM_GRACE_S);
-				return;
-			}
-			timeout = (int)((term_deadline - now) / 1000000) + 1;
-		}
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
-			/* Without a stop request the vCPUs would run on and the join would hang. */
-			vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "waiting for the VM: %s",
-					strerror(errno));
-			return;
-		}
-		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGTERM && !term_deadline && vm->pm) {
-			log_info("SIGTERM: pressing the ACPI power button");
-			vm_power_button(vm);
-			term_deadline = monotonic_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
-			continue;
-		}
-		vm_request_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)",
-				si.ssi_signo, strsignal((int)si.ssi_signo));
-	}
+	vm_block_signals();
+	stop_signals(&set);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return sfd < 0 ? errf_sys(e, -errno, "signalfd") : sfd;
 }
 
-int vm_run(struct vm *vm, struct err *e)
+int vm_start(struct vm *vm, bool confine_main, struct err *e)
 {
-	sigset_t block;
-	int sfd, r;
+	int r;
 
 	/*
-	 * vm_create blocked these before it started any thread; blocking again
-	 * covers a caller that did not go through it. They stay blocked after
-	 * the run, so a late signal cannot cut teardown short.
+	 * vm_create blocked the stop signals before it started any thread;
+	 * blocking again covers a caller that did not go through it. They stay
+	 * blocked after the run, so a late signal cannot cut teardown short.
 	 */
 	vm_block_signals();
-	stop_signals(&block);
-	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sfd < 0)
-		return errf_sys(e, -errno, "signalfd");
-
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state != VM_STOPPING)
 		vm->state = VM_RUNNING;
@@ -348,18 +308,53 @@ int vm_run(struct vm *vm, struct err *e)
 
 	if (vm->serial_io && vm->serial) {
 		r = console_io_start_input(vm->serial_io, serial_receive, vm->serial, e);
-		if (r < 0) {
-			close(sfd);
+		if (r < 0)
 			return r;
-		}
 	}
 	vcpus_start(vm);
 	/* Every thread runs: the main thread confines itself for the rest of the run. */
-	if (sandbox_apply(SANDBOX_MAIN, (enum sandbox_mode)vm->cfg->seccomp, e) < 0)
+	if (confine_main && sandbox_apply(SANDBOX_MAIN, (enum sandbox_mode)vm->cfg->seccomp, e) < 0)
 		vm_request_stop(vm, VM_STOP_VMM_ERROR, EXIT_VMM_ERROR, "%s", e->msg);
-	wait_for_stop(vm, sfd);
+	return 0;
+}
+
+/*
+ * A stop signal for a running VM: the first SIGTERM presses the power button
+ * and gives the guest VM_SIGTERM_GRACE_S to power off before the hang report
+ * and 128 + SIGTERM; any other stops it at once.
+ */
+void vm_signal(struct vm *vm, int signo)
+{
+	if (signo == SIGTERM && !vm->term_deadline_ns && vm->pm) {
+		log_info("SIGTERM: pressing the ACPI power button");
+		vm_power_button(vm);
+		vm->term_deadline_ns = monotonic_ns() + VM_SIGTERM_GRACE_S * 1000000000ULL;
+		return;
+	}
+	vm_request_stop(vm, VM_STOP_SIGNAL, 128 + signo, "stopped by signal %d (%s)", signo,
+			strsignal(signo));
+}
+
+int vm_poll_timeout_ms(struct vm *vm)
+{
+	u64 now;
+
+	if (!vm->term_deadline_ns || vm_stopping(vm))
+		return -1;
+	now = monotonic_ns();
+	if (now >= vm->term_deadline_ns) {
+		log_hung_vcpus(vm);
+		vm_request_stop(vm, VM_STOP_SIGNAL, 128 + SIGTERM,
+				"the guest did not power off within %d s of SIGTERM",
+				VM_SIGTERM_GRACE_S);
+		return -1;
+	}
+	return (int)((vm->term_deadline_ns - now) / 1000000) + 1;
+}
+
+int vm_finish(struct vm *vm)
+{
 	vcpus_kick(vm);
 	vcpus_join(vm);
-	close(sfd);
 	return vm->exit_status;
 }

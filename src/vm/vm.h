@@ -118,6 +118,7 @@ struct vm {
 	int kick_signal;	/* real-time signal used to kick vCPUs out of KVM_RUN */
 	u32 paused_vcpus;
 	int stop_fd;		/* eventfd: the main thread wakes when the VM must stop */
+	u64 term_deadline_ns;	/* SIGTERM pressed the power button: the grace ends here */
 
 	/* GSI routing as last given to KVM (split IOAPIC pins and MSI routes). */
 	pthread_mutex_t routes_lock;
@@ -139,13 +140,24 @@ struct vm {
 /*
  * vm_create blocks SIGINT, SIGTERM and SIGHUP (and the vCPU kick signal) in
  * the calling thread before it starts any thread, so that every thread merak
- * creates inherits the mask and only vm_run's signalfd takes them. Call it
- * from the main thread.
+ * creates inherits the mask and only the main thread's signalfd
+ * (vm_signalfd) takes them. Call it from the main thread.
  */
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *e);
 void vm_block_signals(void);
-/* Starts the vCPUs and waits until the VM stops; returns merak's exit status. */
-int vm_run(struct vm *vm, struct err *e);
+int vm_signalfd(struct err *e);
+/*
+ * Running a VM, from the main thread: vm_start starts the vCPUs (and, with
+ * confine_main, applies the main thread's system-call filter: a VMM that
+ * will never build another VM). The caller then waits on vm->stop_fd (and
+ * its signalfd, passing stop signals to vm_signal, with vm_poll_timeout_ms
+ * as the timeout) until vm_stopping; vm_finish joins the vCPUs and returns
+ * merak's exit status.
+ */
+int vm_start(struct vm *vm, bool confine_main, struct err *e);
+void vm_signal(struct vm *vm, int signo);
+int vm_poll_timeout_ms(struct vm *vm);
+int vm_finish(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Asks the VM to stop with this status; the first request wins. Thread-safe. */
@@ -204,15 +216,53 @@ void board_pci_destroy(struct vm *vm);
  * A virtio device of a type board_pci.c's table lists, the index-th of what
  * vm->cfg describes for it, in the first free slot with BARs from the free
  * space of the PCI windows; start also starts its worker. Removal frees its
- * slot, BARs and counters. Today they run at boot and teardown only: a device
- * added or removed while vCPUs run needs them paused first (bus handlers run
- * outside the bus lock), which the hotplug work has to add.
+ * slot, BARs and counters. They run at boot and teardown; while vCPUs run,
+ * only through vm_hotplug_add/remove below, which pause them around the
+ * change (bus handlers run outside the bus lock).
  */
 struct virtio_device_type;
 struct virtio_dev;
 int board_pci_add(struct vm *vm, const struct virtio_device_type *type, unsigned index, bool start,
 		  struct virtio_dev **out, struct err *e);
 void board_pci_remove(struct vm *vm, struct virtio_dev *vd);
+/* Each virtio function: its type's name ("disk"), its device id, its slot on bus 0. */
+typedef void board_pci_visit_fn(void *arg, const char *type, const char *id, unsigned slot);
+void board_pci_walk(struct vm *vm, board_pci_visit_fn *visit, void *arg);
+/* The device type the table lists under name ("disk", "net", ...), NULL if none. */
+const struct virtio_device_type *board_pci_type(const char *name);
+/*
+ * PCI hotplug on bus 0 through ACPI (devices/pci_hotplug.h, the DSDT's
+ * slots), for plain VMs and TDs alike.
+ *
+ * vm_hotplug_add: the index-th device of type as vm->cfg describes it (the
+ * caller adds it to the configuration first) in the first free slot, started,
+ * with the vCPUs paused around it; then the guest is told (UP bit, GPE) and
+ * the slot returned. A VM not started yet just gets the device, which its
+ * guest finds at boot; a paused one is told when it resumes.
+ *
+ * vm_hotplug_remove: asks the guest to give up slot's device (DOWN bit, GPE)
+ * and waits up to timeout_ms for its _EJ0, then takes the device away with
+ * the vCPUs paused (slot, BARs, MSI-X, worker, counters). Errors: -EINVAL not
+ * a hotplug slot; -ENOENT no device there; -EALREADY another call is waiting
+ * on that slot; -EBUSY the VM is paused (its guest cannot eject);
+ * -ETIMEDOUT the guest did not eject in time: the device stays and the
+ * request stays outstanding, so a later eject is honoured and a retry (which
+ * notifies the guest again) finishes at once if the guest ejected meanwhile;
+ * -ESHUTDOWN the VM is stopping. A VM not started yet loses the device at once.
+ *
+ * Both are made from a thread other than the vCPUs' (the eject arrives on a
+ * vCPU thread), serialised with vm_pause/vm_resume by the caller, and need a
+ * thread allowed to open files, start threads and assign ioeventfds (the
+ * control thread's system-call filter allows none of these). Calls for
+ * different slots may overlap (a removal does not hold the board while it
+ * waits); none may still run when the VM is destroyed (a stop ends a wait at
+ * once).
+ */
+int vm_hotplug_add(struct vm *vm, const struct virtio_device_type *type, unsigned index,
+		   unsigned *slot_out, struct err *e);
+int vm_hotplug_remove(struct vm *vm, unsigned slot, unsigned timeout_ms, struct err *e);
+/* The slots the DSDT offers for hotplug (bit n: slot n); 0 without PCI. */
+u32 board_pci_hotplug_slots(const struct vm *vm);
 /*
  * fw_cfg for OVMF/TDVF (board_fwcfg.c): CPU counts, etc/e820, the ACPI tables
  * and loader script, and with with_kernel the --kernel/--initramfs/--cmdline

@@ -15,6 +15,9 @@ const char test_name[] = "hang";
 
 #define PM1A_STS	0x600
 #define PM1_PWRBTN_STS	(1u << 8)
+#define HP_UP		0xae0	/* reading clears */
+#define HP_DOWN		0xae4	/* reading clears */
+#define HP_EJECT	0xae8
 
 void test_main(const struct boot_info *bi)
 {
@@ -25,6 +28,18 @@ void test_main(const struct boot_info *bi)
 		outw(PM1A_STS, PM1_PWRBTN_STS);	/* write-1-to-clear, as an OS acknowledges it */
 		gputs("hang: power button pressed; powering off\n");
 		guest_poweroff();
+	}
+	if (cmdline_has(bi, "eject")) {
+		gputs("hang: ejecting what the host removes\n");
+		for (;;) {
+			u32 down = inl(HP_DOWN);
+
+			(void)inl(HP_UP);
+			if (down)
+				outl(HP_EJECT, down);
+			for (int i = 0; i < 1000; i++)
+				cpu_relax();
+		}
 	}
 	gputs("hang: spinning with interrupts off\n");
 	__asm__ volatile("cli\n"

@@ -208,6 +208,10 @@ for chip in kernel split; do
 	virtio_host_checks "$work/$name.img" "$work/$name.hvc0"
 	case_end
 done
+# ACPI PCI hotplug from the guest's side: tables, registers, hostile ejects.
+run_case hotplug 0 'TEST hotplug: PASS' '' -- --kernel "$G/hotplug.elf" \
+	--cmdline "occupied=1" --memory size=64M --rng
+case_end
 virtio_image "$work/hostile.img"
 run_case virtio-hostile 0 'TEST virtio_hostile: PASS' '' -- --kernel "$G/virtio_hostile.elf" \
 	--memory size=64M --disk "path=$work/hostile.img" --rng

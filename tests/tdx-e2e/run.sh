@@ -605,4 +605,44 @@ ok=0
 [ $rc -eq 0 ] && clean_summary ecam && ok=1
 result td-pci-walk-ecam $ok "rc=$rc $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/ecam.log") $(tail -n 1 "$work/ecam.err")"
 
+# Kata Containers' TDX sequence (tests/control/kata), byte for byte as its Go
+# client sends it: merak started with only an API socket, a TD created from
+# a VmConfig with platform.tdx and the firmware, a tap fd added, booted, a
+# disk hot-plugged into the running TD and removed again (the scripted guest
+# plays acpiphp's eject: it writes every slot's bit to the eject register
+# now and then; merak honours only the slot it asked for), vmm.shutdown.
+# --seccomp log as everywhere here: the simulator's own system calls are not
+# merak's (docs/tdxsim.md).
+kata_dir=$root/tests/control/kata
+if [ "$(id -u)" != 0 ]; then
+	result td-kata-replay 0 "needs root to open the tap Kata passes"
+else
+	truncate -s 8M "$work/kata-image.raw" "$work/kata-disk.raw"
+	{
+		i=0
+		while [ $i -lt 1500 ]; do
+			echo "pio out 0xae8 4 0xfffffffe"
+			echo "sleep 20"
+			i=$((i + 1))
+		done
+		echo halt
+	} >"$work/kata.script"
+	rm -f "$work/kata.sock"
+	TDXSIM_LOG="$work/kata.log" TDXSIM_SCRIPT="$work/kata.script" LD_PRELOAD="$TDXSIM_LIB" \
+		timeout -k 5 120 "$MERAK" --api-socket "$work/kata.sock" --seccomp log \
+		>"$work/kata.out" 2>"$work/kata.err" &
+	kata_pid=$!
+	out=$(python3 "$kata_dir/replay.py" --socket "$work/kata.sock" --seq tdx --pid "$kata_pid" \
+		--subst KERNEL="$KERNEL" --subst FIRMWARE="$OVMF" --subst IMAGE="$work/kata-image.raw" \
+		--subst DISK="$work/kata-disk.raw" --subst VSOCK="$work/kata-vsock.sock" \
+		--subst MAX_VCPUS=2 2>&1)
+	replay_rc=$?
+	wait $kata_pid
+	rc=$?
+	touch "$work/kata.log"
+	ok=0
+	[ $replay_rc -eq 0 ] && [ $rc -eq 0 ] && clean_summary kata && ok=1
+	result td-kata-replay $ok "replay exit $replay_rc, merak exit $rc: $(echo "$out" | grep -m1 '^not ok') $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/kata.log") $(tail -n 1 "$work/kata.err")"
+fi
+
 tap_done

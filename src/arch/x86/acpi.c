@@ -10,6 +10,15 @@
  * The power button is the fixed-feature one (FADT PWR_BUTTON clear, PM1
  * PWRBTN_STS/EN): Linux creates its LNXPWRBN device from the FADT, so the
  * DSDT has no PNP0C0C device.
+ *
+ * PCI hotplug on bus 0 is ACPI's, as Linux's acpiphp drives it (the shape
+ * QEMU's legacy PCI hotplug and Cloud Hypervisor use): under \_SB.PCI0 the
+ * registers of devices/pci_hotplug.h as a field, one device per hotplug
+ * slot (_ADR, _SUN, _EJ0 writing the slot's bit to EJECT), and a method
+ * that reads UP and DOWN and notifies each slot named there (1, device
+ * check; 3, eject request); \_GPE._E01 (edge: ACPICA clears the status
+ * before it runs the method, so an event raised meanwhile is not lost)
+ * calls it. Slots occupied at boot are hotplug slots too.
  */
 #include "arch/x86/acpi.h"
 
@@ -19,6 +28,7 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
+#include "devices/pci_hotplug.h"
 
 #define OEM_ID	     "MERAK "
 #define OEM_TABLE_ID "MERAKVM "
@@ -40,9 +50,11 @@
 #define FADT_PM1A_EVT_BLK    56
 #define FADT_PM1A_CNT_BLK    64
 #define FADT_PM_TMR_BLK	     76
+#define FADT_GPE0_BLK	     80
 #define FADT_PM1_EVT_LEN     88
 #define FADT_PM1_CNT_LEN     89
 #define FADT_PM_TMR_LEN	     91
+#define FADT_GPE0_BLK_LEN    92
 #define FADT_P_LVL2_LAT	     96
 #define FADT_P_LVL3_LAT	     98
 #define FADT_CENTURY	     108
@@ -56,6 +68,7 @@
 #define FADT_X_PM1A_EVT_BLK  148
 #define FADT_X_PM1A_CNT_BLK  172
 #define FADT_X_PM_TMR_BLK    208
+#define FADT_X_GPE0_BLK	     220
 
 #define FADT_F_WBINVD	     (1u << 0)
 #define FADT_F_PROC_C1	     (1u << 2)
@@ -181,6 +194,93 @@ static void dsdt_com1(struct aml *a)
 	aml_end(a, dev);
 }
 
+static void slot_name(char name[5], unsigned slot)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	name[0] = 'S';
+	name[1] = 'L';
+	name[2] = hex[(slot >> 4) & 0xf];
+	name[3] = hex[slot & 0xf];
+	name[4] = 0;
+}
+
+/*
+ * Inside \_SB.PCI0 (names as the disassembler shows them):
+ *   OperationRegion (HPRG, SystemIO, PORT_PCI_HOTPLUG, 0x10)
+ *   Field (HPRG, DWordAcc, NoLock, WriteAsZeros) { HPUP, 32, HPDN, 32, HPEJ, 32, HPSL, 32 }
+ *   Device (HPRS) { PNP0C02 claiming the ports }
+ *   Device (SLnn) { _ADR (nn << 16), _SUN (nn), Method (_EJ0, 1) { HPEJ = 1 << nn } }  per slot
+ *   Method (HPSC, 0, Serialized) {
+ *       Local0 = HPUP; Local1 = HPDN     (each read clears what it returned)
+ *       If (Local0 & (1 << nn)) { Notify (SLnn, 1) }   per slot
+ *       If (Local1 & (1 << nn)) { Notify (SLnn, 3) }   per slot
+ *   }
+ */
+static void dsdt_pci_hotplug(struct aml *a, u32 slots)
+{
+	struct aml res;
+	size_t blk, m, cond;
+	char name[5];
+
+	aml_operation_region(a, "HPRG", AML_SPACE_SYSTEM_IO, PORT_PCI_HOTPLUG, PCI_HOTPLUG_LEN);
+	blk = aml_field_begin(a, "HPRG", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_AS_ZEROS);
+	aml_field_unit(a, "HPUP", 32);
+	aml_field_unit(a, "HPDN", 32);
+	aml_field_unit(a, "HPEJ", 32);
+	aml_field_unit(a, "HPSL", 32);
+	aml_end(a, blk);
+
+	/* The ports are the chipset's: no PCI device may be given them. */
+	blk = aml_device_begin(a, "HPRS");
+	name_eisaid(a, "_HID", "PNP0C02");
+	name_int(a, "_UID", 1);
+	aml_init(&res);
+	aml_res_io(&res, PORT_PCI_HOTPLUG, PORT_PCI_HOTPLUG, 1, PCI_HOTPLUG_LEN);
+	name_crs(a, &res);
+	aml_end(a, blk);
+
+	for (unsigned s = 1; s < 32; s++) {
+		if (!(slots >> s & 1))
+			continue;
+		slot_name(name, s);
+		blk = aml_device_begin(a, name);
+		name_int(a, "_ADR", (u64)s << 16); /* device s, function 0 */
+		name_int(a, "_SUN", s);
+		m = aml_method_begin(a, "_EJ0", 1, false);
+		aml_store(a);
+		aml_integer(a, 1u << s);
+		aml_namestring(a, "HPEJ");
+		aml_end(a, m);
+		aml_end(a, blk);
+	}
+
+	m = aml_method_begin(a, "HPSC", 0, true);
+	aml_store(a);
+	aml_namestring(a, "HPUP");
+	aml_local(a, 0);
+	aml_store(a);
+	aml_namestring(a, "HPDN");
+	aml_local(a, 1);
+	for (unsigned s = 1; s < 32; s++) {
+		if (!(slots >> s & 1))
+			continue;
+		slot_name(name, s);
+		for (unsigned down = 0; down < 2; down++) {
+			cond = aml_if_begin(a);
+			aml_and(a);
+			aml_local(a, down);
+			aml_integer(a, 1u << s);
+			aml_no_target(a);
+			aml_notify(a);
+			aml_namestring(a, name);
+			aml_integer(a, down ? 3 : 1); /* eject request : device check */
+			aml_end(a, cond);
+		}
+	}
+	aml_end(a, m);
+}
+
 static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg, unsigned last_bus)
 {
 	struct aml res;
@@ -204,6 +304,8 @@ static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg, unsigned las
 		aml_res_qword_mem(&res, true, cfg->pci_mmio64_base,
 				  cfg->pci_mmio64_base + cfg->pci_mmio64_size - 1);
 	name_crs(a, &res);
+	if (cfg->pci_hotplug_slots)
+		dsdt_pci_hotplug(a, cfg->pci_hotplug_slots);
 	aml_end(a, dev);
 }
 
@@ -220,6 +322,20 @@ static void build_dsdt(struct aml *a, const struct acpi_config *cfg, unsigned la
 	if (cfg->pci)
 		dsdt_pci0(a, cfg, last_bus);
 	aml_end(a, sb);
+
+	/* \_GPE._E01: the hotplug GPE runs the slot scan. */
+	if (cfg->pci && cfg->pci_hotplug_slots) {
+		char gpe[5] = "_E00";
+		size_t scope, m;
+
+		gpe[2] = "0123456789ABCDEF"[(ACPI_GPE_PCI_HOTPLUG >> 4) & 0xf];
+		gpe[3] = "0123456789ABCDEF"[ACPI_GPE_PCI_HOTPLUG & 0xf];
+		scope = aml_scope_begin(a, "\\_GPE");
+		m = aml_method_begin(a, gpe, 0, false);
+		aml_namestring(a, "\\_SB.PCI0.HPSC");
+		aml_end(a, m);
+		aml_end(a, scope);
+	}
 
 	/* \_S5: SLP_TYPa, SLP_TYPb, two reserved. */
 	aml_name(a, "\\_S5");
@@ -344,9 +460,11 @@ static void build_fadt(u8 *t, u64 facs, u64 dsdt)
 	put_le32(t + FADT_PM1A_EVT_BLK, PORT_PM1A_EVT);
 	put_le32(t + FADT_PM1A_CNT_BLK, PORT_PM1A_CNT);
 	put_le32(t + FADT_PM_TMR_BLK, PORT_PM_TMR);
+	put_le32(t + FADT_GPE0_BLK, PORT_GPE0_BLK);
 	t[FADT_PM1_EVT_LEN] = 4;
 	t[FADT_PM1_CNT_LEN] = 2;
 	t[FADT_PM_TMR_LEN] = 4;
+	t[FADT_GPE0_BLK_LEN] = PORT_GPE0_LEN;
 	/* Latencies above 100 and 1000 us say that C2 and C3 are not supported. */
 	put_le16(t + FADT_P_LVL2_LAT, 0x0fff);
 	put_le16(t + FADT_P_LVL3_LAT, 0xffff);
@@ -364,6 +482,7 @@ static void build_fadt(u8 *t, u64 facs, u64 dsdt)
 	put_gas(t + FADT_X_PM1A_EVT_BLK, GAS_SYSTEM_IO, 32, GAS_ACCESS_WORD, PORT_PM1A_EVT);
 	put_gas(t + FADT_X_PM1A_CNT_BLK, GAS_SYSTEM_IO, 16, GAS_ACCESS_WORD, PORT_PM1A_CNT);
 	put_gas(t + FADT_X_PM_TMR_BLK, GAS_SYSTEM_IO, 32, GAS_ACCESS_DWORD, PORT_PM_TMR);
+	put_gas(t + FADT_X_GPE0_BLK, GAS_SYSTEM_IO, 8 * PORT_GPE0_LEN, GAS_ACCESS_BYTE, PORT_GPE0_BLK);
 	set_checksum(t, FADT_LEN, 9);
 }
 

@@ -14,12 +14,18 @@ struct acpi_config {
 	u64 pci_mmio32_base, pci_mmio32_size;
 	u64 pci_mmio64_base, pci_mmio64_size;
 	bool serial;		/* COM1 in the DSDT */
+	/*
+	 * Bus-0 slots that ACPI hotplug serves (bit n: slot n; with pci): the
+	 * DSDT describes each with _ADR, _SUN and _EJ0, and the GPE method
+	 * that announces insertions and removal requests (devices/pci_hotplug.h).
+	 */
+	u32 pci_hotplug_slots;
 };
 
 /*
  * Builds RSDP, XSDT, FADT (hardware-reduced off: PM1a event/control ports,
- * PM timer, SCI on IRQ 9, reset register at 0xCF9, fixed power button),
- * FACS, DSDT (COM1, _S5, PCI root bridge), MADT (one LAPIC, or x2APIC from
+ * PM timer, GPE0 block, SCI on IRQ 9, reset register at 0xCF9, fixed power
+ * button), FACS, DSDT (COM1, _S5, PCI root bridge and its hotplug slots), MADT (one LAPIC, or x2APIC from
  * APIC ID 255 on, per vCPU; IOAPIC; ISA overrides; LINT1 NMI) and MCFG at
  * LAYOUT_ACPI_BASE. Pure. Returns the RSDP address.
  */
@@ -68,5 +74,7 @@ u8 acpi_checksum(const void *p, size_t len);
 
 /* The SLP_TYP value the DSDT's _S5 package gives, that the PM device must act on. */
 #define ACPI_S5_SLP_TYP 5
+/* The GPE whose \_GPE._Exx method scans the PCI hotplug registers (edge: _E01). */
+#define ACPI_GPE_PCI_HOTPLUG 1
 
 #endif

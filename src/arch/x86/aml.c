@@ -17,6 +17,14 @@
 #define AML_BUFFER_OP	  0x11
 #define AML_PACKAGE_OP	  0x12
 #define AML_METHOD_OP	  0x14
+#define AML_LOCAL0_OP	  0x60
+#define AML_ARG0_OP	  0x68
+#define AML_STORE_OP	  0x70
+#define AML_AND_OP	  0x7b
+#define AML_NOTIFY_OP	  0x86
+#define AML_IF_OP	  0xa0
+#define AML_OPREGION_OP	  0x80 /* after the ExtOpPrefix */
+#define AML_FIELD_OP	  0x81 /* after the ExtOpPrefix */
 #define AML_DUAL_NAME	  0x2e
 #define AML_MULTI_NAME	  0x2f
 #define AML_EXT_OP_PREFIX 0x5b
@@ -291,6 +299,104 @@ void aml_buffer(struct aml *a, const void *data, size_t len)
 	aml_integer(a, len);
 	aml_bytes(a, data, len);
 	aml_end(a, h);
+}
+
+/* ---- method bodies ------------------------------------------------------------ */
+
+void aml_local(struct aml *a, unsigned n)
+{
+	if (n > 7)
+		a->failed = true;
+	aml_byte(a, (u8)(AML_LOCAL0_OP + (n & 7)));
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+	if (n > 6)
+		a->failed = true;
+	aml_byte(a, (u8)(AML_ARG0_OP + MIN(n, 6u)));
+}
+
+void aml_store(struct aml *a)
+{
+	aml_byte(a, AML_STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AML_AND_OP);
+}
+
+void aml_notify(struct aml *a)
+{
+	aml_byte(a, AML_NOTIFY_OP);
+}
+
+void aml_no_target(struct aml *a)
+{
+	aml_byte(a, AML_ZERO_OP); /* NullName */
+}
+
+size_t aml_if_begin(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	return a->len;
+}
+
+/* ---- operation regions and fields ---------------------------------------------- */
+
+void aml_operation_region(struct aml *a, const char *name, u8 space, u64 offset, u64 len)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_OPREGION_OP);
+	aml_namestring(a, name);
+	aml_byte(a, space);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+size_t aml_field_begin(struct aml *a, const char *region, u8 flags)
+{
+	size_t h;
+
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_FIELD_OP);
+	h = a->len;
+	aml_namestring(a, region);
+	aml_byte(a, flags);
+	return h;
+}
+
+void aml_field_unit(struct aml *a, const char *name, u32 bits)
+{
+	u8 enc[4];
+	unsigned n;
+
+	if (name) {
+		/* One NameSeg: no root, parent or dotted path. */
+		if (!*name || strpbrk(name, "\\^.")) {
+			a->failed = true;
+			return;
+		}
+		aml_namestring(a, name);
+	} else {
+		aml_byte(a, AML_ZERO_OP); /* ReservedField */
+	}
+	/* The width in bits, in PkgLength's encoding but counting only itself. */
+	if (bits >= 1u << 28) {
+		a->failed = true;
+		return;
+	}
+	if (bits < 0x40) {
+		enc[0] = (u8)bits;
+		n = 1;
+	} else {
+		n = bits < 1u << 12 ? 2 : bits < 1u << 20 ? 3 : 4;
+		enc[0] = (u8)(((n - 1) << 6) | (bits & 0xf));
+		for (unsigned i = 1; i < n; i++)
+			enc[i] = (u8)(bits >> (4 + 8 * (i - 1)));
+	}
+	aml_bytes(a, enc, n);
 }
 
 static int hexval(char c)

@@ -5,7 +5,8 @@
 /*
  * A tiny emitter of AML byte code (ACPI spec chapter 20), enough for merak's
  * DSDT: names, scopes, devices, methods, packages, buffers, integers,
- * strings and resource templates. Pure: everything goes into a growable
+ * strings, resource templates, operation regions and fields, and the few
+ * statements its methods use (Store, And, If, Notify, method calls). Pure: everything goes into a growable
  * byte buffer. Allocation failure is sticky: later calls do nothing and
  * aml_failed() reports it once at the end, so callers need not check each
  * step.
@@ -55,6 +56,41 @@ size_t aml_package_begin(struct aml *a, u8 nelems);
 /* Buffer(){bytes}: complete in one call. */
 void aml_buffer(struct aml *a, const void *data, size_t len);
 void aml_end(struct aml *a, size_t handle);
+
+/* ---- method bodies ---------------------------------------------------------
+ * An operator is emitted first and its operands next, in the order the spec
+ * gives them: aml_store(a); <source>; <target>. A call of a method is its
+ * name (aml_namestring) followed by its arguments.
+ */
+void aml_local(struct aml *a, unsigned n);	/* Local0..Local7 */
+void aml_arg(struct aml *a, unsigned n);	/* Arg0..Arg6 */
+void aml_store(struct aml *a);			/* Store(<source>, <target>) */
+void aml_and(struct aml *a);			/* And(<operand>, <operand>, <target>) */
+void aml_notify(struct aml *a);			/* Notify(<object>, <value>) */
+/* The "no target" of an operator that returns its result (NullName). */
+void aml_no_target(struct aml *a);
+/* If(<predicate emitted next>) { <body> }, closed with aml_end(). */
+size_t aml_if_begin(struct aml *a);
+
+/* ---- operation regions and fields --------------------------------------- */
+#define AML_SPACE_SYSTEM_MEMORY 0
+#define AML_SPACE_SYSTEM_IO	1
+/* Field flags: access type (bits 3:0), lock rule (bit 4), update rule (bits 6:5). */
+#define AML_FIELD_ANY_ACC	 0x00
+#define AML_FIELD_BYTE_ACC	 0x01
+#define AML_FIELD_WORD_ACC	 0x02
+#define AML_FIELD_DWORD_ACC	 0x03
+#define AML_FIELD_LOCK		 0x10
+#define AML_FIELD_PRESERVE	 0x00
+#define AML_FIELD_WRITE_AS_ONES	 0x20
+#define AML_FIELD_WRITE_AS_ZEROS 0x40
+
+/* OperationRegion(name, space, offset, len) */
+void aml_operation_region(struct aml *a, const char *name, u8 space, u64 offset, u64 len);
+/* Field(region, flags) { units }: aml_field_unit() for each, then aml_end(). */
+size_t aml_field_begin(struct aml *a, const char *region, u8 flags);
+/* A named unit of bits bits (name is one NameSeg), or with name NULL that many unused bits. */
+void aml_field_unit(struct aml *a, const char *name, u32 bits);
 
 /* The number of bytes a PkgLength for a body of len bytes takes (1..4), 0 if too long. */
 unsigned aml_pkglength_size(size_t len);

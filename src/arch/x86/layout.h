@@ -64,6 +64,9 @@ static inline unsigned long long layout_low_ram_size(unsigned long long mem)
 #define PORT_PM1A_EVT		(PORT_PM_BASE + 0x0)
 #define PORT_PM1A_CNT		(PORT_PM_BASE + 0x4)
 #define PORT_PM_TMR		(PORT_PM_BASE + 0x8)
+#define PORT_GPE0_BLK		(PORT_PM_BASE + 0x20)	/* GPE0 status (2) + enable (2) */
+#define PORT_GPE0_LEN		4
+#define PORT_PCI_HOTPLUG	0xae0	/* devices/pci_hotplug.h: 16 bytes */
 #define PORT_RESET		0xcf9
 #define PORT_PCI_CONFIG_ADDR	0xcf8
 #define PORT_PCI_CONFIG_DATA	0xcfc

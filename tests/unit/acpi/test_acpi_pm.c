@@ -221,6 +221,87 @@ static void test_reset_port(void **state)
 	bus_unregister(&f->pio, PORT_PCI_CONFIG_ADDR, f);
 }
 
+#define GPE_STS PORT_GPE0_BLK
+#define GPE_EN	(PORT_GPE0_BLK + PORT_GPE0_LEN / 2)
+#define HP_BIT	(1u << ACPI_GPE_PCI_HOTPLUG)
+
+static void test_gpe_status_and_enable(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Reset: nothing pending, nothing enabled, all 16 GPEs writable as ACPICA does it. */
+	assert_int_equal(in(f, GPE_STS, 4), 0);
+	out(f, GPE_EN, 1, 0xff);
+	out(f, GPE_EN + 1, 1, 0xff);
+	assert_int_equal(in(f, GPE_EN, 2), 0xffff);
+	out(f, GPE_EN, 2, 0);
+	assert_int_equal(in(f, GPE_STS, 4), 0);
+	assert_int_equal(f->p.calls, 0);
+
+	/* Raised while disabled: status only, no SCI. */
+	acpi_pm_gpe_raise(f->pm, ACPI_GPE_PCI_HOTPLUG);
+	assert_int_equal(in(f, GPE_STS, 1), HP_BIT);
+	assert_false(f->p.level);
+	/* Enabling it raises the SCI on the PM1 line (IRQ 9). */
+	out(f, GPE_EN, 1, HP_BIT);
+	assert_true(f->p.level);
+	assert_int_equal(f->p.gsi, IRQ_SCI);
+	assert_int_equal(f->p.raises, 1);
+	/* A second raise while pending is one level, no new edge. */
+	acpi_pm_gpe_raise(f->pm, ACPI_GPE_PCI_HOTPLUG);
+	assert_int_equal(f->p.raises, 1);
+	/* Writing 0, or other bits, does not clear; write 1 to clear lowers it. */
+	out(f, GPE_STS, 1, 0);
+	out(f, GPE_STS, 1, 0xfd);
+	assert_int_equal(in(f, GPE_STS, 1), HP_BIT);
+	assert_true(f->p.level);
+	out(f, GPE_STS, 1, HP_BIT);
+	assert_int_equal(in(f, GPE_STS, 2), 0);
+	assert_false(f->p.level);
+	assert_int_equal(f->p.lowers, 1);
+
+	/* The 32-bit view: status low, enable high; a dword write clears and enables at once. */
+	acpi_pm_gpe_raise(f->pm, ACPI_GPE_PCI_HOTPLUG);
+	assert_int_equal(in(f, GPE_STS, 4), HP_BIT | HP_BIT << 16);
+	out(f, GPE_STS, 4, HP_BIT | 0x8000u << 16);
+	assert_int_equal(in(f, GPE_STS, 4), 0x8000u << 16);
+	assert_false(f->p.level);
+	/* Disabling with a status pending lowers the line; the status stays. */
+	out(f, GPE_EN, 2, HP_BIT);
+	acpi_pm_gpe_raise(f->pm, ACPI_GPE_PCI_HOTPLUG);
+	assert_true(f->p.level);
+	out(f, GPE_EN, 1, 0);
+	assert_false(f->p.level);
+	assert_int_equal(in(f, GPE_STS, 1), HP_BIT);
+	/* GPEs beyond the block are ignored. */
+	acpi_pm_gpe_raise(f->pm, 16);
+	acpi_pm_gpe_raise(f->pm, 1000);
+	assert_int_equal(in(f, GPE_STS, 4), HP_BIT);
+}
+
+/* The SCI is one line for PM1 and GPE0 events: high while either has an enabled status. */
+static void test_gpe_shares_the_sci(void **state)
+{
+	struct fixture *f = *state;
+
+	out(f, EN, 2, ACPI_PM1_PWRBTN_EN);
+	out(f, GPE_EN, 1, HP_BIT);
+	acpi_pm_power_button(f->pm);
+	acpi_pm_gpe_raise(f->pm, ACPI_GPE_PCI_HOTPLUG);
+	assert_true(f->p.level);
+	assert_int_equal(f->p.raises, 1);
+	/* Clearing the power button keeps the line up for the GPE, and the other way round. */
+	out(f, STS, 2, ACPI_PM1_PWRBTN_STS);
+	assert_true(f->p.level);
+	acpi_pm_power_button(f->pm);
+	out(f, GPE_STS, 1, HP_BIT);
+	assert_true(f->p.level);
+	out(f, STS, 2, ACPI_PM1_PWRBTN_STS);
+	assert_false(f->p.level);
+	assert_int_equal(f->p.raises, 1);
+	assert_int_equal(f->p.lowers, 1);
+}
+
 static u64 fake_ns;
 
 static u64 fake_clock(void)
@@ -324,6 +405,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_port, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pm_timer_fake_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pm_timer_real_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gpe_status_and_enable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gpe_shares_the_sci, setup, teardown),
 	    cmocka_unit_test(test_init_collision),
 	    cmocka_unit_test(test_no_sci_line),
 	};

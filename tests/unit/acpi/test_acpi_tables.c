@@ -22,6 +22,9 @@ struct fixture {
 	u64 rsdp;
 };
 
+/* Hotplug slots as merak's board has them: all but the host bridge (0) and the LPC (31). */
+#define BOARD_HOTPLUG_SLOTS 0x7ffffffeu
+
 static const struct acpi_config full_cfg = {
     .ncpus = 2,
     .pci = true,
@@ -31,6 +34,7 @@ static const struct acpi_config full_cfg = {
     .pci_mmio64_base = 0x8000000000ULL,
     .pci_mmio64_size = 0x4000000000ULL,
     .serial = true,
+    .pci_hotplug_slots = BOARD_HOTPLUG_SLOTS,
 };
 
 static void build(struct fixture *f, const struct acpi_config *cfg)
@@ -183,11 +187,13 @@ static void test_fadt(void **state)
 	assert_int_equal(get_le32(t + 64), 0x604); /* PM1a_CNT_BLK */
 	assert_int_equal(get_le32(t + 68), 0);
 	assert_int_equal(get_le32(t + 76), 0x608); /* PM_TMR_BLK */
-	assert_int_equal(get_le32(t + 80), 0);	   /* no GPE0 block */
+	assert_int_equal(get_le32(t + 80), 0x620); /* GPE0_BLK */
+	assert_int_equal(get_le32(t + 84), 0);	   /* no GPE1 block */
 	assert_int_equal(t[88], 4);		   /* PM1_EVT_LEN */
 	assert_int_equal(t[89], 2);		   /* PM1_CNT_LEN */
 	assert_int_equal(t[91], 4);		   /* PM_TMR_LEN */
-	assert_int_equal(t[92], 0);		   /* GPE0_BLK_LEN */
+	assert_int_equal(t[92], 4);		   /* GPE0_BLK_LEN: 2 status + 2 enable bytes */
+	assert_int_equal(t[93], 0);		   /* GPE1_BLK_LEN */
 	assert_true(get_le16(t + 96) > 100);	   /* no C2 */
 	assert_true(get_le16(t + 98) > 1000);	   /* no C3 */
 	assert_int_equal(t[108], 0x32);		   /* CENTURY */
@@ -205,7 +211,9 @@ static void test_fadt(void **state)
 	assert_gas(t + 160, 0, 0, 0);	   /* X_PM1b_EVT_BLK */
 	assert_gas(t + 172, 1, 16, 0x604); /* X_PM1a_CNT_BLK */
 	assert_gas(t + 208, 1, 32, 0x608); /* X_PM_TMR_BLK */
-	assert_gas(t + 220, 0, 0, 0);	   /* X_GPE0_BLK */
+	assert_gas(t + 220, 1, 32, 0x620); /* X_GPE0_BLK */
+	assert_int_equal(t[223], 1);	   /* byte access, as ACPICA makes it */
+	assert_gas(t + 232, 0, 0, 0);	   /* X_GPE1_BLK */
 	assert_gas(t + 244, 0, 0, 0);	   /* SLEEP_CONTROL_REG: not HW-reduced */
 	table(&f, dsdt_gpa, "DSDT");
 
@@ -436,6 +444,96 @@ static void test_dsdt_contents(void **state)
 	guest_mem_free(&f.gm);
 }
 
+/* The DSDT's PCI hotplug AML (devices/pci_hotplug.h has the registers it drives). */
+static void test_dsdt_hotplug(void **state)
+{
+	/* OperationRegion (HPRG, SystemIO, 0x0AE0, 0x10) */
+	static const u8 region[] = {0x5b, 0x80, 'H', 'P', 'R', 'G', 0x01, 0x0b, 0xe0, 0x0a, 0x0a, 0x10};
+	/* Field (HPRG, DWordAcc, NoLock, WriteAsZeros) { HPUP, 32, HPDN, 32, HPEJ, 32, HPSL, 32 } */
+	static const u8 field[] = {0x5b, 0x81, 26,  'H', 'P', 'R', 'G', 0x43, 'H', 'P',
+				   'U',	 'P',  0x20, 'H', 'P', 'D', 'N', 0x20, 'H', 'P',
+				   'E',	 'J',  0x20, 'H', 'P', 'S', 'L', 0x20};
+	/* Device (SL01) { _ADR 0x00010000, _SUN 1, Method (_EJ0, 1) { Store (2, HPEJ) } } */
+	static const u8 sl01[] = {0x5b, 0x82, 35,  'S',  'L', '0', '1', 0x08, '_', 'A', 'D',
+				  'R',	0x0c, 0x00, 0x00, 0x01, 0x00, 0x08, '_', 'S', 'U', 'N',
+				  0x01, 0x14, 13,   '_',  'E', 'J', '0', 0x01, 0x70, 0x0a, 0x02,
+				  'H',	'P',  'E',  'J'};
+	/* Slot 30's bit needs a DWordConst. */
+	static const u8 sl1e_ej0[] = {'_', 'E', 'J', '0', 0x01, 0x70, 0x0c, 0x00,
+				      0x00, 0x00, 0x40, 'H', 'P', 'E', 'J'};
+	static const u8 sl1e_adr[] = {'S', 'L', '1', 'E', 0x08, '_', 'A', 'D', 'R',
+				      0x0c, 0x00, 0x00, 0x1e, 0x00, 0x08, '_', 'S', 'U',
+				      'N',  0x0a, 0x1e};
+	/* Method (HPSC, 0, Serialized) { Local0 = HPUP; Local1 = HPDN; If (Local0 & 2) ... */
+	static const u8 scan[] = {'H', 'P', 'S', 'C', 0x08, 0x70, 'H', 'P', 'U', 'P', 0x60,
+				  0x70, 'H', 'P', 'D', 'N', 0x61, 0xa0, 12, 0x7b, 0x60, 0x0a,
+				  0x02, 0x00, 0x86, 'S', 'L', '0', '1', 0x01, 0xa0, 13,
+				  0x7b, 0x61, 0x0a, 0x02, 0x00, 0x86, 'S', 'L', '0', '1',
+				  0x0a, 0x03};
+	/* Scope (\_GPE) { Method (_E01) { \_SB.PCI0.HPSC () } } */
+	static const u8 gpe[] = {0x10, 28,   '\\', '_', 'G', 'P', 'E', 0x14, 21, '_', 'E',
+				 '0',  '1',  0x00, '\\', 0x2f, 3,   '_', 'S', 'B', '_',
+				 'P',  'C',  'I',  '0', 'H', 'P', 'S', 'C'};
+	static const u8 hprs_io[] = {0x47, 0x01, 0xe0, 0x0a, 0xe0, 0x0a, 0x01, 0x10};
+	static const u8 hprs_hid[] = {'H', 'P', 'R', 'S', 0x08, '_', 'H', 'I', 'D',
+				      0x0c, 0x41, 0xd0, 0x0c, 0x02};
+	struct acpi_config cfg = full_cfg;
+	struct fixture f;
+	const u8 *t;
+	u32 len;
+
+	build(&f, &cfg);
+	t = dsdt(&f);
+	len = get_le32(t + 4);
+	assert_true(contains(t, len, region, sizeof(region)));
+	assert_true(contains(t, len, field, sizeof(field)));
+	assert_true(contains(t, len, hprs_hid, sizeof(hprs_hid)));
+	assert_true(contains(t, len, hprs_io, sizeof(hprs_io)));
+	assert_true(contains(t, len, sl01, sizeof(sl01)));
+	assert_true(contains(t, len, sl1e_adr, sizeof(sl1e_adr)));
+	assert_true(contains(t, len, sl1e_ej0, sizeof(sl1e_ej0)));
+	assert_true(contains(t, len, scan, sizeof(scan)));
+	assert_true(contains(t, len, gpe, sizeof(gpe)));
+	/* Slots 0 (host bridge) and 31 (LPC) are not hotplug slots. */
+	assert_false(contains(t, len, "SL00", 4));
+	assert_false(contains(t, len, "SL1F", 4));
+	for (unsigned s = 1; s < 31; s++) {
+		char name[5];
+
+		snprintf(name, sizeof(name), "SL%02X", s);
+		assert_true(contains(t, len, name, 4));
+	}
+	guest_mem_free(&f.gm);
+
+	/* A subset: only those slots appear. */
+	cfg.pci_hotplug_slots = (1u << 3) | (1u << 5);
+	build(&f, &cfg);
+	t = dsdt(&f);
+	len = get_le32(t + 4);
+	assert_true(contains(t, len, "SL03", 4));
+	assert_true(contains(t, len, "SL05", 4));
+	assert_false(contains(t, len, "SL01", 4));
+	assert_false(contains(t, len, "SL04", 4));
+	guest_mem_free(&f.gm);
+
+	/* No hotplug slots, or no PCI: no registers, slots or GPE method. */
+	for (int i = 0; i < 2; i++) {
+		cfg = full_cfg;
+		if (i == 0)
+			cfg.pci_hotplug_slots = 0;
+		else
+			cfg.pci = false;
+		build(&f, &cfg);
+		t = dsdt(&f);
+		len = get_le32(t + 4);
+		assert_false(contains(t, len, "HPRG", 4));
+		assert_false(contains(t, len, "SL01", 4));
+		assert_false(contains(t, len, "_GPE", 4));
+		assert_false(contains(t, len, "_E01", 4));
+		guest_mem_free(&f.gm);
+	}
+}
+
 static void expect_error(const struct acpi_config *cfg, u64 mem_base, int code, const char *msg)
 {
 	struct guest_mem gm;
@@ -487,7 +585,7 @@ static void test_bad_configs(void **state)
 	cfg = full_cfg;
 	cfg.ncpus = 8300;
 	expect_error(&cfg, 0, -E2BIG,
-		     "the ACPI tables (8300 vCPUs, 296-byte DSDT) exceed the 128 KiB area");
+		     "the ACPI tables (8300 vCPUs, 2535-byte DSDT) exceed the 128 KiB area");
 	cfg.ncpus = 0xffffffff;
 	expect_error(&cfg, 0, -E2BIG, "exceed the 128 KiB area");
 
@@ -597,6 +695,23 @@ static void test_iasl_roundtrip(void **state)
 	    dsl,
 	    "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,");
 	must_have(dsl, "Name (\\_S5, Package (0x04)");
+	/* PCI hotplug: registers, slots, the scan method and the GPE that runs it. */
+	must_have(dsl, "OperationRegion (HPRG, SystemIO, 0x0AE0, 0x10)");
+	must_have(dsl, "Field (HPRG, DWordAcc, NoLock, WriteAsZeros)");
+	must_have(dsl, "EisaId (\"PNP0C02\")");
+	must_have(dsl, "Device (SL01)");
+	must_have(dsl, "Device (SL1E)");
+	must_have(dsl, "Name (_ADR, 0x00010000)");
+	must_have(dsl, "Name (_SUN, 0x1E)");
+	must_have(dsl, "Method (_EJ0, 1, NotSerialized)");
+	must_have(dsl, "HPEJ = 0x40000000");
+	must_have(dsl, "Method (HPSC, 0, Serialized)");
+	must_have(dsl, "Local0 = HPUP");
+	must_have(dsl, "Notify (SL01, One)");
+	must_have(dsl, "Notify (SL1E, 0x03)");
+	must_have(dsl, "Scope (\\_GPE)");
+	must_have(dsl, "Method (_E01, 0, NotSerialized)");
+	must_have(dsl, "\\_SB.PCI0.HPSC ()");
 	free(dsl);
 	assert_int_equal(run_iasl(iasl, dir, "-p dsdt2 dsdt.dsl", &out), 0);
 	must_have(out, "Compilation successful. 0 Errors");
@@ -618,6 +733,8 @@ static void test_iasl_roundtrip(void **state)
 		if (i == 0) {
 			must_have(dsl, "PM1A Event Block Address : 00000600");
 			must_have(dsl, "Control Method Power Button (V1) : 0");
+			must_have(dsl, "GPE0 Block Address : 00000620");
+			must_have(dsl, "GPE0 Block Length : 04");
 		}
 		free(dsl);
 	}
@@ -632,7 +749,7 @@ int main(void)
 	    cmocka_unit_test(test_fadt),	   cmocka_unit_test(test_madt_counts),
 	    cmocka_unit_test(test_madt_x2apic),	   cmocka_unit_test(test_mcfg),
 	    cmocka_unit_test(test_dsdt_contents),  cmocka_unit_test(test_bad_configs),
-	    cmocka_unit_test(test_iasl_roundtrip),
+	    cmocka_unit_test(test_dsdt_hotplug),   cmocka_unit_test(test_iasl_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,13 +281,114 @@ static void test_resources(void **state)
 	aml_free(&r);
 }
 
+static void test_statements(void **state)
+{
+	struct aml a;
+	size_t m, c;
+
+	/* Store (Arg0, Local7); Local and Arg operands are one byte each. */
+	aml_init(&a);
+	aml_store(&a);
+	aml_arg(&a, 0);
+	aml_local(&a, 7);
+	assert_aml(&a, 0x70, 0x68, 0x67);
+	aml_free(&a);
+
+	/* Store (0x40000000, HPEJ) */
+	aml_init(&a);
+	aml_store(&a);
+	aml_integer(&a, 0x40000000);
+	aml_namestring(&a, "HPEJ");
+	assert_aml(&a, 0x70, 0x0c, 0x00, 0x00, 0x00, 0x40, 'H', 'P', 'E', 'J');
+	aml_free(&a);
+
+	/* If (And (Local1, 4, )) { Notify (SL02, 3) } */
+	aml_init(&a);
+	c = aml_if_begin(&a);
+	aml_and(&a);
+	aml_local(&a, 1);
+	aml_integer(&a, 4);
+	aml_no_target(&a);
+	aml_notify(&a);
+	aml_namestring(&a, "SL02");
+	aml_integer(&a, 3);
+	aml_end(&a, c);
+	/* Body: 7B 61 0A 04 00 (5) + 86 'SL02' 0A 03 (7) = 12, +1 length byte = 13. */
+	assert_aml(&a, 0xa0, 13, 0x7b, 0x61, 0x0a, 0x04, 0x00, 0x86, 'S', 'L', '0', '2', 0x0a, 0x03);
+	aml_free(&a);
+
+	/* Method (_E01) { \_SB.PCI0.HPSC () }: a call is the method's name. */
+	aml_init(&a);
+	m = aml_method_begin(&a, "_E01", 0, false);
+	aml_namestring(&a, "\\_SB.PCI0.HPSC");
+	aml_end(&a, m);
+	assert_aml(&a, 0x14, 21, '_', 'E', '0', '1', 0x00, '\\', 0x2f, 3, '_', 'S', 'B', '_', 'P',
+		   'C', 'I', '0', 'H', 'P', 'S', 'C');
+	aml_free(&a);
+
+	/* Local8 and Arg7 do not exist. */
+	aml_init(&a);
+	aml_local(&a, 8);
+	assert_true(aml_failed(&a));
+	aml_free(&a);
+	aml_init(&a);
+	aml_arg(&a, 7);
+	assert_true(aml_failed(&a));
+	aml_free(&a);
+}
+
+static void test_regions_and_fields(void **state)
+{
+	struct aml a;
+	size_t f;
+
+	/* OperationRegion (HPRG, SystemIO, 0xAE0, 0x10) */
+	aml_init(&a);
+	aml_operation_region(&a, "HPRG", AML_SPACE_SYSTEM_IO, 0xae0, 0x10);
+	assert_aml(&a, 0x5b, 0x80, 'H', 'P', 'R', 'G', 0x01, 0x0b, 0xe0, 0x0a, 0x0a, 0x10);
+	aml_free(&a);
+
+	/* Field (HPRG, DWordAcc, NoLock, WriteAsZeros) { HPUP, 32, , 32, HPEJ, 8 } */
+	aml_init(&a);
+	f = aml_field_begin(&a, "HPRG", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_AS_ZEROS);
+	aml_field_unit(&a, "HPUP", 32);
+	aml_field_unit(&a, NULL, 32);
+	aml_field_unit(&a, "HPEJ", 8);
+	aml_end(&a, f);
+	/* Body: 'HPRG' (4) + flags (1) + 5 + 2 + 5 = 17, +1 length byte = 18. */
+	assert_aml(&a, 0x5b, 0x81, 18, 'H', 'P', 'R', 'G', 0x43, 'H', 'P', 'U', 'P', 0x20, 0x00, 0x20,
+		   'H', 'P', 'E', 'J', 0x08);
+	aml_free(&a);
+
+	/* Widths of 64 bits and more take PkgLength's longer forms, counting only the bits. */
+	aml_init(&a);
+	aml_field_unit(&a, "WIDE", 0x40);
+	aml_field_unit(&a, "HUGE", 0x12345);
+	assert_aml(&a, 'W', 'I', 'D', 'E', 0x40, 0x04, 'H', 'U', 'G', 'E', 0x85, 0x34, 0x12);
+	aml_free(&a);
+
+	/* Field unit names are single NameSegs; widths stop below 2^28 bits. */
+	const char *const bad[] = {"\\HPUP", "^HPUP", "A.B", ""};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		aml_init(&a);
+		aml_field_unit(&a, bad[i], 32);
+		assert_true(aml_failed(&a));
+		aml_free(&a);
+	}
+	aml_init(&a);
+	aml_field_unit(&a, "BIG_", 1u << 28);
+	assert_true(aml_failed(&a));
+	aml_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_integers),	   cmocka_unit_test(test_strings_and_names),
 	    cmocka_unit_test(test_bad_names_fail), cmocka_unit_test(test_pkglength),
 	    cmocka_unit_test(test_blocks),	   cmocka_unit_test(test_eisaid),
-	    cmocka_unit_test(test_resources),
+	    cmocka_unit_test(test_resources),	   cmocka_unit_test(test_statements),
+	    cmocka_unit_test(test_regions_and_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

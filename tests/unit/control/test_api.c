@@ -2,6 +2,7 @@
 /* The control socket served by a real api_server on a VM without vCPUs. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,12 +18,16 @@
 #include <cmocka.h>
 
 #include "control/api.h"
+#include "control/vmm.h"
 #include "vm/vm.h"
 
 struct fixture {
-	struct vm_config cfg;
-	struct vm vm;
+	struct vm *vm;		/* a VM without vCPUs or KVM; the VMM frees it */
+	struct vmm *vmm;
 	struct api_server *api;
+	pthread_t main_thread;	/* runs vmm_run, as merak's main thread does */
+	int status;
+	bool done;
 	char path[64];
 };
 
@@ -32,27 +37,48 @@ static void collect_demo(void *ctx, counter_emit_fn emit, void *arg)
 	emit(arg, "bytes", 4096);
 }
 
+static void *vmm_main(void *arg)
+{
+	struct fixture *f = arg;
+	struct err e;
+
+	f->status = vmm_run(f->vmm, &e);
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	struct vm_config *cfg = calloc(1, sizeof(*cfg));
+	struct vm *vm = calloc(1, sizeof(*vm));
 	struct err e;
 
-	f->cfg.cpus = 1;
-	f->cfg.mem_size = 64 << 20;
-	f->cfg.kernel = "vmlinux";
-	f->cfg.cmdline = "console=ttyS0";
-	f->cfg.seccomp = 0;
-	f->vm.cfg = &f->cfg;
-	f->vm.ncpus = 0;	/* no vCPU threads: pause completes at once */
-	f->vm.state = VM_RUNNING;
-	f->vm.stop_fd = eventfd(0, EFD_CLOEXEC);
-	guest_mem_init(&f->vm.mem);
-	pthread_mutex_init(&f->vm.lock, NULL);
-	pthread_cond_init(&f->vm.cond, NULL);
-	pthread_mutex_init(&f->vm.counters_lock, NULL);
-	assert_int_equal(vm_add_counters(&f->vm, "blk0", collect_demo, NULL), 0);
+	cfg->cpus = cfg->max_cpus = 1;
+	cfg->mem_size = 64 << 20;
+	cfg->kernel = strdup("vmlinux");
+	cfg->cmdline = strdup("console=ttyS0");
+	cfg->seccomp = 0;
+	cfg->api_fd = -1;
+	vm->cfg = cfg;
+	vm->ncpus = 0;	/* no vCPU threads: pause completes at once */
+	vm->state = VM_RUNNING;
+	vm->hv.kvm_fd = vm->hv.vm_fd = -1;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	guest_mem_init(&vm->mem);
+	bus_init(&vm->pio, "port I/O");
+	bus_init(&vm->mmio, "MMIO");
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	pthread_mutex_init(&vm->routes_lock, NULL);
+	pthread_mutex_init(&vm->counters_lock, NULL);
+	assert_int_equal(vm_add_counters(vm, "blk0", collect_demo, NULL), 0);
+	f->vm = vm;
+	assert_int_equal(vmm_new(cfg, true, &f->vmm, &e), 0);
+	vmm_attach_vm(f->vmm, vm);
 	snprintf(f->path, sizeof(f->path), "/tmp/merak-api-test-%d.sock", getpid());
-	assert_int_equal(api_server_start(&f->vm, f->path, -1, &f->api, &e), 0);
+	assert_int_equal(api_server_start(f->vmm, f->path, -1, &f->api, &e), 0);
+	assert_int_equal(pthread_create(&f->main_thread, NULL, vmm_main, f), 0);
 	*state = f;
 	return 0;
 }
@@ -61,8 +87,10 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	vmm_request_exit(f->vmm, 0, "the test is over");
+	pthread_join(f->main_thread, NULL);
 	api_server_stop(f->api);
-	close(f->vm.stop_fd);
+	vmm_free(f->vmm);
 	free(f);
 	return 0;
 }
@@ -130,35 +158,45 @@ static void test_pause_resume_power_shutdown(void **state)
 	static char resp[65536];
 
 	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 204);
-	assert_int_equal(f->vm.state, VM_PAUSED);
+	assert_int_equal(f->vm->state, VM_PAUSED);
 	assert_int_equal(call(f, "GET", "vm.info", resp, sizeof(resp)), 200);
 	assert_non_null(strstr(resp, "\"state\":\"Paused\""));
-	/* Pausing twice is a conflict, with the reason. */
-	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 409);
+	/* Pausing twice is Cloud Hypervisor's 500, with the reason. */
+	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 500);
 	assert_non_null(strstr(resp, "not running"));
 	assert_int_equal(call(f, "PUT", "vm.resume", resp, sizeof(resp)), 204);
-	assert_int_equal(f->vm.state, VM_RUNNING);
+	assert_int_equal(f->vm->state, VM_RUNNING);
 	assert_int_equal(call(f, "PUT", "vm.power-button", resp, sizeof(resp)), 204);
+	/* vm.shutdown stops the VM and keeps its configuration; the VMM stays. */
 	assert_int_equal(call(f, "PUT", "vm.shutdown", resp, sizeof(resp)), 204);
-	/* The VM stops once the answer has gone out. */
-	for (int i = 0; i < 100 && f->vm.state != VM_STOPPING; i++)
-		usleep(10000);
-	assert_int_equal(f->vm.state, VM_STOPPING);
-	assert_non_null(strstr(f->vm.exit_reason, "API"));
+	f->vm = NULL;	/* the VMM destroyed it */
+	assert_int_equal(call(f, "GET", "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"state\":\"Created\""));
+	assert_int_equal(call(f, "PUT", "vm.shutdown", resp, sizeof(resp)), 500);
+	assert_int_equal(call(f, "PUT", "vm.pause", resp, sizeof(resp)), 500);
+	assert_int_equal(call(f, "GET", "vm.counters", resp, sizeof(resp)), 500);
+	assert_false(__atomic_load_n(&f->done, __ATOMIC_ACQUIRE));
+	/* vm.delete drops the configuration: then there is nothing to show or boot. */
+	assert_int_equal(call(f, "PUT", "vm.delete", resp, sizeof(resp)), 204);
+	assert_int_equal(call(f, "GET", "vm.info", resp, sizeof(resp)), 404);
+	assert_int_equal(call(f, "PUT", "vm.boot", resp, sizeof(resp)), 404);
+	assert_non_null(strstr(resp, "[\"no VM is created\"]"));
+	assert_int_equal(call(f, "PUT", "vm.delete", resp, sizeof(resp)), 204);
 }
 
-/* A client that sends vm.shutdown and goes away at once still shuts the VM down. */
+/* A client that sends vmm.shutdown and goes away at once still ends the VMM, with 0. */
 static void test_shutdown_then_hang_up(void **state)
 {
 	struct fixture *f = *state;
-	const char *req = "PUT /api/v1/vm.shutdown HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+	const char *req = "PUT /api/v1/vmm.shutdown HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
 	int fd = connect_to(f->path);
 
 	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
 	close(fd);
-	for (int i = 0; i < 200 && vm_get_state(&f->vm) != VM_STOPPING; i++)
+	for (int i = 0; i < 200 && !__atomic_load_n(&f->done, __ATOMIC_ACQUIRE); i++)
 		usleep(10000);
-	assert_int_equal(vm_get_state(&f->vm), VM_STOPPING);
+	assert_true(__atomic_load_n(&f->done, __ATOMIC_ACQUIRE));
+	assert_int_equal(f->status, 0);
 }
 
 static void test_bad_requests(void **state)
@@ -401,7 +439,7 @@ static void test_inherited_listen_fd(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(api_server_start(&f->vm, NULL, fd, &s2, &e), 0);
+	assert_int_equal(api_server_start(f->vmm, NULL, fd, &s2, &e), 0);
 	assert_true(exchange_raw(path,
 				 "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 				 resp, sizeof(resp)) > 0);
@@ -411,17 +449,151 @@ static void test_inherited_listen_fd(void **state)
 	unlink(path);
 	/* Anything but a listening unix stream socket is refused, by number. */
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(api_server_start(&f->vm, NULL, p[0], &s2, &e), -ENOTSOCK);
+	assert_int_equal(api_server_start(f->vmm, NULL, p[0], &s2, &e), -ENOTSOCK);
 	assert_non_null(strstr(e.msg, "is not a listening unix stream socket"));
 	close(p[0]);
 	close(p[1]);
-	assert_true(api_server_start(&f->vm, NULL, 1000, &s2, &e) < 0);
+	assert_true(api_server_start(f->vmm, NULL, 1000, &s2, &e) < 0);
 	assert_non_null(strstr(e.msg, "API socket fd=1000"));
+}
+
+/* An empty VMM (no payload on the command line), driven as Kata drives it. */
+struct empty {
+	struct vmm *vmm;
+	struct api_server *api;
+	pthread_t main_thread;
+	int status;
+	bool done;
+	char path[64];
+};
+
+static void *empty_main(void *arg)
+{
+	struct empty *f = arg;
+	struct err e;
+
+	f->status = vmm_run(f->vmm, &e);
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int put_json(const char *path, const char *call, const char *body, char *resp, size_t cap)
+{
+	char req[4096];
+
+	snprintf(req, sizeof(req),
+		 "PUT /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 call, strlen(body), body);
+	return exchange_raw(path, req, resp, cap);
+}
+
+static int get(const char *path, const char *call, char *resp, size_t cap)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "GET /api/v1/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		 call);
+	return exchange_raw(path, req, resp, cap);
+}
+
+static void test_empty_vmm_lifecycle(void **state)
+{
+	struct empty f = {0};
+	struct vm_config *cfg = calloc(1, sizeof(*cfg));
+	static char resp[65536];
+	char disk[64];
+	struct err e;
+	FILE *img;
+
+	(void)state;
+	cfg->api_fd = -1;	/* what the command line gives with only --api-socket */
+	snprintf(f.path, sizeof(f.path), "/tmp/merak-api-empty-%d.sock", getpid());
+	snprintf(disk, sizeof(disk), "/tmp/merak-api-empty-%d.img", getpid());
+	img = fopen(disk, "w");
+	assert_non_null(img);
+	fclose(img);
+	assert_int_equal(vmm_new(cfg, true, &f.vmm, &e), 0);
+	assert_int_equal(api_server_start(f.vmm, f.path, -1, &f.api, &e), 0);
+	assert_int_equal(pthread_create(&f.main_thread, NULL, empty_main, &f), 0);
+
+	assert_int_equal(get(f.path, "vmm.ping", resp, sizeof(resp)), 200);
+	/* Out of order: nothing is created yet. */
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 404);
+	assert_int_equal(put_json(f.path, "vm.boot", "", resp, sizeof(resp)), 404);
+	assert_int_equal(put_json(f.path, "vm.add-disk", "{\"path\":\"/x\"}", resp, sizeof(resp)), 404);
+	assert_int_equal(put_json(f.path, "vm.shutdown", "", resp, sizeof(resp)), 500);
+	assert_int_equal(put_json(f.path, "vm.resize", "{\"desired_vcpus\":2}", resp, sizeof(resp)),
+			 404);
+	/* A bad configuration names its field; nothing is created. */
+	assert_int_equal(put_json(f.path, "vm.create", "{\"payload\":{\"kernel\":\"/k\"},\"bogus\":1}",
+				  resp, sizeof(resp)),
+			 400);
+	assert_non_null(strstr(resp, "bogus"));
+	assert_int_equal(put_json(f.path, "vm.create", "[1,2]", resp, sizeof(resp)), 400);
+	assert_int_equal(put_json(f.path, "vm.create", "", resp, sizeof(resp)), 400);
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 404);
+
+	assert_int_equal(put_json(f.path, "vm.create",
+				  "{\"payload\":{\"kernel\":\"/nonexistent/k\",\"cmdline\":\"c\"},"
+				  "\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":4},\"memory\":{\"size\":268435456}}",
+				  resp, sizeof(resp)),
+			 204);
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"state\":\"Created\""));
+	assert_non_null(strstr(resp, "\"boot_vcpus\":2"));
+	assert_non_null(strstr(resp, "\"size\":268435456"));
+	assert_null(strstr(resp, "device_tree"));
+	/* A second create is Cloud Hypervisor's 500; resize to what it has is fine. */
+	assert_int_equal(put_json(f.path, "vm.create", "{\"payload\":{\"kernel\":\"/k\"}}", resp,
+				  sizeof(resp)),
+			 500);
+	assert_int_equal(put_json(f.path, "vm.resize", "{\"desired_vcpus\":2}", resp, sizeof(resp)),
+			 204);
+	assert_int_equal(put_json(f.path, "vm.resize", "{\"desired_vcpus\":3}", resp, sizeof(resp)),
+			 500);
+	assert_non_null(strstr(resp, "CPU hotplug"));
+
+	/* Devices join the configuration before boot: 204, then in vm.info with their ids. */
+	{
+		char body[160];
+
+		snprintf(body, sizeof(body), "{\"path\":\"%s\",\"id\":\"data\"}", disk);
+		assert_int_equal(put_json(f.path, "vm.add-disk", body, resp, sizeof(resp)), 204);
+		assert_int_equal(put_json(f.path, "vm.add-disk", body, resp, sizeof(resp)), 409);
+	}
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"id\":\"data\""));
+	assert_int_equal(put_json(f.path, "vm.remove-device", "{\"id\":\"nope\"}", resp, sizeof(resp)),
+			 404);
+	assert_int_equal(put_json(f.path, "vm.remove-device", "{\"id\":\"data\"}", resp, sizeof(resp)),
+			 204);
+	assert_int_equal(put_json(f.path, "vm.remove-device", "{\"id\":\"data\"}", resp, sizeof(resp)),
+			 404);
+	/* Unsupported calls say so; the VMM keeps serving. */
+	assert_int_equal(put_json(f.path, "vm.add-fs", "{}", resp, sizeof(resp)), 400);
+	assert_non_null(strstr(resp, "not supported by merak"));
+	/* A boot that fails (the kernel is not there) leaves the configuration to fix. */
+	assert_int_equal(put_json(f.path, "vm.boot", "", resp, sizeof(resp)), 500);
+	assert_non_null(strstr(resp, "/nonexistent/k"));
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"state\":\"Created\""));
+	assert_int_equal(put_json(f.path, "vm.delete", "", resp, sizeof(resp)), 204);
+	assert_int_equal(get(f.path, "vm.info", resp, sizeof(resp)), 404);
+
+	assert_false(__atomic_load_n(&f.done, __ATOMIC_ACQUIRE));
+	assert_int_equal(put_json(f.path, "vmm.shutdown", "", resp, sizeof(resp)), 204);
+	pthread_join(f.main_thread, NULL);
+	assert_int_equal(f.status, 0);
+	api_server_stop(f.api);
+	vmm_free(f.vmm);
+	unlink(disk);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_vmm_lifecycle),
 		cmocka_unit_test_setup_teardown(test_ping_info_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inherited_listen_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume_power_shutdown, setup, teardown),
