@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "control/api.h"
+#include "control/event_monitor.h"
 #include "control/vmm.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -91,11 +92,22 @@ static int cmd_run(int argc, char **argv)
 	/* Before merak opens fds of its own: N must be one the caller passed down. */
 	r = cfg->api_fd >= 0 ? api_listen_fd_check(cfg->api_fd, &e) : 0;
 	if (r >= 0) {
+		struct event_monitor *events = NULL;
 		char *path = cfg->api_socket;
 		int fd = cfg->api_fd;
 
 		cfg->api_socket = NULL;	/* the VMM's from now on, not the VM's */
-		r = vmm_new(cfg, api_mode, &vmm, &e);
+		r = cfg->event_monitor ? event_monitor_open(cfg->event_monitor, &events, &e) : 0;
+		if (r == 0) {
+			r = vmm_new(cfg, api_mode, &vmm, &e);
+		} else {
+			vm_config_free(cfg);
+			free(cfg);
+		}
+		if (r == 0)
+			vmm_set_event_monitor(vmm, events);
+		else
+			event_monitor_close(events);
 		if (r == 0 && api_mode)
 			r = api_server_start(vmm, path, fd, &api, &e);
 		free(path);

@@ -57,6 +57,8 @@ static const char usage_text[] =
 	"Control:\n"
 	"  -v, -vv                   more log: info, then debug (as --log-level)\n"
 	"  --log-file PATH           log lines go to PATH instead of stderr\n"
+	"  --event-monitor path=PATH|fd=N\n"
+	"                            lifecycle events as JSON, as Cloud Hypervisor writes them\n"
 	"  --api-socket path=PATH|fd=N  HTTP control socket (Cloud Hypervisor's REST API);\n"
 	"                            fd=N: a listening unix socket passed down by the caller\n"
 	"  --seccomp true|false|log  system-call filters (default true)\n"
@@ -408,6 +410,7 @@ enum {
 	OPT_SECCOMP,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FILE,
+	OPT_EVENT_MONITOR,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -430,6 +433,7 @@ static const struct option run_options[] = {
 	{"seccomp", required_argument, NULL, OPT_SECCOMP},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-file", required_argument, NULL, OPT_LOG_FILE},
+	{"event-monitor", required_argument, NULL, OPT_EVENT_MONITOR},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -545,6 +549,9 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			break;
 		case OPT_LOG_FILE:
 			set_str(&cfg->log_file, arg);
+			break;
+		case OPT_EVENT_MONITOR:
+			set_str(&cfg->event_monitor, arg);
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(arg, &level) < 0)

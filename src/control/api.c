@@ -284,6 +284,16 @@ static void api_info(struct api_server *s, struct conn *c, const struct http_req
 /* The calls made on a running VM, under the VMM's lock so it cannot go meanwhile. */
 enum vm_op { OP_COUNTERS, OP_PAUSE, OP_RESUME, OP_POWER_BUTTON };
 
+/* Cloud Hypervisor's pair of events around a pause or resume that happened. */
+static int paused(struct api_server *s, int r, const char *before, const char *after)
+{
+	if (r == 0) {
+		vmm_event(s->vmm, "vm", before, NULL, NULL, NULL, NULL);
+		vmm_event(s->vmm, "vm", after, NULL, NULL, NULL, NULL);
+	}
+	return r;
+}
+
 static void vm_call(struct api_server *s, struct conn *c, const struct http_request *req,
 		    enum vm_op op)
 {
@@ -300,9 +310,9 @@ static void vm_call(struct api_server *s, struct conn *c, const struct http_requ
 	else if (op == OP_COUNTERS)
 		o = vm_counters_json(vm);
 	else if (op == OP_PAUSE)
-		r = vm_pause(vm, &e);
+		r = paused(s, vm_pause(vm, &e), "pausing", "paused");
 	else if (op == OP_RESUME)
-		r = vm_resume(vm, &e);
+		r = paused(s, vm_resume(vm, &e), "resuming", "resumed");
 	else
 		vm_power_button(vm);
 	vmm_unlock(s->vmm);

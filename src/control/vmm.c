@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "control/event_monitor.h"
 #include "control/vmconfig.h"
 #include "util/log.h"
 
@@ -55,7 +56,25 @@ struct vmm {
 	bool exiting;		/* vmm_run is returning: calls fail at once */
 	enum vm_stop_cause exit_cause;
 	char exit_reason[256];
+	struct event_monitor *events;
 };
+
+void vmm_set_event_monitor(struct vmm *m, struct event_monitor *events)
+{
+	m->events = events;
+	event_monitor_emit(events, "vmm", "starting", NULL, NULL, NULL, NULL);
+}
+
+void vmm_event(struct vmm *m, const char *source, const char *event, const char *key1,
+	       const char *value1, const char *key2, const char *value2)
+{
+	event_monitor_emit(m->events, source, event, key1, value1, key2, value2);
+}
+
+static void vm_event(struct vmm *m, const char *event)
+{
+	event_monitor_emit(m->events, "vm", event, NULL, NULL, NULL, NULL);
+}
 
 int vmm_new(struct vm_config *cfg, bool api_mode, struct vmm **out, struct err *e)
 {
@@ -97,6 +116,7 @@ void vmm_free(struct vmm *m)
 	if (!m)
 		return;
 	config_drop(m->cfg);
+	event_monitor_close(m->events);
 	close(m->wake_fd);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);
@@ -193,6 +213,7 @@ static int boot(struct vmm *m, struct err *e)
 	struct vm *vm = NULL;
 	int r;
 
+	vm_event(m, "booting");
 	r = check_inputs(m->cfg, e);
 	if (r == 0)
 		r = vm_create(m->cfg, &vm, e);
@@ -205,6 +226,7 @@ static int boot(struct vmm *m, struct err *e)
 	pthread_mutex_lock(&m->lock);
 	m->vm = vm;
 	pthread_mutex_unlock(&m->lock);
+	vm_event(m, "booted");
 	return 0;
 }
 
@@ -229,6 +251,7 @@ static int reap(struct vmm *m, enum vm_stop_cause *cause)
 	m->vm = NULL;
 	pthread_mutex_unlock(&m->lock);
 	vm_destroy(vm);
+	vm_event(m, "shutdown");
 	return status;
 }
 
@@ -276,6 +299,14 @@ static int config_add(struct vmm *m, enum vmm_device_kind kind, void *dev, unsig
 	return r;
 }
 
+static void bdf_event(struct vmm *m, const char *event, const char *id, unsigned slot)
+{
+	char bdf[16];
+
+	snprintf(bdf, sizeof(bdf), "0000:00:%02x.0", slot & 0x1f);
+	event_monitor_emit(m->events, "vm", event, "id", id, "bdf", bdf);
+}
+
 /* Main thread: a device for the running VM, first in the configuration, then on the bus. */
 static int hotplug_add(struct vmm *m, struct err *e)
 {
@@ -300,6 +331,7 @@ static int hotplug_add(struct vmm *m, struct err *e)
 		return r;
 	}
 	m->call_slot = (int)slot;
+	bdf_event(m, "device-added", m->call_id, slot);
 	return 0;
 }
 
@@ -338,6 +370,7 @@ static int hotplug_remove(struct vmm *m, struct err *e)
 	r = vm_hotplug_remove(m->vm, (unsigned)f.slot, VMM_EJECT_TIMEOUT_MS, e);
 	if (r < 0)
 		return r;
+	bdf_event(m, "device-removed", m->call_id, (unsigned)f.slot);
 	pthread_mutex_lock(&m->lock);
 	r = vmconfig_remove(m->cfg, m->call_id, e);
 	pthread_mutex_unlock(&m->lock);
@@ -385,8 +418,11 @@ static void serve_call(struct vmm *m)
 			r = errf(&e, -EBUSY, "the VM is not running");
 			break;
 		}
+		vm_event(m, "rebooting");
 		stop_for_api(m, "rebooted");
 		r = api_status_of_boot(boot(m, &e));
+		if (r == 0)
+			vm_event(m, "rebooted");
 		break;
 	case CALL_ADD_DEVICE:
 		r = hotplug_add(m, &e);
@@ -400,6 +436,7 @@ static void serve_call(struct vmm *m)
 		config_drop(m->cfg);
 		m->cfg = NULL;
 		pthread_mutex_unlock(&m->lock);
+		vm_event(m, "deleted");
 		break;
 	}
 	pthread_mutex_lock(&m->lock);
@@ -453,6 +490,8 @@ int vmm_create_vm(struct vmm *m, struct vm_config *cfg, struct err *e)
 		m->cfg = cfg;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (r == 0)
+		vm_event(m, "created");
 	return r;
 }
 
@@ -623,5 +662,6 @@ int vmm_run(struct vmm *m, struct err *e)
 	}
 	refuse_calls(m);
 	close(sfd);
+	event_monitor_emit(m->events, "vmm", "shutdown", NULL, NULL, NULL, NULL);
 	return status;
 }

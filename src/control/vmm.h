@@ -46,6 +46,12 @@ int vmm_run(struct vmm *m, struct err *e);
  */
 void vmm_attach_vm(struct vmm *m, struct vm *vm);
 enum vm_stop_cause vmm_exit_reason(struct vmm *m, const char **reason);
+/* --event-monitor: the VMM's from now on (closed by vmm_free); emits vmm starting. */
+struct event_monitor;
+void vmm_set_event_monitor(struct vmm *m, struct event_monitor *events);
+/* One lifecycle event (event_monitor.h), from any thread; nothing without a monitor. */
+void vmm_event(struct vmm *m, const char *source, const char *event, const char *key1,
+	       const char *value1, const char *key2, const char *value2);
 void vmm_free(struct vmm *m);
 
 /*

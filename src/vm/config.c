@@ -226,5 +226,6 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->tdx.quote_socket);
 	free(cfg->api_socket);
 	free(cfg->log_file);
+	free(cfg->event_monitor);
 	memset(cfg, 0, sizeof(*cfg));
 }

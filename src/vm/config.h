@@ -109,6 +109,7 @@ struct vm_config {
 	bool irqchip_set;	/* given explicitly (--platform irqchip=, platform.irqchip) */
 	struct tdx_config tdx;
 	char *api_socket;	/* path=PATH */
+	char *event_monitor;	/* --event-monitor path=PATH|fd=N */
 	char *log_file;		/* --log-file: log lines go here */
 	int api_fd;		/* fd=N: an inherited listening socket; -1 without */
 	int seccomp;		/* 0 off, 1 on, 2 log */

@@ -107,8 +107,9 @@ cat >"$tmp/vm.json" <<EOF
  "console":{"mode":"Off"},"cpus":{"boot_vcpus":2,"max_vcpus":2}}
 EOF
 
-# 1. Empty start, then the whole lifecycle over the API.
-start_empty "$tmp/m1.log"
+# 1. Empty start, then the whole lifecycle over the API, followed on the
+# event monitor.
+start_empty "$tmp/m1.log" --event-monitor "path=$tmp/events.json"
 m1=$pid
 steps=""
 check() { # WHAT WANT GOT
@@ -143,11 +144,27 @@ check "shutdown-vmm" 0 "$(remote shutdown-vmm >/dev/null 2>&1; echo $?)"
 finish "$m1" 10
 check "merak's exit status" 0 "$st"
 check "socket removed" no "$([ -S "$sock" ] && echo yes || echo no)"
+events=$(python3 - "$tmp/events.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+out = []
+for chunk in text.split("\n\n"):
+    if chunk.strip():
+        e = json.loads(chunk)
+        assert set(e) == {"timestamp", "source", "event", "properties"}, e
+        assert set(e["timestamp"]) == {"secs", "nanos"}, e
+        out.append(e["source"] + "/" + e["event"])
+print(" ".join(out))
+PY
+)
+check "events" "vmm/starting vm/created vm/booting vm/booted vm/shutdown vm/booting vm/booted \
+vm/rebooting vm/shutdown vm/booting vm/booted vm/rebooted vm/pausing vm/paused vm/resuming \
+vm/resumed vm/shutdown vm/deleted vmm/shutdown" "$events"
 if [ $ok = yes ]; then
-	tap_pass "empty start, create, boot, shutdown, boot, reboot, pause, delete, vmm.shutdown" \
+	tap_pass "empty start, create, boot, shutdown, boot, reboot, pause, delete, vmm.shutdown; the events" \
 		"$steps"
 else
-	tap_fail "empty start, create, boot, shutdown, boot, reboot, pause, delete, vmm.shutdown" \
+	tap_fail "empty start, create, boot, shutdown, boot, reboot, pause, delete, vmm.shutdown; the events" \
 		"$steps
 $(cat "$tmp/m1.log")"
 fi

@@ -349,11 +349,12 @@ struct walk_seen {
 	unsigned n;
 };
 
-static void on_visit(void *arg, const char *type, unsigned index, unsigned slot)
+static void on_visit(void *arg, const char *type, const char *id, unsigned slot)
 {
 	struct walk_seen *w = arg;
 
 	assert_string_equal(type, "rng");
+	assert_non_null(id);
 	w->slots |= 1u << slot;
 	w->n++;
 }
