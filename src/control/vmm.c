@@ -38,6 +38,7 @@ struct vmm {
 	struct vm_config *cfg;
 	struct vm *vm;
 	bool api_mode;
+	bool boot_at_start;	/* the command line gave the VM (not the API, racing vmm_run) */
 	int seccomp;
 	int wake_fd;		/* eventfd: a call or an exit request waits */
 
@@ -95,6 +96,7 @@ int vmm_new(struct vm_config *cfg, bool api_mode, struct vmm **out, struct err *
 	m->seccomp = cfg->seccomp;
 	if (cfg->kernel || cfg->firmware) {
 		m->cfg = cfg;
+		m->boot_at_start = true;
 	} else {
 		vm_config_free(cfg);
 		free(cfg);
@@ -595,7 +597,7 @@ int vmm_run(struct vmm *m, struct err *e)
 
 	if (sfd < 0)
 		return sfd;
-	if (m->cfg && !m->vm) {
+	if (m->boot_at_start && !m->vm) {
 		int r = boot(m, e);
 
 		if (r < 0) {

@@ -169,6 +169,54 @@ else
 $(cat "$tmp/m1.log")"
 fi
 
+# 1b. A client as quick as an orchestrator: create and boot the moment
+# vmm.ping first answers, ten times. (The main thread once booted a
+# configuration that vm.create had stored before it started its loop, so
+# the client's vm.boot found the VM booted.)
+ok=yes
+steps=""
+i=0
+while [ $i -lt 10 ]; do
+	rm -f "$sock"
+	"$merak" --api-socket "$sock" 2>"$tmp/race.log" &
+	pid=$!
+	pids="$pids $pid"
+	res=$(python3 - "$sock" "$tmp/vm.json" <<'PY'
+import socket, sys, time
+path, cfg = sys.argv[1], open(sys.argv[2], "rb").read()
+def req(method, call, body=b""):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(b"%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
+              b"Connection: close\r\n\r\n" % (method.encode(), call.encode(), len(body)) + body)
+    d = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            return d.split(b" ")[1].decode()
+        d += c
+t = time.monotonic()
+while True:
+    try:
+        req("GET", "vmm.ping")
+        break
+    except OSError:
+        if time.monotonic() - t > 10:
+            print("no ping")
+            sys.exit(0)
+print(req("PUT", "vm.create", cfg), req("PUT", "vm.boot"), req("PUT", "vmm.shutdown"))
+PY
+)
+	finish "$pid" 10
+	check "run $i: create, boot, vmm.shutdown; exit" "204 204 204 0" "$res $st"
+	i=$((i + 1))
+done
+if [ $ok = yes ]; then
+	tap_pass "create and boot at once after the first ping, ten times" "$steps"
+else
+	tap_fail "create and boot at once after the first ping, ten times" "$steps"
+fi
+
 # 2. Hostile and out-of-order requests: each its status, the VMM serving on.
 start_empty "$tmp/m2.log"
 m2=$pid
