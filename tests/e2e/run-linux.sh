@@ -2,7 +2,8 @@
 # `make test-linux`: boots the tiny Linux under merak with 2 vCPUs and
 # 128 MiB and checks that init ran, saw both CPUs and the memory, and powered
 # off cleanly (linux-boot); then with every virtio device, checking both
-# sides (linux-devices); then kills merak with SIGKILL right after the guest's
+# sides (linux-devices); a disk hot-plugged over the API and removed again
+# (linux-hotplug); then kills merak with SIGKILL right after the guest's
 # flushed write and checks the image (linux-kill9). Needs root for the tap.
 # Prints TAP (tests/lib/tap.sh); fails loudly (never skips) when it cannot run.
 # It boots an OS: tests/kvm-suite.sh runs it on a sound KVM, else in the
@@ -103,6 +104,79 @@ $(tail -n 5 "$work/serial" "$work/err" "$work/tap.log" | sed 's/^/| /')"
 	fi
 }
 device_case
+
+# Hotplug seen from inside: a disk added over the API while the guest runs
+# is found by Linux (acpiphp, on merak's ACPI hotplug), read, and given up
+# when the API removes it; the guest then powers off. The note has the time
+# from the add-disk request to the guest's line (the guest polls every 0.1 s).
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+wait_serial() { # TEXT SECONDS
+	_n=0
+	while ! grep -q "$1" "$work/serial" 2>/dev/null && kill -0 $pid 2>/dev/null &&
+		[ $_n -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	grep -q "$1" "$work/serial" 2>/dev/null
+}
+hotplug_case() {
+	: >"$work/serial"
+	printf 'merak-hotplug' >"$work/hp.img"
+	truncate -s 1M "$work/hp.img"
+	rm -f "$work/api.sock"
+	"$MERAK" --kernel "$cache/vmlinux" --initramfs "$cache/initramfs.cpio" \
+		--cmdline "$CMDLINE merak_e2e.hotplug=1" --cpus boot=2 --memory size=128M \
+		--serial "file=$work/serial" --api-socket "path=$work/api.sock" -vv 2>"$work/err" &
+	pid=$!
+	why=""
+	wait_serial 'hotplug: waiting for vda' 180 || why="the guest never got to wait for vda"
+	if [ -z "$why" ]; then
+		t0=$(now_ms)
+		added=$(timeout 40 "$MERAK" remote --api-socket "$work/api.sock" add-disk "path=$work/hp.img,id=hp" 2>&1) ||
+			why="add-disk: $added"
+	fi
+	if [ -z "$why" ]; then
+		wait_serial 'vda arrived and reads merak-hotplug' 60 ||
+			why="the guest did not find and read the added disk ($added)"
+		t1=$(now_ms)
+	fi
+	if [ -z "$why" ]; then
+		# The removal waits up to 4 s for the guest's eject; a slow guest
+		# gets the request again (it stays pending) until it has ejected.
+		tries=0
+		until removed=$(timeout 40 "$MERAK" remote --api-socket "$work/api.sock" remove-device hp 2>&1); do
+			tries=$((tries + 1))
+			[ $tries -lt 5 ] || break
+		done
+		[ $tries -lt 5 ] || why="remove-device: $removed"
+	fi
+	[ -z "$why" ] && ! wait_serial 'hotplug: vda removed' 60 && why="the guest still has vda after the removal"
+	[ -z "$why" ] && ! wait_serial 'merak-e2e: PASS' 60 && why="the guest's checks failed"
+	n=0
+	while kill -0 $pid 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+	if kill -0 $pid 2>/dev/null; then
+		# Where each of merak's threads is, for the failure report.
+		threads=$(for t in /proc/$pid/task/*; do
+			echo "$(cat "$t/comm") $(cut -d' ' -f1 "$t/syscall" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+		done)
+		why="${why:-merak still runs after the guest should have powered off}; threads: $threads"
+		kill -TERM $pid 2>/dev/null
+		n=0
+		while kill -0 $pid 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+		kill -KILL $pid 2>/dev/null
+	fi
+	wait $pid
+	rc=$?
+	[ -z "$why" ] && [ "$rc" != 0 ] && why="merak exited $rc"
+	grep 'merak-e2e: hotplug' "$work/serial" | sed 's/^/# /'
+	if [ -z "$why" ]; then
+		tap_pass linux-hotplug "add-disk to the guest reading it: $((t1 - t0)) ms; $added; removal took $((tries + 1)) request(s)"
+	else
+		tap_fail linux-hotplug "$why
+$(tail -n 8 "$work/serial" "$work/err" | sed 's/^/| /')"
+	fi
+}
+hotplug_case
 
 # Data safety: kill -9 as soon as the guest says its write was flushed; the
 # block must be in the image all the same.

@@ -294,6 +294,47 @@ static int check_vsock(void)
 	return 1;
 }
 
+/*
+ * merak_e2e.hotplug=1: a disk arrives at run time (the host's vm.add-disk)
+ * and leaves again (vm.remove-device). The VM has no other disk, so it is
+ * vda: the guest waits for it, reads its first bytes (the host wrote
+ * "merak-hotplug" there), says so, then waits for vda to go: acpiphp handled
+ * the eject request and the host took the device.
+ */
+static int exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int check_hotplug(void)
+{
+	char buf[64];
+	int fd, i;
+
+	say("merak-e2e: hotplug: waiting for vda\n");
+	for (i = 0; i < 1200 && !exists("/sys/block/vda"); i++)
+		usleep(100000);
+	if (i == 1200)
+		return fail_line("hotplug: no vda within 120 s of the start");
+	for (i = 0; i < 100 && (fd = open("/dev/vda", O_RDONLY)) < 0; i++)
+		usleep(100000);
+	if (fd < 0)
+		return fail_line("hotplug: /dev/vda cannot be opened");
+	memset(buf, 0, sizeof(buf));
+	if (read(fd, buf, 13) != 13 || memcmp(buf, "merak-hotplug", 13)) {
+		close(fd);
+		return fail_line("hotplug: vda does not start with merak-hotplug");
+	}
+	close(fd);
+	say("merak-e2e: hotplug: vda arrived and reads merak-hotplug\n");
+	for (i = 0; i < 1200 && exists("/sys/block/vda"); i++)
+		usleep(100000);
+	if (i == 1200)
+		return fail_line("hotplug: vda still there 120 s after it arrived");
+	say("merak-e2e: hotplug: vda removed\n");
+	return 1;
+}
+
 int main(void)
 {
 	static char cmdline[4096], meminfo[512], online[64];
@@ -346,6 +387,8 @@ int main(void)
 		ok &= check_net(cmdline);
 		ok &= check_vsock();
 	}
+	if (strstr(cmdline, "merak_e2e.hotplug=1"))
+		ok &= check_hotplug();
 	say(ok ? "merak-e2e: PASS\n" : "merak-e2e: FAIL\n");
 	sync();
 	reboot(RB_POWER_OFF);
