@@ -54,6 +54,7 @@ struct conn {
 	int fds[API_MAX_FDS];
 	unsigned n_fds;
 	bool fds_cut;		/* more came than API_MAX_FDS: the request is refused */
+	size_t fds_end;		/* in[] offset where the bytes they came with end */
 };
 
 static void close_fds(struct conn *c);
@@ -305,6 +306,7 @@ static void vm_call(struct api_server *s, struct conn *c, const struct http_requ
 	err_clear(&e);
 	vmm_lock(s->vmm);
 	vm = vmm_vm(s->vmm);
+	/* Cloud Hypervisor's VmNotRunning (500), whether a VM is created or not. */
 	if (!vm)
 		r = errf(&e, -EBUSY, "the VM is not running");
 	else if (op == OP_COUNTERS)
@@ -624,6 +626,7 @@ static bool conn_serve(struct api_server *s, struct conn *c)
 	while (!c->close_after) {
 		struct http_request req;
 		size_t used = 0;
+		bool mine;
 		int r;
 
 		if (out_pending(c) >= OUT_HIGH) {
@@ -637,18 +640,29 @@ static bool conn_serve(struct api_server *s, struct conn *c)
 			queue_response(c, -r, error_body("malformed request"), false);
 			break;
 		}
-		if (c->fds_cut)
+		/* Descriptors go with the request whose bytes they came with. */
+		mine = (c->n_fds || c->fds_cut) && c->fds_end > off && c->fds_end <= off + used;
+		if (mine && c->fds_cut) {
 			queue_response(c, 400, error_body("too many file descriptors came with the request"),
 				       req.keep_alive);
-		else
+		} else {
+			unsigned held = c->n_fds;
+
+			if (!mine)
+				c->n_fds = 0;	/* another request's: hidden from this one */
 			handle_request(s, c, &req);
+			if (!mine)
+				c->n_fds = held;
+		}
 		/* Descriptors the request did not take are not kept for the next. */
-		close_fds(c);
+		if (mine)
+			close_fds(c);
 		off += used;
 		c->deadline_ms = 0;	/* the next request's time starts when it is awaited */
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
+	c->fds_end = c->fds_end > off ? c->fds_end - off : 0;
 	return full;
 }
 
@@ -772,6 +786,9 @@ static ssize_t recv_with_fds(struct conn *c)
 	}
 	if (msg.msg_flags & MSG_CTRUNC)
 		c->fds_cut = true;
+	/* They belong to the request these bytes end in (or complete), not an earlier one. */
+	if ((c->n_fds || c->fds_cut) && n > 0)
+		c->fds_end = c->in_len + (size_t)n;
 	return n;
 }
 

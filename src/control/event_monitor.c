@@ -21,6 +21,7 @@ struct event_monitor {
 	pthread_mutex_t lock;
 	int fd;		/* -1 once the reader went away */
 	u64 start_ns;
+	u64 dropped;	/* events a lagging reader missed: said once, counted */
 };
 
 /* A JSON string literal (quoted, escaped) appended at out + *len. */
@@ -137,13 +138,19 @@ void event_monitor_emit(struct event_monitor *m, const char *source, const char 
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && errno == EAGAIN) {
+		if (w < 0 && errno == EAGAIN && off == 0) {
 			/* A pipe whose reader lags: this event is lost, not merak's time. */
-			log_warn("event monitor: the reader is not keeping up; an event is dropped");
+			if (!m->dropped++)
+				log_warn("event monitor: the reader is not keeping up; events are "
+					 "dropped");
 			break;
 		}
 		if (w <= 0) {
-			/* The reader is gone (or the disk full): events stop, merak goes on. */
+			/*
+			 * The reader is gone (or the disk full), or it lagged in the
+			 * middle of an event (a socket), which would leave it half
+			 * written: events stop, merak goes on.
+			 */
 			log_warn("event monitor: %s: no more events are written",
 				 w < 0 ? strerror(errno) : "short write");
 			close(m->fd);
@@ -159,6 +166,9 @@ void event_monitor_close(struct event_monitor *m)
 {
 	if (!m)
 		return;
+	if (m->dropped)
+		log_warn("event monitor: %llu event(s) dropped in all",
+			 (unsigned long long)m->dropped);
 	if (m->fd >= 0)
 		close(m->fd);
 	pthread_mutex_destroy(&m->lock);

@@ -1230,40 +1230,35 @@ void vmconfig_vsock_free(struct vsock_config *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int vmconfig_parse_disk(const char *json, size_t len, struct disk_config *d, struct err *e)
+/* A device's body into obj (zeroed first); on failure free_fn leaves it empty again. */
+static int parse_device(const char *json, size_t len, const struct table *t, void *obj, size_t size,
+			void (*free_fn)(void *), struct err *e)
 {
 	struct walk w = {.e = e};
 	int r;
 
-	memset(d, 0, sizeof(*d));
-	r = parse_with(json, len, &disk_t, d, &w);
+	memset(obj, 0, size);
+	r = parse_with(json, len, t, obj, &w);
 	if (r < 0)
-		vmconfig_disk_free(d);
+		free_fn(obj);
 	return r;
+}
+
+int vmconfig_parse_disk(const char *json, size_t len, struct disk_config *d, struct err *e)
+{
+	return parse_device(json, len, &disk_t, d, sizeof(*d), (void (*)(void *))vmconfig_disk_free,
+			    e);
 }
 
 int vmconfig_parse_net(const char *json, size_t len, struct net_config *n, struct err *e)
 {
-	struct walk w = {.e = e};
-	int r;
-
-	memset(n, 0, sizeof(*n));
-	r = parse_with(json, len, &net_t, n, &w);
-	if (r < 0)
-		vmconfig_net_free(n);
-	return r;
+	return parse_device(json, len, &net_t, n, sizeof(*n), (void (*)(void *))vmconfig_net_free, e);
 }
 
 int vmconfig_parse_vsock(const char *json, size_t len, struct vsock_config *v, struct err *e)
 {
-	struct walk w = {.e = e};
-	int r;
-
-	memset(v, 0, sizeof(*v));
-	r = parse_with(json, len, &vsock_t, v, &w);
-	if (r < 0)
-		vmconfig_vsock_free(v);
-	return r;
+	return parse_device(json, len, &vsock_t, v, sizeof(*v),
+			    (void (*)(void *))vmconfig_vsock_free, e);
 }
 
 int vmconfig_parse_remove(const char *json, size_t len, char id[VM_ID_MAX], struct err *e)

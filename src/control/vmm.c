@@ -39,6 +39,7 @@ struct vmm {
 	struct vm *vm;
 	bool api_mode;
 	bool boot_at_start;	/* the command line gave the VM (not the API, racing vmm_run) */
+	bool booting;		/* until that first boot is over: cfg is being read unlocked */
 	int seccomp;
 	int wake_fd;		/* eventfd: a call or an exit request waits */
 
@@ -77,16 +78,29 @@ static void vm_event(struct vmm *m, const char *event)
 	event_monitor_emit(m->events, "vm", event, NULL, NULL, NULL, NULL);
 }
 
+static void config_drop(struct vm_config *cfg)
+{
+	if (cfg) {
+		vm_config_free(cfg);
+		free(cfg);
+	}
+}
+
 int vmm_new(struct vm_config *cfg, bool api_mode, struct vmm **out, struct err *e)
 {
 	struct vmm *m = calloc(1, sizeof(*m));
 
-	if (!m)
+	if (!m) {
+		config_drop(cfg);
 		return errf(e, -ENOMEM, "out of memory");
+	}
 	m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->wake_fd < 0) {
+		int r = errf_sys(e, -errno, "eventfd");
+
 		free(m);
-		return errf_sys(e, -errno, "eventfd");
+		config_drop(cfg);
+		return r;
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
@@ -96,21 +110,13 @@ int vmm_new(struct vm_config *cfg, bool api_mode, struct vmm **out, struct err *
 	m->seccomp = cfg->seccomp;
 	if (cfg->kernel || cfg->firmware) {
 		m->cfg = cfg;
-		m->boot_at_start = true;
+		m->boot_at_start = m->booting = true;
 	} else {
 		vm_config_free(cfg);
 		free(cfg);
 	}
 	*out = m;
 	return 0;
-}
-
-static void config_drop(struct vm_config *cfg)
-{
-	if (cfg) {
-		vm_config_free(cfg);
-		free(cfg);
-	}
 }
 
 void vmm_free(struct vmm *m)
@@ -268,6 +274,15 @@ static void stop_for_api(struct vmm *m, const char *why)
 	reap(m, &cause);
 }
 
+/*
+ * A boot (or a hot-add) that fails is the server's failure to the API (500), whatever errno
+ * said why: -ENOENT there is a missing file, not a missing VM.
+ */
+static int api_status_of_boot(int r)
+{
+	return r == -ENOENT || r == -EINVAL || r == -EEXIST ? -EIO : r;
+}
+
 static const char *const kind_type[] = {
 	[VMM_DEV_DISK] = "disk",
 	[VMM_DEV_NET] = "net",
@@ -288,6 +303,19 @@ static int config_add(struct vmm *m, enum vmm_device_kind kind, void *dev, unsig
 		snprintf(id, VM_ID_MAX, "%s", c->disks[*index].id);
 		break;
 	case VMM_DEV_NET:
+		/*
+		 * A default MAC follows the device's index, which a removal
+		 * frees for the next: an added NIC gets one of its own, out of
+		 * the range the defaults use.
+		 */
+		if (!((struct net_config *)dev)->has_mac) {
+			struct net_config *n = dev;
+			static const u8 base[5] = {0x52, 0x54, 0x00, 0x12, 0x35};
+
+			memcpy(n->mac, base, sizeof(base));
+			n->mac[5] = (u8)c->next_dev_id;
+			n->has_mac = true;
+		}
 		r = vmconfig_add_net(c, dev, e);
 		*index = c->n_nets - 1;
 		snprintf(id, VM_ID_MAX, "%s", c->nets[*index].id);
@@ -323,7 +351,7 @@ static int hotplug_add(struct vmm *m, struct err *e)
 	pthread_mutex_unlock(&m->lock);
 	if (r < 0)
 		return r;
-	r = vm_hotplug_add(m->vm, type, index, &slot, e);
+	r = api_status_of_boot(vm_hotplug_add(m->vm, type, index, &slot, e));
 	if (r < 0) {
 		struct err ignored;
 
@@ -340,15 +368,17 @@ static int hotplug_add(struct vmm *m, struct err *e)
 struct find_slot {
 	const char *id;
 	int slot;
+	bool removable;	/* a disk, net or vsock device: what the API adds, it may remove */
 };
 
 static void find_slot_visit(void *arg, const char *type, const char *id, unsigned slot)
 {
 	struct find_slot *f = arg;
 
-	(void)type;
-	if (!strcmp(id, f->id))
-		f->slot = (int)slot;
+	if (strcmp(id, f->id))
+		return;
+	f->slot = (int)slot;
+	f->removable = !strcmp(type, "disk") || !strcmp(type, "net") || !strcmp(type, "vsock");
 }
 
 /* Main thread: the guest ejects the device, then it leaves bus and configuration. */
@@ -360,6 +390,9 @@ static int hotplug_remove(struct vmm *m, struct err *e)
 	if (!m->vm)
 		return errf(e, -EBUSY, "the VM is not running");
 	board_pci_walk(m->vm, find_slot_visit, &f);
+	if (f.slot >= 0 && !f.removable)
+		return errf(e, -EINVAL, "device '%s' cannot be removed (only disks, nets and vsock)",
+			    m->call_id);
 	if (f.slot < 0) {
 		pthread_mutex_lock(&m->lock);
 		r = vm_config_id_used(m->cfg, m->call_id, NULL, 0)
@@ -377,15 +410,6 @@ static int hotplug_remove(struct vmm *m, struct err *e)
 	r = vmconfig_remove(m->cfg, m->call_id, e);
 	pthread_mutex_unlock(&m->lock);
 	return r;
-}
-
-/*
- * A boot that fails is the server's failure to the API (500), whatever errno
- * said why: -ENOENT there is a missing file, not a missing VM.
- */
-static int api_status_of_boot(int r)
-{
-	return r == -ENOENT || r == -EINVAL || r == -EEXIST ? -EIO : r;
 }
 
 static void serve_call(struct vmm *m)
@@ -410,6 +434,7 @@ static void serve_call(struct vmm *m)
 			r = api_status_of_boot(boot(m, &e));
 		break;
 	case CALL_SHUTDOWN:
+		/* Cloud Hypervisor's VmNotRunning (500), created or not. */
 		if (!m->vm)
 			r = errf(&e, -EBUSY, "the VM is not running");
 		else
@@ -517,18 +542,25 @@ int vmm_delete(struct vmm *m, struct err *e)
 	return call_main(m, CALL_DELETE, e);
 }
 
+/* Takes the lock if a VM is created (0); else -ENOENT, Cloud Hypervisor's 404. */
+static int lock_created(struct vmm *m, struct err *e)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->cfg)
+		return 0;
+	pthread_mutex_unlock(&m->lock);
+	return errf(e, -ENOENT, "no VM is created");
+}
+
 int vmm_add_device(struct vmm *m, enum vmm_device_kind kind, void *dev, char id[VM_ID_MAX],
 		   int *slot, struct err *e)
 {
 	unsigned index;
-	int r;
+	int r = lock_created(m, e);
 
-	pthread_mutex_lock(&m->lock);
-	if (!m->cfg) {
-		pthread_mutex_unlock(&m->lock);
-		return errf(e, -ENOENT, "no VM is created");
-	}
-	if (!m->vm) {
+	if (r < 0)
+		return r;
+	if (!m->vm && !m->booting) {
 		/* Cold: the device joins the configuration; the guest finds it at boot. */
 		r = config_add(m, kind, dev, &index, id, e);
 		pthread_mutex_unlock(&m->lock);
@@ -548,14 +580,11 @@ int vmm_add_device(struct vmm *m, enum vmm_device_kind kind, void *dev, char id[
 
 int vmm_remove_device(struct vmm *m, const char *id, struct err *e)
 {
-	int r;
+	int r = lock_created(m, e);
 
-	pthread_mutex_lock(&m->lock);
-	if (!m->cfg) {
-		pthread_mutex_unlock(&m->lock);
-		return errf(e, -ENOENT, "no VM is created");
-	}
-	if (!m->vm) {
+	if (r < 0)
+		return r;
+	if (!m->vm && !m->booting) {
 		r = vmconfig_remove(m->cfg, id, e);
 		pthread_mutex_unlock(&m->lock);
 		return r;
@@ -595,11 +624,16 @@ int vmm_run(struct vmm *m, struct err *e)
 {
 	int sfd = vm_signalfd(e), status = 0;
 
-	if (sfd < 0)
+	if (sfd < 0) {
+		refuse_calls(m);
 		return sfd;
+	}
 	if (m->boot_at_start && !m->vm) {
 		int r = boot(m, e);
 
+		pthread_mutex_lock(&m->lock);
+		m->booting = false;
+		pthread_mutex_unlock(&m->lock);
 		if (r < 0) {
 			close(sfd);
 			refuse_calls(m);

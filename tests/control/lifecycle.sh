@@ -250,6 +250,8 @@ expect 204 vm.boot PUT
 expect 500 vm.boot PUT
 expect 500 vm.resize PUT '{"desired_vcpus":8}'
 expect 204 vm.resize PUT '{"desired_vcpus":2}'
+expect 400 vm.remove-device PUT '{"id":"__rng"}'
+check "rng still in the tree" 1 "$(remote info | grep -c '"__rng":{"id"')"
 expect 404 vm.remove-device PUT '{"id":"no-such-device"}'
 expect 400 vm.remove-device PUT '{"id":7}'
 expect 400 vm.add-disk PUT '{"path":"/nonexistent/disk.img","readonly":"yes"}'
@@ -275,7 +277,7 @@ m3=$pid
 remote create "$tmp/vm.json" >/dev/null 2>&1
 fds0=$(ls /proc/$m3/fd | wc -l)
 out=$(python3 - "$sock" <<'PY'
-import array, fcntl, os, socket, struct, sys
+import array, fcntl, os, re, socket, struct, sys
 path = sys.argv[1]
 def add_net(fds, body=b'{"mac":"52:54:00:12:34:99"}'):
     s = socket.socket(socket.AF_UNIX)
@@ -298,6 +300,24 @@ print("too-many", *add_net([null] * 9))
 tun = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(tun, 0x400454ca, struct.pack("16sH", b"mlife%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
 print("tap", *add_net([tun]))
+# A ping and an add-net in one sendmsg, the fd alongside: it is the add-net's.
+tun2 = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(tun2, 0x400454ca, struct.pack("16sH", b"mlifeb%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
+body = b'{"mac":"52:54:00:12:34:98"}'
+two = (b"GET /api/v1/vmm.ping HTTP/1.1\r\nHost: localhost\r\n\r\n"
+       b"PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+       b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)) + body
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+s.sendmsg([two], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [tun2]))])
+data = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    data += c
+print("pipelined", " ".join(x.decode() for x in re.findall(rb"HTTP/1\.1 (\d+)", data)))
 PY
 )
 fds1=$(ls /proc/$m3/fd | wc -l)
@@ -306,9 +326,10 @@ steps=""
 check "a /dev/null fd" 400 "$(echo "$out" | awk '$1 == "not-a-tap" { print $2 }')"
 check "nine fds" 400 "$(echo "$out" | awk '$1 == "too-many" { print $2 }')"
 check "a tap fd" 204 "$(echo "$out" | awk '$1 == "tap" { print $2 }')"
-check "fds held by merak: the tap's only" "$((fds0 + 1))" "$fds1"
+check "a ping and an add-net with its tap in one write" "200 204" "$(echo "$out" | sed -n 's/^pipelined //p')"
+check "fds held by merak: the taps' only" "$((fds0 + 2))" "$fds1"
 check "boot with the tap" 0 "$(remote boot >/dev/null 2>&1; echo $?)"
-check "the net device in the tree" 1 "$(remote info | grep -c '"_net[0-9]*":{"id"')"
+check "the net devices in the tree" 2 "$(remote info | grep -o '"_net[0-9]*":{"id"' | wc -l)"
 remote shutdown-vmm >/dev/null 2>&1
 finish "$m3" 10
 check "exit status" 0 "$st"
