@@ -37,8 +37,8 @@ static const char usage_text[] =
 	"  --memory size=SIZE        guest RAM, e.g. 256M or 2G (default 512M)\n"
 	"\n"
 	"Devices:\n"
-	"  --serial MODE             8250 UART on COM1: tty | file=PATH | null | off (default tty)\n"
-	"  --console MODE            virtio-console (hvc0): tty | file=PATH | null | off (default off)\n"
+	"  --serial MODE             8250 UART on COM1: tty | pty | file=PATH | null | off (default tty)\n"
+	"  --console MODE            virtio-console (hvc0): tty | pty | file=PATH | null | off (default off)\n"
 	"  --disk path=FILE[,readonly=on][,serial=ID]   virtio-blk disk; repeatable (up to 8)\n"
 	"  --net tap=NAME|fd=N[,mac=MAC]\n"
 	"                            virtio-net on a tap device (created if missing), or on the\n"
@@ -118,11 +118,13 @@ static int parse_chardev(const char *opt, const char *arg, struct chardev_config
 		out->mode = CHARDEV_NULL;
 	else if (!strcmp(arg, "off"))
 		out->mode = CHARDEV_OFF;
+	else if (!strcmp(arg, "pty"))
+		out->mode = CHARDEV_PTY;
 	else if (!strncmp(arg, "file=", 5) && arg[5]) {
 		out->mode = CHARDEV_FILE;
 		out->path = strdup(arg + 5);
 	} else
-		return errf(e, -EINVAL, "%s: '%s': expected tty, file=PATH, null or off", opt, arg);
+		return errf(e, -EINVAL, "%s: '%s': expected tty, pty, file=PATH, null or off", opt, arg);
 	return 0;
 }
 

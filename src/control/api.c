@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "devices/console_io.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
@@ -115,7 +116,14 @@ static json_object *vm_info_json(const struct vm_config *cfg, struct vm *vm)
 {
 	json_object *root = json_object_new_object();
 
-	json_object_object_add(root, "config", vmconfig_json(cfg));
+	json_object *config = vmconfig_json(cfg), *serial;
+
+	/* A serial port on a pseudo-terminal shows where it is, as Cloud Hypervisor's does. */
+	if (vm && console_io_pty_path(vm->serial_io) &&
+	    json_object_object_get_ex(config, "serial", &serial))
+		json_object_object_add(serial, "file",
+				       json_object_new_string(console_io_pty_path(vm->serial_io)));
+	json_object_object_add(root, "config", config);
 	add_str(root, "state", vm ? state_name(vm_get_state(vm)) : "Created");
 	json_object_object_add(root, "memory_actual_size",
 			       json_object_new_int64((int64_t)(vm ? vm_ram_size(vm) : 0)));

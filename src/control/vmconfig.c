@@ -391,6 +391,7 @@ static int set_chardev_mode(struct walk *w, const struct field *f, const char *p
 	    {"Null", CHARDEV_NULL},
 	    {"Tty", CHARDEV_TTY},
 	    {"File", CHARDEV_FILE},
+	    {"Pty", CHARDEV_PTY},
 	};
 	struct chardev_config *c = obj;
 	const char *s;
@@ -403,10 +404,10 @@ static int set_chardev_mode(struct walk *w, const struct field *f, const char *p
 			c->mode = modes[i].mode;
 			return 0;
 		}
-	if (!strcmp(s, "Pty") || !strcmp(s, "Socket"))
+	if (!strcmp(s, "Socket"))
 		return errf(w->e, -EINVAL,
-			    "%s: \"%s\" is not supported by merak (Off, Null, Tty or File)", path,
-			    s);
+			    "%s: \"%s\" is not supported by merak (Off, Null, Tty, File or Pty)",
+			    path, s);
 	return errf(w->e, -EINVAL,
 		    "%s: expected Off, Null, Tty, File, Pty or Socket, got \"%.32s\"", path, s);
 }
@@ -824,7 +825,7 @@ TABLE(rng_t, "RngConfig", rng_check);
 static const struct field serial_t_f[] = {
     HONOUR("file", set_path, OFF(chardev_config, path), "with mode File, and only then"),
     ABSENT("socket", NULL),
-    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty or File; Pty and Socket refused"),
+    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File or Pty; Socket refused"),
     ONLY_BOOL("iommu", 0,
 	      "not in the schema's SerialConfig: Kata's client sends serial as a ConsoleConfig"),
 };
@@ -833,7 +834,7 @@ TABLE(serial_t, "SerialConfig", chardev_check);
 static const struct field console_t_f[] = {
     HONOUR("file", set_path, OFF(chardev_config, path), "with mode File, and only then"),
     ABSENT("socket", NULL),
-    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty or File; Pty and Socket refused"),
+    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File or Pty; Socket refused"),
     ONLY_BOOL("iommu", 0, NULL),
     {.name = "id",
      .policy = HONOURED,
@@ -1470,6 +1471,8 @@ static const char *chardev_mode_name(enum chardev_mode m)
 		return "Tty";
 	case CHARDEV_FILE:
 		return "File";
+	case CHARDEV_PTY:
+		return "Pty";
 	case CHARDEV_OFF:
 		break;
 	}

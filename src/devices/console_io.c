@@ -34,7 +34,46 @@ struct console_io {
 	void (*quit)(void *ctx);
 	void *quit_ctx;
 	bool escape_armed;	/* Ctrl-A seen, waiting for the command key */
+	int pty_keep;		/* PTY: merak's own handle on the far end (see open_pty) */
+	char pty_path[64];
 };
+
+/*
+ * A pseudo-terminal of the device's own (Cloud Hypervisor's Pty mode): the
+ * user attaches to its far end (screen /dev/pts/N). merak keeps that end open
+ * too, so the near end never reads as hung up between users, and the near
+ * end is non-blocking: output nobody reads is dropped once the terminal's
+ * buffer is full, it never stalls the vCPU that wrote it.
+ */
+static int open_pty(struct console_io *c, const char *what, struct err *e)
+{
+	struct termios t;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+
+	if (m < 0)
+		return errf_sys(e, -errno, "%s: cannot open a pseudo-terminal", what);
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, c->pty_path, sizeof(c->pty_path))) {
+		int r = errf_sys(e, -errno, "%s: pseudo-terminal set-up", what);
+
+		close(m);
+		return r;
+	}
+	c->pty_keep = open(c->pty_path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (c->pty_keep >= 0 && tcgetattr(c->pty_keep, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(c->pty_keep, TCSANOW, &t);
+	}
+	c->out_fd = c->in_fd = m;
+	c->own_out_fd = true;
+	/* what names the output file ("serial output file"): its first word names the device. */
+	log_warn("%.*s: on pseudo-terminal %s", (int)strcspn(what, " "), what, c->pty_path);
+	return 0;
+}
+
+const char *console_io_pty_path(const struct console_io *c)
+{
+	return c && c->mode == CHARDEV_PTY ? c->pty_path : NULL;
+}
 
 void console_io_set_escape(struct console_io *c, void (*quit)(void *ctx), void *ctx)
 {
@@ -86,6 +125,7 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 	c->out_fd = -1;
 	c->in_fd = -1;
 	c->stop_fd = -1;
+	c->pty_keep = -1;
 	switch (cfg->mode) {
 	case CHARDEV_TTY:
 		c->out_fd = STDOUT_FILENO;
@@ -98,6 +138,13 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 			return r;
 		}
 		c->own_out_fd = true;
+		break;
+	case CHARDEV_PTY:
+		r = open_pty(c, what, e);
+		if (r < 0) {
+			free(c);
+			return r;
+		}
 		break;
 	case CHARDEV_NULL:
 	case CHARDEV_OFF:
@@ -117,6 +164,11 @@ void console_io_write(struct console_io *c, const void *buf, size_t len)
 		ssize_t n = write(c->out_fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN && c->mode == CHARDEV_PTY) {
+			/* Nobody reads the terminal: the output is dropped, not waited on. */
+			__atomic_add_fetch(&c->write_errors, 1, __ATOMIC_RELAXED);
+			return;
+		}
 		if (n < 0 && errno == EAGAIN) {
 			struct pollfd pfd = {.fd = c->out_fd, .events = POLLOUT};
 			poll(&pfd, 1, 100);
@@ -163,6 +215,8 @@ static void *reader_main(void *arg)
 		n = read(c->in_fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n < 0 && errno == EIO && c->pty_keep >= 0)
+			continue;	/* a user went away; merak's own handle keeps it open */
 		if (n <= 0)
 			break;	/* end of input: the guest simply gets no more bytes */
 		if (c->termios_saved && c->quit)
@@ -223,5 +277,7 @@ void console_io_close(struct console_io *c)
 		close(c->stop_fd);
 	if (c->own_out_fd)
 		close(c->out_fd);
+	if (c->pty_keep >= 0)
+		close(c->pty_keep);
 	free(c);
 }

@@ -32,6 +32,8 @@ void console_io_set_escape(struct console_io *c, void (*quit)(void *ctx), void *
 
 /* The seccomp mode (enum sandbox_mode) the input thread applies to itself. */
 void console_io_set_sandbox(struct console_io *c, int mode);
+/* PTY mode: the far end's path (/dev/pts/N), for the user and vm.info; else NULL. */
+const char *console_io_pty_path(const struct console_io *c);
 /* Stops the reader, restores the terminal, closes files. */
 void console_io_close(struct console_io *c);
 

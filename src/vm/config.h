@@ -28,6 +28,7 @@ enum chardev_mode {
 	CHARDEV_NULL,	/* device present, output discarded */
 	CHARDEV_TTY,	/* stdin/stdout, terminal in raw mode when it is one */
 	CHARDEV_FILE,	/* output appended to a file */
+	CHARDEV_PTY,	/* a pseudo-terminal of its own: its path is logged and in vm.info */
 };
 
 struct chardev_config {

@@ -344,6 +344,28 @@ $out
 $(cat "$tmp/m3.log")"
 fi
 
+# 3b. The serial port on a pseudo-terminal (Cloud Hypervisor's Pty mode):
+# vm.info names the terminal and the guest's output is read from it.
+start_empty "$tmp/pty.log"
+pty_pid=$pid
+cat >"$tmp/pty.json" <<EOF
+{"payload":{"kernel":"$hang"},"memory":{"size":33554432},"serial":{"mode":"Pty"},
+ "console":{"mode":"Off"}}
+EOF
+remote create "$tmp/pty.json" >/dev/null 2>&1
+remote boot >/dev/null 2>&1
+pts=$(remote info 2>/dev/null | sed -n 's/.*"serial":{"mode":"Pty","file":"\([^"]*\)".*/\1/p')
+got=$( [ -n "$pts" ] && timeout 3 head -n 1 "$pts" 2>/dev/null | tr -d '\r')
+remote shutdown-vmm >/dev/null 2>&1
+finish "$pty_pid" 10
+if [ -n "$pts" ] && [ "$got" = "hang: spinning with interrupts off" ] && [ "$st" = 0 ] &&
+	grep -q "serial: on pseudo-terminal $pts" "$tmp/pty.log"; then
+	tap_pass "serial mode Pty: vm.info names the terminal, the guest's output is on it" "$pts: $got"
+else
+	tap_fail "serial mode Pty: vm.info names the terminal, the guest's output is on it" \
+		"pts '$pts', read '$got', exit $st; $(cat "$tmp/pty.log")"
+fi
+
 # 4. Kata Containers' request sequence, byte for byte as its Go client sends
 # it (tests/control/kata), against a test guest that ejects what the host
 # removes: create, add-net with a tap fd, boot, resize to what it has,

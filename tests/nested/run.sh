@@ -71,6 +71,7 @@ cat >"$r/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts	# pseudo-terminals (serial mode pty)
 for m in irqbypass kvm ccp kvm-amd tun; do
 	insmod /lib/modules/\$m.ko 2>/tmp/insmod.err || { echo "merak-l1: insmod \$m: \$(cat /tmp/insmod.err)"; }
 done
