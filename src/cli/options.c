@@ -43,7 +43,8 @@ static const char usage_text[] =
 	"  --net tap=NAME|fd=N[,mac=MAC]\n"
 	"                            virtio-net on a tap device (created if missing), or on the\n"
 	"                            tap fd N the caller opened; repeatable (up to 4)\n"
-	"  --rng                     virtio-rng fed from getrandom(2)\n"
+	"  --rng [src=PATH]          virtio-rng fed from getrandom(2); src: /dev/urandom (default)\n"
+	"                            or /dev/random, which give the same\n"
 	"  --vsock cid=N,socket=PATH virtio-vsock; the host side is a unix socket at PATH\n"
 	"\n"
 	"Platform:\n"
@@ -283,6 +284,14 @@ static int parse_net(char *arg, struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
+/* --rng[=src=PATH] or --rng src=PATH, as Cloud Hypervisor spells it. */
+static int parse_rng(const char *arg, struct vm_config *cfg, struct err *e)
+{
+	if (strncmp(arg, "src=", 4))
+		return errf(e, -EINVAL, "--rng: '%s': expected src=PATH", arg);
+	return vm_config_set_rng_src(cfg, "--rng src", arg + 4, e);
+}
+
 static int parse_vsock(char *arg, struct vm_config *cfg, struct err *e)
 {
 	char *cur = arg, *k, *v;
@@ -428,7 +437,7 @@ static const struct option run_options[] = {
 	{"console", required_argument, NULL, OPT_CONSOLE},
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"net", required_argument, NULL, OPT_NET},
-	{"rng", no_argument, NULL, OPT_RNG},
+	{"rng", optional_argument, NULL, OPT_RNG},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"platform", required_argument, NULL, OPT_PLATFORM},
 	{"api-socket", required_argument, NULL, OPT_API_SOCKET},
@@ -531,6 +540,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			break;
 		case OPT_RNG:
 			cfg->rng = true;
+			if (arg)
+				r = parse_rng(arg, cfg, e);
 			break;
 		case OPT_VSOCK:
 			r = parse_vsock(arg, cfg, e);
@@ -580,6 +591,13 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct err *e)
 			break;
 		}
 		free(arg);
+		if (r)
+			return r;
+	}
+	/* "--rng src=PATH": getopt moved the value, a word of its own, to the end. */
+	if (optind < argc && seen[OPT_RNG - OPT_KERNEL] && !strncmp(argv[optind], "src=", 4) &&
+	    !cfg->rng_src) {
+		r = parse_rng(argv[optind++], cfg, e);
 		if (r)
 			return r;
 	}

@@ -367,17 +367,7 @@ static int set_rng_src(struct walk *w, const struct field *f, const char *path, 
 
 	if (r < 0)
 		return r;
-	if (!strcmp(s, "/dev/urandom")) {
-		free(cfg->rng_src);
-		cfg->rng_src = NULL;
-		return 0;
-	}
-	if (!strcmp(s, "/dev/random"))
-		return dup_into(w, &cfg->rng_src, s);
-	return errf(w->e, -EINVAL,
-		    "%s: '%.64s' is not supported by merak (only /dev/urandom or /dev/random: "
-		    "its virtio-rng is fed from getrandom(2))",
-		    path, s);
+	return vm_config_set_rng_src(cfg, path, s, w->e);
 }
 
 static int set_chardev_mode(struct walk *w, const struct field *f, const char *path, json_object *v,

@@ -229,3 +229,20 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->event_monitor);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+int vm_config_set_rng_src(struct vm_config *cfg, const char *what, const char *src, struct err *e)
+{
+	char *copy;
+
+	if (strcmp(src, "/dev/urandom") && strcmp(src, "/dev/random"))
+		return errf(e, -EINVAL,
+			    "%s: '%.64s' is not supported by merak (only /dev/urandom or /dev/random: "
+			    "its virtio-rng is fed from getrandom(2))",
+			    what, src);
+	copy = strcmp(src, "/dev/urandom") ? strdup(src) : NULL;
+	if (strcmp(src, "/dev/urandom") && !copy)
+		return errf(e, -ENOMEM, "out of memory");
+	free(cfg->rng_src);
+	cfg->rng_src = copy;
+	return 0;
+}

@@ -131,6 +131,12 @@ int vm_config_check(const struct vm_config *cfg, enum config_origin o, struct er
 void vm_config_finalize(struct vm_config *cfg);
 /* Frees the strings and closes the net fds cfg owns; cfg is zeroed. */
 void vm_config_free(struct vm_config *cfg);
+/*
+ * rng.src / --rng src=PATH: /dev/urandom (the default, kept as NULL) or
+ * /dev/random, both what getrandom(2) gives merak's virtio-rng; anything else
+ * is -EINVAL naming what (the field or option).
+ */
+int vm_config_set_rng_src(struct vm_config *cfg, const char *what, const char *src, struct err *e);
 
 /* Single values, as both front ends check them. */
 bool vm_cpus_valid(u64 n);		/* 1..MAX_VCPUS */
