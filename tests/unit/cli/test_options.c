@@ -142,6 +142,8 @@ static void test_bad_input(void **state)
 		{{"--kernel", "k", "--memory", "size=4M", NULL}, "from 8M to 1T"},
 		{{"--kernel", "k", "--memory", "size=9000K", NULL}, "multiple of 1 MiB"},
 		{{"--kernel", "k", "--serial", "pts", NULL}, "--serial: 'pts'"},
+		{{"--kernel", "k", "--rng", "src=/etc/passwd", NULL}, "--rng src: '/etc/passwd' is not supported"},
+		{{"--kernel", "k", "--rng=bits", NULL}, "--rng: 'bits': expected src=PATH"},
 		{{"--kernel", "k", "--disk", "readonly=on", NULL}, "path=FILE is required"},
 		{{"--kernel", "k", "--disk", "path=x,serial=123456789012345678901", NULL},
 		 "longer than 20 bytes"},
