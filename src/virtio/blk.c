@@ -222,10 +222,14 @@ int blk_request(struct blk_disk *d, const struct virtq_chain *c, struct err *e)
 	case VIRTIO_BLK_T_IN:
 		d->reads++;
 		status = do_rw(d, c, sector, false, in_data, &used);
+		if (status == VIRTIO_BLK_S_OK)
+			d->read_bytes += in_data;
 		break;
 	case VIRTIO_BLK_T_OUT:
 		d->writes++;
 		status = do_rw(d, c, sector, true, c->out_len - HDR_LEN, &used);
+		if (status == VIRTIO_BLK_S_OK)
+			d->write_bytes += c->out_len - HDR_LEN;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		d->flushes++;
@@ -296,9 +300,25 @@ static void blk_destroy(void *dev)
 	virtio_blk_destroy(dev);
 }
 
+/* Cloud Hypervisor's names for what it counts, merak's for the rest. */
+static void blk_counters(void *dev, counter_emit_fn emit, void *arg)
+{
+	const struct blk_disk *d = &((struct virtio_blk *)dev)->disk;
+
+	emit(arg, "read_bytes", __atomic_load_n(&d->read_bytes, __ATOMIC_RELAXED));
+	emit(arg, "write_bytes", __atomic_load_n(&d->write_bytes, __ATOMIC_RELAXED));
+	emit(arg, "read_ops", __atomic_load_n(&d->reads, __ATOMIC_RELAXED));
+	emit(arg, "write_ops", __atomic_load_n(&d->writes, __ATOMIC_RELAXED));
+	emit(arg, "flush_ops", __atomic_load_n(&d->flushes, __ATOMIC_RELAXED));
+	emit(arg, "discard_ops", __atomic_load_n(&d->discards, __ATOMIC_RELAXED));
+	emit(arg, "write_zeroes_ops", __atomic_load_n(&d->write_zeroes, __ATOMIC_RELAXED));
+	emit(arg, "errors", __atomic_load_n(&d->errors, __ATOMIC_RELAXED));
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.queue_kick = blk_kick,
 	.destroy = blk_destroy,
+	.counters = blk_counters,
 };
 
 int virtio_blk_create(const struct virtio_pci_env *env, const struct disk_config *cfg,

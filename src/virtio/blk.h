@@ -22,6 +22,7 @@ struct blk_disk {
 	bool readonly;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	u64 reads, writes, flushes, discards, write_zeroes, errors;
+	u64 read_bytes, write_bytes;
 };
 
 /* Opens and locks the image (exclusive, or shared when read-only). */

@@ -343,11 +343,26 @@ static void net_destroy(void *dev)
 	virtio_net_destroy(dev);
 }
 
+/* Cloud Hypervisor's names for what it counts (frames are packets), merak's for the rest. */
+static void net_counters(void *dev, counter_emit_fn emit, void *arg)
+{
+	const struct virtio_net_stats *st = &((struct virtio_net *)dev)->st;
+
+	emit(arg, "rx_bytes", __atomic_load_n(&st->rx_bytes, __ATOMIC_RELAXED));
+	emit(arg, "rx_frames", __atomic_load_n(&st->rx_packets, __ATOMIC_RELAXED));
+	emit(arg, "tx_bytes", __atomic_load_n(&st->tx_bytes, __ATOMIC_RELAXED));
+	emit(arg, "tx_frames", __atomic_load_n(&st->tx_packets, __ATOMIC_RELAXED));
+	emit(arg, "rx_dropped", __atomic_load_n(&st->rx_dropped, __ATOMIC_RELAXED));
+	emit(arg, "tx_dropped", __atomic_load_n(&st->tx_dropped, __ATOMIC_RELAXED));
+	emit(arg, "rx_stalls", __atomic_load_n(&st->rx_stalls, __ATOMIC_RELAXED));
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.queue_kick = net_kick,
 	.destroy = net_destroy,
+	.counters = net_counters,
 };
 
 int virtio_net_create_fd(const struct virtio_pci_env *env, int fd, bool is_tap, bool offloads,

@@ -646,4 +646,6 @@ void virtio_dev_collect(void *ctx, counter_emit_fn emit, void *arg)
 	emit(arg, "resets", __atomic_load_n(&vd->resets, __ATOMIC_RELAXED));
 	emit(arg, "msi_sent", __atomic_load_n(&vd->pci.msi_sent, __ATOMIC_RELAXED));
 	emit(arg, "needs_reset", __atomic_load_n(&vd->broken, __ATOMIC_RELAXED));
+	if (vd->ops->counters)
+		vd->ops->counters(vd->dev, emit, arg);
 }

@@ -61,6 +61,8 @@ struct virtio_dev_ops {
 	void (*config_write)(void *dev, u32 off, const void *data, u32 len);
 	/* Frees the whole device, its transport included (virtio_device_destroy). */
 	void (*destroy)(void *dev);
+	/* The device's own counters for vm.counters (optional), after the transport's. */
+	void (*counters)(void *dev, counter_emit_fn emit, void *arg);
 };
 
 struct virtio_pci_env {
@@ -103,6 +105,7 @@ struct virtio_queue_state {
 
 struct virtio_dev {
 	const char *name;
+	char id[VM_ID_MAX];	/* the configuration's device id: vm.counters' key */
 	struct virtio_pci_env env;
 	const struct virtio_dev_ops *ops;
 	void *dev;

@@ -91,9 +91,11 @@ int board_pci_add(struct vm *vm, const struct virtio_device_type *type, unsigned
 	}
 	bp->type[bp->n] = type;
 	snprintf(bp->id[bp->n], VM_ID_MAX, "%s", type->id(vm->cfg, index));
+	/* vm.counters keys devices by id, as Cloud Hypervisor does. */
+	snprintf(vd->id, sizeof(vd->id), "%s", bp->id[bp->n]);
 	bp->dev[bp->n++] = vd;
 	/* Counters are a nicety: a full table is not worth failing the VM for. */
-	vm_add_counters(vm, vd->name, virtio_dev_collect, vd);
+	vm_add_counters(vm, vd->id[0] ? vd->id : vd->name, virtio_dev_collect, vd);
 	if (out)
 		*out = vd;
 	return 0;
