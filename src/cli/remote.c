@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -50,7 +51,8 @@ static void remote_usage(FILE *f)
 	fprintf(f, "usage: merak remote --api-socket PATH COMMAND [ARG]\n"
 		   "commands: ping shutdown-vmm create FILE|- boot info counters pause resume\n"
 		   "          shutdown reboot power-button delete remove-device ID\n"
-		   "          add-disk|add-net|add-vsock JSON|KEY=VALUE,...\n");
+		   "          add-disk|add-net|add-vsock JSON|KEY=VALUE,...\n"
+		   "          (add-net fd=N or fd=[N,M]: taps this process holds, passed along)\n");
 }
 
 /* The longest request body: the API's own limit. */
@@ -114,7 +116,9 @@ static bool put_json_string(char *out, size_t cap, size_t *len, const char *v, s
  * and true/false are booleans, digits numbers, the rest strings. A value
  * merak's API does not take is refused there, with the key named.
  */
-static char *device_json(const char *arg, char *why, size_t why_len)
+#define REMOTE_MAX_FDS 8
+
+static char *device_json(const char *arg, char *why, size_t why_len, int *fds, unsigned *n_fds)
 {
 	char *out = malloc(BODY_CAP);
 	size_t len = 0;
@@ -145,6 +149,25 @@ static char *device_json(const char *arg, char *why, size_t why_len)
 		klen = (size_t)(eq - p);
 		v = eq + 1;
 		vlen = pair - klen - 1;
+		/* fd=N or fd=[N,M]: descriptors passed with the request, as ch-remote does. */
+		if (klen == 2 && !strncmp(p, "fd", 2)) {
+			char list[64], *tok, *save = NULL;
+
+			snprintf(list, sizeof(list), "%.*s", (int)vlen, v);
+			for (tok = strtok_r(list, "[],", &save); tok; tok = strtok_r(NULL, "[],", &save)) {
+				char *end;
+				long num = strtol(tok, &end, 10);
+
+				if (*end || num < 0 || num > 65535 || *n_fds == REMOTE_MAX_FDS) {
+					snprintf(why, why_len, "fd: '%s' is not a file descriptor number", tok);
+					free(out);
+					return NULL;
+				}
+				fds[(*n_fds)++] = (int)num;
+			}
+			p += pair + (comma ? 1 : 0);
+			continue;
+		}
 		for (size_t i = 0; i < vlen; i++)
 			number &= v[i] >= '0' && v[i] <= '9';
 		if (len > 1)
@@ -276,6 +299,31 @@ static int parse_answer(char *resp, size_t len, const char **body, char *why, si
 	return status;
 }
 
+/* The request's head, with the descriptors (SCM_RIGHTS) riding on its first byte. */
+static ssize_t send_head(int fd, const char *head, const int *fds, unsigned n_fds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * REMOTE_MAX_FDS)];
+	} ctl;
+	struct iovec iov = {(void *)head, strlen(head)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (n_fds) {
+		struct cmsghdr *h;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		h = CMSG_FIRSTHDR(&msg);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(h), fds, sizeof(int) * n_fds);
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 int cmd_remote(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -287,6 +335,8 @@ int cmd_remote(int argc, char **argv)
 	const char *path = NULL, *method = NULL, *call = NULL;
 	enum remote_arg arg = ARG_NONE;
 	char head[256], *resp = NULL, *json = NULL;
+	int fds[REMOTE_MAX_FDS];
+	unsigned n_fds = 0;
 	size_t json_len;
 	const char *body;
 	char why[160];
@@ -330,7 +380,7 @@ int cmd_remote(int argc, char **argv)
 	if (arg == ARG_FILE) {
 		json = read_body_file(argv[optind + 1], why, sizeof(why));
 	} else if (arg == ARG_DEVICE) {
-		json = device_json(argv[optind + 1], why, sizeof(why));
+		json = device_json(argv[optind + 1], why, sizeof(why), fds, &n_fds);
 	} else if (arg == ARG_ID) {
 		json = malloc(BODY_CAP);
 		json_len = 0;
@@ -368,7 +418,7 @@ int cmd_remote(int argc, char **argv)
 		 "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n",
 		 method, call, json ? "Content-Type: application/json\r\n" : "", json_len);
-	if (send(fd, head, strlen(head), MSG_NOSIGNAL) != (ssize_t)strlen(head) ||
+	if (send_head(fd, head, fds, n_fds) != (ssize_t)strlen(head) ||
 	    (json_len && send(fd, json, json_len, MSG_NOSIGNAL) != (ssize_t)json_len)) {
 		fprintf(stderr, "merak remote: send failed: %s\n", strerror(errno));
 		close(fd);

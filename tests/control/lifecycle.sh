@@ -276,9 +276,9 @@ start_empty "$tmp/m3.log"
 m3=$pid
 remote create "$tmp/vm.json" >/dev/null 2>&1
 fds0=$(ls /proc/$m3/fd | wc -l)
-out=$(python3 - "$sock" <<'PY'
-import array, fcntl, os, re, socket, struct, sys
-path = sys.argv[1]
+out=$(python3 - "$sock" "$merak" <<'PY'
+import array, fcntl, os, re, socket, struct, subprocess, sys
+path, merak = sys.argv[1], sys.argv[2]
 def add_net(fds, body=b'{"mac":"52:54:00:12:34:99"}'):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(10)
@@ -318,6 +318,12 @@ while True:
         break
     data += c
 print("pipelined", " ".join(x.decode() for x in re.findall(rb"HTTP/1\.1 (\d+)", data)))
+# merak remote add-net fd=N passes the tap along, as ch-remote does.
+tun3 = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(tun3, 0x400454ca, struct.pack("16sH", b"mlifec%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
+r = subprocess.run([merak, "remote", "--api-socket", path, "add-net",
+                    "fd=%d,mac=52:54:00:12:34:97" % tun3], pass_fds=[tun3], capture_output=True)
+print("remote", r.returncode)
 PY
 )
 fds1=$(ls /proc/$m3/fd | wc -l)
@@ -327,9 +333,10 @@ check "a /dev/null fd" 400 "$(echo "$out" | awk '$1 == "not-a-tap" { print $2 }'
 check "nine fds" 400 "$(echo "$out" | awk '$1 == "too-many" { print $2 }')"
 check "a tap fd" 204 "$(echo "$out" | awk '$1 == "tap" { print $2 }')"
 check "a ping and an add-net with its tap in one write" "200 204" "$(echo "$out" | sed -n 's/^pipelined //p')"
-check "fds held by merak: the taps' only" "$((fds0 + 2))" "$fds1"
+check "merak remote add-net fd=N" 0 "$(echo "$out" | sed -n 's/^remote //p')"
+check "fds held by merak: the taps' only" "$((fds0 + 3))" "$fds1"
 check "boot with the tap" 0 "$(remote boot >/dev/null 2>&1; echo $?)"
-check "the net devices in the tree" 2 "$(remote info | grep -o '"_net[0-9]*":{"id"' | wc -l)"
+check "the net devices in the tree" 3 "$(remote info | grep -o '"_net[0-9]*":{"id"' | wc -l)"
 remote shutdown-vmm >/dev/null 2>&1
 finish "$m3" 10
 check "exit status" 0 "$st"
