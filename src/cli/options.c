@@ -37,8 +37,9 @@ static const char usage_text[] =
 	"  --memory size=SIZE        guest RAM, e.g. 256M or 2G (default 512M)\n"
 	"\n"
 	"Devices:\n"
-	"  --serial MODE             8250 UART on COM1: tty | pty | file=PATH | null | off (default tty)\n"
-	"  --console MODE            virtio-console (hvc0): tty | pty | file=PATH | null | off (default off)\n"
+	"  --serial MODE             8250 UART on COM1: tty | pty | file=PATH | socket=PATH | null | off\n"
+	"                            (default tty; socket: a unix socket one client at a time attaches to)\n"
+	"  --console MODE            virtio-console (hvc0): the same modes (default off)\n"
 	"  --disk path=FILE[,readonly=on][,serial=ID]   virtio-blk disk; repeatable (up to 8)\n"
 	"  --net tap=NAME|fd=N[,mac=MAC]\n"
 	"                            virtio-net on a tap device (created if missing), or on the\n"
@@ -112,7 +113,8 @@ static int parse_chardev(const char *opt, const char *arg, struct chardev_config
 			 struct err *e)
 {
 	free(out->path);
-	out->path = NULL;
+	free(out->socket);
+	out->path = out->socket = NULL;
 	if (!strcmp(arg, "tty"))
 		out->mode = CHARDEV_TTY;
 	else if (!strcmp(arg, "null"))
@@ -124,8 +126,11 @@ static int parse_chardev(const char *opt, const char *arg, struct chardev_config
 	else if (!strncmp(arg, "file=", 5) && arg[5]) {
 		out->mode = CHARDEV_FILE;
 		out->path = strdup(arg + 5);
+	} else if (!strncmp(arg, "socket=", 7) && arg[7]) {
+		out->mode = CHARDEV_SOCKET;
+		out->socket = strdup(arg + 7);
 	} else
-		return errf(e, -EINVAL, "%s: '%s': expected tty, pty, file=PATH, null or off", opt, arg);
+		return errf(e, -EINVAL, "%s: '%s': expected tty, pty, file=PATH, socket=PATH, null or off", opt, arg);
 	return 0;
 }
 

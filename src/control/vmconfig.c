@@ -382,6 +382,7 @@ static int set_chardev_mode(struct walk *w, const struct field *f, const char *p
 	    {"Tty", CHARDEV_TTY},
 	    {"File", CHARDEV_FILE},
 	    {"Pty", CHARDEV_PTY},
+	    {"Socket", CHARDEV_SOCKET},
 	};
 	struct chardev_config *c = obj;
 	const char *s;
@@ -394,10 +395,6 @@ static int set_chardev_mode(struct walk *w, const struct field *f, const char *p
 			c->mode = modes[i].mode;
 			return 0;
 		}
-	if (!strcmp(s, "Socket"))
-		return errf(w->e, -EINVAL,
-			    "%s: \"%s\" is not supported by merak (Off, Null, Tty, File or Pty)",
-			    path, s);
 	return errf(w->e, -EINVAL,
 		    "%s: expected Off, Null, Tty, File, Pty or Socket, got \"%.32s\"", path, s);
 }
@@ -660,6 +657,10 @@ static int chardev_check(struct walk *w, const char *path, void *obj)
 		return errf(w->e, -EINVAL, "%s.file: required with mode File", path);
 	if (c->mode != CHARDEV_FILE && c->path)
 		return errf(w->e, -EINVAL, "%s.file: only with mode File", path);
+	if (c->mode == CHARDEV_SOCKET && !c->socket)
+		return errf(w->e, -EINVAL, "%s.socket: required with mode Socket", path);
+	if (c->mode != CHARDEV_SOCKET && c->socket)
+		return errf(w->e, -EINVAL, "%s.socket: only with mode Socket", path);
 	return 0;
 }
 
@@ -814,8 +815,8 @@ TABLE(rng_t, "RngConfig", rng_check);
 
 static const struct field serial_t_f[] = {
     HONOUR("file", set_path, OFF(chardev_config, path), "with mode File, and only then"),
-    ABSENT("socket", NULL),
-    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File or Pty; Socket refused"),
+    HONOUR("socket", set_path, OFF(chardev_config, socket), "with mode Socket, and only then"),
+    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File, Pty or Socket"),
     ONLY_BOOL("iommu", 0,
 	      "not in the schema's SerialConfig: Kata's client sends serial as a ConsoleConfig"),
 };
@@ -823,8 +824,8 @@ TABLE(serial_t, "SerialConfig", chardev_check);
 
 static const struct field console_t_f[] = {
     HONOUR("file", set_path, OFF(chardev_config, path), "with mode File, and only then"),
-    ABSENT("socket", NULL),
-    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File or Pty; Socket refused"),
+    HONOUR("socket", set_path, OFF(chardev_config, socket), "with mode Socket, and only then"),
+    REQUIRED("mode", set_chardev_mode, 0, "Off, Null, Tty, File, Pty or Socket"),
     ONLY_BOOL("iommu", 0, NULL),
     {.name = "id",
      .policy = HONOURED,
@@ -1463,6 +1464,8 @@ static const char *chardev_mode_name(enum chardev_mode m)
 		return "File";
 	case CHARDEV_PTY:
 		return "Pty";
+	case CHARDEV_SOCKET:
+		return "Socket";
 	case CHARDEV_OFF:
 		break;
 	}
@@ -1475,6 +1478,7 @@ static json_object *chardev_json(const struct chardev_config *c, bool pci)
 
 	put_str(o, "mode", chardev_mode_name(c->mode));
 	put_str(o, "file", c->path);
+	put_str(o, "socket", c->socket);
 	if (pci) {
 		if (c->mode != CHARDEV_OFF && c->id[0])
 			put_str(o, "id", c->id);

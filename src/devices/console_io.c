@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/unix_socket.h"
 #include "util/log.h"
 #include "vm/sandbox.h"
 
@@ -36,6 +38,10 @@ struct console_io {
 	bool escape_armed;	/* Ctrl-A seen, waiting for the command key */
 	int pty_keep;		/* PTY: merak's own handle on the far end (see open_pty) */
 	char pty_path[64];
+	/* Socket: the listening socket (in_fd) and its client (out_fd), swapped under lock. */
+	pthread_mutex_t lock;
+	int client;
+	char *socket_path;
 };
 
 /*
@@ -126,6 +132,8 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 	c->in_fd = -1;
 	c->stop_fd = -1;
 	c->pty_keep = -1;
+	c->client = -1;
+	pthread_mutex_init(&c->lock, NULL);
 	switch (cfg->mode) {
 	case CHARDEV_TTY:
 		c->out_fd = STDOUT_FILENO;
@@ -146,6 +154,16 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 			return r;
 		}
 		break;
+	case CHARDEV_SOCKET:
+		/* One client at a time has the console; output with none is dropped. */
+		c->in_fd = unix_socket_listen(cfg->socket, what, 1, e);
+		if (c->in_fd < 0) {
+			r = c->in_fd;
+			free(c);
+			return r;
+		}
+		c->socket_path = strdup(cfg->socket);
+		break;
 	case CHARDEV_NULL:
 	case CHARDEV_OFF:
 		break;
@@ -154,17 +172,33 @@ int console_io_open(const struct chardev_config *cfg, const char *what, struct c
 	return 0;
 }
 
+static void write_out(struct console_io *c, const void *buf, size_t len);
+
 void console_io_write(struct console_io *c, const void *buf, size_t len)
+{
+	if (!c)
+		return;
+	if (c->mode != CHARDEV_SOCKET) {
+		write_out(c, buf, len);
+		return;
+	}
+	/* The reader swaps the client: the fd written to stays the one it checked. */
+	pthread_mutex_lock(&c->lock);
+	write_out(c, buf, len);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void write_out(struct console_io *c, const void *buf, size_t len)
 {
 	const u8 *p = buf;
 
-	if (!c || c->out_fd < 0)
+	if (c->out_fd < 0)
 		return;
 	while (len) {
 		ssize_t n = write(c->out_fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN && c->mode == CHARDEV_PTY) {
+		if (n < 0 && errno == EAGAIN && (c->mode == CHARDEV_PTY || c->mode == CHARDEV_SOCKET)) {
 			/* Nobody reads the terminal: the output is dropped, not waited on. */
 			__atomic_add_fetch(&c->write_errors, 1, __ATOMIC_RELAXED);
 			return;
@@ -184,6 +218,59 @@ void console_io_write(struct console_io *c, const void *buf, size_t len)
 	}
 }
 
+static void set_client(struct console_io *c, int fd)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->client >= 0)
+		close(c->client);
+	c->client = c->out_fd = fd;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Socket mode: accepts a client (a newer one takes over from an older),
+ * feeds what it sends to the device, and drops it when it goes away.
+ */
+static void *socket_reader(struct console_io *c)
+{
+	u8 buf[256];
+
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{.fd = c->in_fd, .events = POLLIN},
+			{.fd = c->stop_fd, .events = POLLIN},
+			{.fd = c->client, .events = POLLIN},
+		};
+		ssize_t n;
+
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept4(c->in_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd >= 0)
+				set_client(c, fd);
+			continue;
+		}
+		if (!(pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(c->client, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			set_client(c, -1);	/* gone: the next client gets the console */
+			continue;
+		}
+		c->fn(c->ctx, buf, (size_t)n);
+	}
+	return NULL;
+}
+
 static void *reader_main(void *arg)
 {
 	struct console_io *c = arg;
@@ -196,6 +283,8 @@ static void *reader_main(void *arg)
 		return NULL;
 	}
 
+	if (c->mode == CHARDEV_SOCKET)
+		return socket_reader(c);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{.fd = c->in_fd, .events = POLLIN},
@@ -279,5 +368,14 @@ void console_io_close(struct console_io *c)
 		close(c->out_fd);
 	if (c->pty_keep >= 0)
 		close(c->pty_keep);
+	if (c->mode == CHARDEV_SOCKET) {
+		if (c->client >= 0)
+			close(c->client);
+		close(c->in_fd);
+		if (c->socket_path)
+			unlink(c->socket_path);
+		free(c->socket_path);
+	}
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -216,6 +216,8 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->firmware);
 	free(cfg->serial.path);
 	free(cfg->console.path);
+	free(cfg->serial.socket);
+	free(cfg->console.socket);
 	for (unsigned i = 0; i < cfg->n_disks; i++)
 		free(cfg->disks[i].path);
 	for (unsigned i = 0; i < cfg->n_nets; i++)

@@ -29,11 +29,13 @@ enum chardev_mode {
 	CHARDEV_TTY,	/* stdin/stdout, terminal in raw mode when it is one */
 	CHARDEV_FILE,	/* output appended to a file */
 	CHARDEV_PTY,	/* a pseudo-terminal of its own: its path is logged and in vm.info */
+	CHARDEV_SOCKET,	/* a unix socket it listens on: one client at a time has the console */
 };
 
 struct chardev_config {
 	enum chardev_mode mode;
-	char *path;
+	char *path;		/* mode File: the output file */
+	char *socket;		/* mode Socket: the unix socket's path */
 	char id[VM_ID_MAX];	/* virtio-console only: its device id ("__console") */
 };
 

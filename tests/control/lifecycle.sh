@@ -373,6 +373,53 @@ else
 		"pts '$pts', read '$got', exit $st; $(cat "$tmp/pty.log")"
 fi
 
+# 3c. The serial port on a unix socket (mode Socket): a client types, the
+# guest's echo comes back; a second client takes over from the first.
+rm -f "$tmp/serial.sock"
+"$merak" --kernel "$hang" --cmdline echo --memory size=32M --serial "socket=$tmp/serial.sock" \
+	2>"$tmp/sersock.log" &
+ser_pid=$!
+pids="$pids $ser_pid"
+got=$(python3 - "$tmp/serial.sock" <<'PY'
+import socket, sys, time
+def client():
+    for _ in range(100):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            return s
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("no serial socket")
+def echo(s, word):
+    data = b""
+    for _ in range(50):
+        s.sendall(word)
+        time.sleep(0.05)
+        try:
+            s.settimeout(0.2)
+            data += s.recv(100)
+        except socket.timeout:
+            pass
+        if word in data:
+            return word.decode()
+    return "nothing"
+a = client()
+first = echo(a, b"ping")
+b = client()
+second = echo(b, b"pong")
+print(first, second)
+PY
+)
+kill -INT $ser_pid
+finish "$ser_pid" 10
+if [ "$got" = "ping pong" ] && [ "$st" = 130 ] && [ ! -e "$tmp/serial.sock" ]; then
+	tap_pass "serial mode Socket: a client's bytes reach the guest and its echo comes back; a second client takes over" "$got"
+else
+	tap_fail "serial mode Socket: a client's bytes reach the guest and its echo comes back; a second client takes over" \
+		"got '$got', exit $st; $(cat "$tmp/sersock.log")"
+fi
+
 # 4. Kata Containers' request sequence, byte for byte as its Go client sends
 # it (tests/control/kata), against a test guest that ejects what the host
 # removes: create, add-net with a tap fd, boot, resize to what it has,

@@ -8,6 +8,12 @@
  * With "button" on the command line it instead watches the ACPI power button
  * (PM1a status, PWRBTN_STS) by polling and powers off when it is pressed, as
  * an OS would: the runner checks that SIGTERM reaches the guest that way.
+ *
+ * With "echo" it sends back every byte its serial port receives (polled): the
+ * API tests' check of a serial port on a socket. With "eject" it runs until
+ * stopped and gives up every PCI function the host asks it to, polling the
+ * hotplug registers (devices/pci_hotplug.h) where an OS's GPE handler and
+ * _EJ0 would: the API tests' stand-in for Linux's acpiphp.
  */
 #include "lib/guest.h"
 
@@ -28,6 +34,15 @@ void test_main(const struct boot_info *bi)
 		outw(PM1A_STS, PM1_PWRBTN_STS);	/* write-1-to-clear, as an OS acknowledges it */
 		gputs("hang: power button pressed; powering off\n");
 		guest_poweroff();
+	}
+	if (cmdline_has(bi, "echo")) {
+		/* Every byte the serial port receives goes back out (polled). */
+		gputs("hang: echoing the serial port\n");
+		for (;;) {
+			if (inb(0x3f8 + 5) & 1)
+				outb(0x3f8, inb(0x3f8));
+			cpu_relax();
+		}
 	}
 	if (cmdline_has(bi, "eject")) {
 		gputs("hang: ejecting what the host removes\n");
