@@ -12,12 +12,14 @@ Measures, as medians over RUNS (default 20):
 Needs a KVM that runs the guest kit (this host's, or bare metal).
 """
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "control"))
+import api_raw  # noqa: E402  (the tests' raw API client)
 
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -26,20 +28,10 @@ guest = os.path.abspath(os.path.join(build, "tests/guest/hello.elf"))
 
 
 def request(path, method, call, body=b""):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
-    s.sendall(b"%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
-              b"Connection: close\r\n\r\n" % (method.encode(), call.encode(), len(body)) + body)
-    data = b""
-    while True:
-        c = s.recv(65536)
-        if not c:
-            break
-        data += c
-    s.close()
-    status = int(data.split(b" ")[1])
+    status, rest = api_raw.request(path, method, call, body)
     if status >= 300:
-        print("%s %s: %s" % (method, call, data.decode(errors="replace")), file=sys.stderr)
+        print("%s %s: %d %s" % (method, call, status, rest.decode(errors="replace")),
+              file=sys.stderr)
     return status
 
 

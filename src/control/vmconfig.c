@@ -232,27 +232,29 @@ static int set_text(struct walk *w, const struct field *f, const char *path, jso
 	return r < 0 ? r : dup_into(w, AT(obj, f->arg, char *), s);
 }
 
-static int set_vcpus(struct walk *w, const struct field *f, const char *path, json_object *v,
-		     void *obj)
+/* A count from 1 to hi into the u32 at f->arg. */
+static int set_count(struct walk *w, const struct field *f, const char *path, json_object *v,
+		     void *obj, u64 hi)
 {
 	u64 n;
-	int r = get_int(w, path, v, 1, MAX_VCPUS, &n);
+	int r = get_int(w, path, v, 1, hi, &n);
 
 	if (r == 0)
 		*AT(obj, f->arg, u32) = (u32)n;
 	return r;
 }
 
+static int set_vcpus(struct walk *w, const struct field *f, const char *path, json_object *v,
+		     void *obj)
+{
+	return set_count(w, f, path, v, obj, MAX_VCPUS);
+}
+
 /* Only recorded: Kata asks for the host's CPU count, often more than merak runs. */
 static int set_max_vcpus(struct walk *w, const struct field *f, const char *path, json_object *v,
 			 void *obj)
 {
-	u64 n;
-	int r = get_int(w, path, v, 1, MAX_MAX_VCPUS, &n);
-
-	if (r == 0)
-		*AT(obj, f->arg, u32) = (u32)n;
-	return r;
+	return set_count(w, f, path, v, obj, MAX_MAX_VCPUS);
 }
 
 static int set_mem_size(struct walk *w, const struct field *f, const char *path, json_object *v,

@@ -14,6 +14,8 @@
 # kvm-suite-files: /usr/bin/python3 /usr/bin/python3.11 /usr/lib/python3.11
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# The snippets below share tests/control/api_raw.py.
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 . "$here/../lib/tap.sh"
 
 B=$(cd "${1:?usage: sh tests/control/lifecycle.sh BUILD_DIR}" && pwd) || exit 1
@@ -82,22 +84,12 @@ state() {
 # exact bytes, so malformed bodies reach merak as they are).
 status() {
 	python3 - "$sock" "$@" <<'PY'
-import socket, sys
+import sys
+from api_raw import request
 path, call, method = sys.argv[1:4]
 body = sys.argv[4].encode() if len(sys.argv) > 4 else b""
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendall(b"%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (method.encode(), call.encode(), len(body)) + body)
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-head, _, rest = data.partition(b"\r\n\r\n")
-print(head.split(b" ")[1].decode() if head else "none", rest.decode(errors="replace")[:200])
+status, rest = request(path, method, call, body)
+print(status or "none", rest.decode(errors="replace")[:200])
 PY
 }
 
@@ -182,19 +174,11 @@ while [ $i -lt 10 ]; do
 	pid=$!
 	pids="$pids $pid"
 	res=$(python3 - "$sock" "$tmp/vm.json" <<'PY'
-import socket, sys, time
+import sys, time
+from api_raw import request
 path, cfg = sys.argv[1], open(sys.argv[2], "rb").read()
 def req(method, call, body=b""):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
-    s.sendall(b"%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
-              b"Connection: close\r\n\r\n" % (method.encode(), call.encode(), len(body)) + body)
-    d = b""
-    while True:
-        c = s.recv(65536)
-        if not c:
-            return d.split(b" ")[1].decode()
-        d += c
+    return str(request(path, method, call, body)[0])
 t = time.monotonic()
 while True:
     try:
@@ -277,50 +261,25 @@ m3=$pid
 remote create "$tmp/vm.json" >/dev/null 2>&1
 fds0=$(ls /proc/$m3/fd | wc -l)
 out=$(python3 - "$sock" "$merak" <<'PY'
-import array, fcntl, os, re, socket, struct, subprocess, sys
+import os, re, subprocess, sys
+from api_raw import exchange, open_tap, request, request_bytes
 path, merak = sys.argv[1], sys.argv[2]
 def add_net(fds, body=b'{"mac":"52:54:00:12:34:99"}'):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(path)
-    req = (b"PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-           b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)) + body
-    s.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
-    data = b""
-    while True:
-        c = s.recv(4096)
-        if not c:
-            break
-        data += c
-    s.close()
-    return data.split(b" ")[1].decode(), data.partition(b"\r\n\r\n")[2].decode()
+    status, rest = request(path, "PUT", "vm.add-net", body, fds)
+    return str(status), rest.decode()
 null = os.open("/dev/null", os.O_RDWR)
 print("not-a-tap", *add_net([null]))
 print("too-many", *add_net([null] * 9))
-tun = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(tun, 0x400454ca, struct.pack("16sH", b"mlife%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
+tun = open_tap("mlife%d" % os.getpid())
 print("tap", *add_net([tun]))
 # A ping and an add-net in one sendmsg, the fd alongside: it is the add-net's.
-tun2 = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(tun2, 0x400454ca, struct.pack("16sH", b"mlifeb%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
-body = b'{"mac":"52:54:00:12:34:98"}'
-two = (b"GET /api/v1/vmm.ping HTTP/1.1\r\nHost: localhost\r\n\r\n"
-       b"PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-       b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)) + body
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendmsg([two], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [tun2]))])
-data = b""
-while True:
-    c = s.recv(4096)
-    if not c:
-        break
-    data += c
+tun2 = open_tap("mlifeb%d" % os.getpid())
+two = (request_bytes("GET", "vmm.ping", close=False) +
+       request_bytes("PUT", "vm.add-net", b'{"mac":"52:54:00:12:34:98"}'))
+data = exchange(path, two, [tun2])
 print("pipelined", " ".join(x.decode() for x in re.findall(rb"HTTP/1\.1 (\d+)", data)))
 # merak remote add-net fd=N passes the tap along, as ch-remote does.
-tun3 = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(tun3, 0x400454ca, struct.pack("16sH", b"mlifec%d" % os.getpid(), 0x0002 | 0x1000 | 0x4000))
+tun3 = open_tap("mlifec%d" % os.getpid())
 r = subprocess.run([merak, "remote", "--api-socket", path, "add-net",
                     "fd=%d,mac=52:54:00:12:34:97" % tun3], pass_fds=[tun3], capture_output=True)
 print("remote", r.returncode)
