@@ -23,6 +23,13 @@ struct boot_payload {
 	size_t kernel_len;
 	const u8 *initrd;	/* may be NULL */
 	size_t initrd_len;
+	/*
+	 * Instead of initrd: writes the initrd_len bytes into guest memory at
+	 * the address the loader chose, so that merak reads the file straight
+	 * into guest RAM rather than holding a second copy of it.
+	 */
+	int (*initrd_fill)(void *ctx, struct guest_mem *gm, u64 gpa, size_t len, struct err *e);
+	void *initrd_ctx;
 	const char *cmdline;	/* may be NULL */
 	const struct e820_entry *e820;
 	unsigned n_e820;

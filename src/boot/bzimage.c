@@ -137,7 +137,7 @@ int boot_load_bzimage(struct guest_mem *gm, const struct boot_payload *p, struct
 	struct bz_setup_header *h = &bp.hdr;
 	struct bz_layout l = {0};
 	u64 hdr_end = 0, setup_size = 0, ram_end = boot_low_ram_end(gm);
-	bool initrd = p->initrd && p->initrd_len;
+	bool initrd = boot_has_initrd(p);
 	int r;
 
 	r = check_header(p->kernel, p->kernel_len, &hdr_end, &setup_size, e);
@@ -167,9 +167,9 @@ int boot_load_bzimage(struct guest_mem *gm, const struct boot_payload *p, struct
 	if (r < 0)
 		return err_ctx(e, "protected-mode kernel");
 	if (initrd) {
-		r = guest_mem_write(gm, l.initrd, p->initrd, p->initrd_len, e);
+		r = boot_write_initrd(gm, p, l.initrd, e);
 		if (r < 0)
-			return err_ctx(e, "initramfs");
+			return r;
 		h->ramdisk_image = (u32)l.initrd;
 		h->ramdisk_size = (u32)p->initrd_len;
 	} else {

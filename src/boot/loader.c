@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "boot/boot.h"
 
 u64 boot_low_ram_end(const struct guest_mem *gm)
 {
@@ -66,5 +67,20 @@ int boot_write_cmdline(struct guest_mem *gm, const char *cmdline, u64 max_len, s
 			    (unsigned long long)max_len);
 	if (guest_mem_write(gm, LAYOUT_CMDLINE, s, len + 1, e) < 0)
 		return err_ctx(e, "command line");
+	return 0;
+}
+
+bool boot_has_initrd(const struct boot_payload *p)
+{
+	return (p->initrd || p->initrd_fill) && p->initrd_len;
+}
+
+int boot_write_initrd(struct guest_mem *gm, const struct boot_payload *p, u64 gpa, struct err *e)
+{
+	/* The fill function names the file in its own errors. */
+	if (!p->initrd)
+		return p->initrd_fill(p->initrd_ctx, gm, gpa, p->initrd_len, e);
+	if (guest_mem_write(gm, gpa, p->initrd, p->initrd_len, e) < 0)
+		return err_ctx(e, "initramfs");
 	return 0;
 }

@@ -30,4 +30,10 @@ int boot_place_high(u64 len, u64 floor, u64 ceiling, const struct boot_range *av
  */
 int boot_write_cmdline(struct guest_mem *gm, const char *cmdline, u64 max_len, struct err *e);
 
+struct boot_payload;
+/* Whether the payload has an initrd, given as bytes or as a fill function. */
+bool boot_has_initrd(const struct boot_payload *p);
+/* Puts the payload's initrd at gpa, from its bytes or through its fill function. */
+int boot_write_initrd(struct guest_mem *gm, const struct boot_payload *p, u64 gpa, struct err *e);
+
 #endif

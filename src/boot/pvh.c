@@ -194,7 +194,7 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 	struct hvm_start_info info = {.magic = PVH_START_MAGIC, .version = PVH_START_VERSION};
 	struct hvm_modlist_entry mod = {0};
 	struct pvh_image im = {0};
-	bool initrd = p->initrd && p->initrd_len;
+	bool initrd = boot_has_initrd(p);
 	u64 phoff = 0, modlist_gpa, initrd_gpa = 0;
 	unsigned phnum = 0;
 	int r;
@@ -248,9 +248,9 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 			return err_ctx(e, "PVH memory map");
 	}
 	if (initrd) {
-		r = guest_mem_write(gm, initrd_gpa, p->initrd, p->initrd_len, e);
+		r = boot_write_initrd(gm, p, initrd_gpa, e);
 		if (r < 0)
-			return err_ctx(e, "initramfs");
+			return r;
 		mod.paddr = initrd_gpa;
 		mod.size = p->initrd_len;
 		r = guest_mem_write(gm, modlist_gpa, &mod, sizeof(mod), e);

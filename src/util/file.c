@@ -57,58 +57,79 @@ int file_open_output(const char *path, const char *what, int *out, struct err *e
 	return 0;
 }
 
-int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
-		  struct err *e)
+int file_open_input(const char *path, size_t max_len, const char *what, int *fd_out,
+		    size_t *size_out, struct err *e)
 {
 	struct stat st;
-	size_t done = 0;
 	int fd, ret;
 
-	out->data = NULL;
-	out->len = 0;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errf_sys(e, -errno, "%s '%s': cannot open", what, path);
 	if (fstat(fd, &st) < 0) {
 		ret = errf_sys(e, -errno, "%s '%s': cannot stat", what, path);
-		goto out;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = errf(e, -EINVAL, "%s '%s': not a regular file (%s)", what, path,
 			   file_type_name(st.st_mode));
-		goto out;
+		goto fail;
 	}
 	if ((u64)st.st_size > max_len) {
 		ret = errf(e, -EFBIG, "%s '%s': %lld bytes, larger than the %zu-byte limit", what,
 			   path, (long long)st.st_size, max_len);
-		goto out;
+		goto fail;
 	}
-	out->data = malloc(st.st_size ? (size_t)st.st_size : 1);
+	*fd_out = fd;
+	*size_out = (size_t)st.st_size;
+	return 0;
+fail:
+	close(fd);
+	return ret;
+}
+
+int file_read_exact(int fd, void *dst, size_t len, const char *what, const char *path,
+		    struct err *e)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (u8 *)dst + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errf_sys(e, -errno, "%s '%s': read failed", what, path);
+		if (n == 0)
+			return errf(e, -EIO, "%s '%s': file shrank while reading", what, path);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,
+		  struct err *e)
+{
+	size_t size;
+	int fd, ret;
+
+	out->data = NULL;
+	out->len = 0;
+	ret = file_open_input(path, max_len, what, &fd, &size, e);
+	if (ret < 0)
+		return ret;
+	out->data = malloc(size ? size : 1);
 	if (!out->data) {
 		ret = errf(e, -ENOMEM, "%s '%s': out of memory", what, path);
 		goto out;
 	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, out->data + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = errf_sys(e, -errno, "%s '%s': read failed", what, path);
-			goto fail;
-		}
-		if (n == 0) {
-			ret = errf(e, -EIO, "%s '%s': file shrank while reading", what, path);
-			goto fail;
-		}
-		done += (size_t)n;
+	ret = file_read_exact(fd, out->data, size, what, path, e);
+	if (ret < 0) {
+		free(out->data);
+		out->data = NULL;
+		goto out;
 	}
-	out->len = done;
-	ret = 0;
-	goto out;
-fail:
-	free(out->data);
-	out->data = NULL;
+	out->len = size;
 out:
 	close(fd);
 	return ret;

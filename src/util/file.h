@@ -18,6 +18,16 @@ int file_read_all(const char *path, size_t max_len, const char *what, struct fil
 		  struct err *e);
 void file_buf_free(struct file_buf *b);
 /*
+ * What file_read_all does before reading: opens a regular file of at most
+ * max_len bytes for reading (a FIFO is refused without waiting for a writer)
+ * and gives its size. The caller closes *fd.
+ */
+int file_open_input(const char *path, size_t max_len, const char *what, int *fd, size_t *size,
+		    struct err *e);
+/* Reads exactly len bytes from fd into dst; a file that ends early is an error. */
+int file_read_exact(int fd, void *dst, size_t len, const char *what, const char *path,
+		    struct err *e);
+/*
  * Opens an output file (serial, console, log): created if missing, appended
  * to; a FIFO, socket or directory is refused (a FIFO would block the open),
  * a character device such as /dev/null is fine. what names it in messages.

@@ -447,10 +447,28 @@ struct acpi_config vm_acpi_config(const struct vm *vm)
 	};
 }
 
+/* The initramfs is read from its file straight into the guest RAM the loader chose. */
+struct initrd_file {
+	int fd;
+	const char *path;
+};
+
+static int initrd_fill(void *ctx, struct guest_mem *gm, u64 gpa, size_t len, struct err *e)
+{
+	const struct initrd_file *f = ctx;
+	void *dst = guest_mem_span(gm, gpa, len, e);
+
+	if (!dst)
+		return err_ctx(e, "initramfs '%s'", f->path);
+	return file_read_exact(f->fd, dst, len, "initramfs", f->path, e);
+}
+
 static int setup_kernel(struct vm *vm, struct err *e)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct file_buf kernel = {0}, initrd = {0};
+	struct file_buf kernel = {0};
+	struct initrd_file initrd = {.fd = -1, .path = cfg->initramfs};
+	size_t initrd_len = 0;
 	struct acpi_config acfg = vm_acpi_config(vm);
 	struct boot_payload p;
 	int r;
@@ -465,15 +483,17 @@ static int setup_kernel(struct vm *vm, struct err *e)
 	if (r < 0)
 		return r;
 	if (cfg->initramfs) {
-		r = file_read_all(cfg->initramfs, INITRD_MAX_SIZE, "initramfs", &initrd, e);
+		r = file_open_input(cfg->initramfs, INITRD_MAX_SIZE, "initramfs", &initrd.fd,
+				    &initrd_len, e);
 		if (r < 0)
 			goto out;
 	}
 	p = (struct boot_payload){
 		.kernel = kernel.data,
 		.kernel_len = kernel.len,
-		.initrd = initrd.data,
-		.initrd_len = initrd.len,
+		.initrd_fill = initrd_fill,
+		.initrd_ctx = &initrd,
+		.initrd_len = initrd_len,
 		.cmdline = cfg->cmdline,
 		.e820 = vm->e820,
 		.n_e820 = vm->n_e820,
@@ -484,7 +504,8 @@ static int setup_kernel(struct vm *vm, struct err *e)
 		err_ctx(e, "kernel '%s'", cfg->kernel);
 out:
 	file_buf_free(&kernel);
-	file_buf_free(&initrd);
+	if (initrd.fd >= 0)
+		close(initrd.fd);
 	return r;
 }
 

@@ -48,9 +48,13 @@ int guest_mem_add(struct guest_mem *gm, u64 gpa, u64 size, u8 *hva, enum mem_reg
 int guest_mem_add_anon(struct guest_mem *gm, u64 gpa, u64 size, enum mem_region_kind kind,
 		       struct err *e);
 void guest_mem_free(struct guest_mem *gm);
+/* Bytes of guest RAM the host holds in memory now (mincore). */
+u64 guest_mem_resident(const struct guest_mem *gm);
 
 /* Host pointer for [gpa, gpa+len) if it lies wholly inside one region, else NULL. */
 void *guest_mem_ptr(const struct guest_mem *gm, u64 gpa, u64 len);
+/* The same, or NULL with the reason ("... is not inside guest RAM") in e. */
+void *guest_mem_span(const struct guest_mem *gm, u64 gpa, u64 len, struct err *e);
 const struct mem_region *guest_mem_find(const struct guest_mem *gm, u64 gpa);
 /* Bounds-checked copies; -EFAULT naming the range if it is not RAM. */
 int guest_mem_write(const struct guest_mem *gm, u64 gpa, const void *src, u64 len,

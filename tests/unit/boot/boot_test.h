@@ -118,4 +118,64 @@ static inline void fill_pattern(u8 *p, size_t len, u8 seed)
 		p[i] = (u8)(i * 7 + seed + (i >> 9));
 }
 
+/* An initrd_fill that copies src, as merak's reads its file, and records the call. */
+struct fill_rec {
+	const u8 *src;
+	bool fail;
+	unsigned calls;
+	u64 gpa;
+	size_t len;
+};
+
+static inline int fake_initrd_fill(void *ctx, struct guest_mem *gm, u64 gpa, size_t len,
+				   struct err *e)
+{
+	struct fill_rec *f = ctx;
+
+	f->calls++;
+	f->gpa = gpa;
+	f->len = len;
+	if (f->fail)
+		return errf(e, -EIO, "initramfs 'x.cpio': file shrank while reading");
+	return guest_mem_write(gm, gpa, f->src, len, e);
+}
+
+/*
+ * Loads *p again into fresh RAM of the same size with its initrd given as a
+ * fill function instead of bytes, and checks that RAM ends up byte for byte
+ * as ref's did (the initrd where the bytes went, nothing else different).
+ * With fail set, the fill's error must come back unchanged.
+ */
+typedef int (*boot_loader_fn)(struct guest_mem *, const struct boot_payload *, struct boot_entry *,
+			      struct err *);
+static inline void check_fill_like_bytes(boot_loader_fn load, const struct fixture *ref,
+					 const struct boot_payload *p, u64 ram, u64 want_gpa,
+					 bool fail)
+{
+	struct fill_rec f = {.src = p->initrd, .fail = fail};
+	struct boot_payload q = *p;
+	struct boot_entry out;
+	struct fixture g;
+	struct err e;
+	int r;
+
+	fixture_init(&g, ram);
+	q.initrd = NULL;
+	q.initrd_fill = fake_initrd_fill;
+	q.initrd_ctx = &f;
+	err_clear(&e);
+	r = load(&g.gm, &q, &out, &e);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.gpa, want_gpa);
+	assert_int_equal(f.len, p->initrd_len);
+	if (fail) {
+		assert_int_equal(r, -EIO);
+		assert_msg(&e, "initramfs 'x.cpio': file shrank while reading");
+	} else {
+		assert_int_equal(r, 0);
+		assert_memory_equal(g.hva, ref->hva, ram);
+	}
+	fixture_free(&g);
+}
+
 #endif

@@ -221,6 +221,21 @@ static void test_load_with_initrd(void **state)
 	run_free(&t);
 }
 
+/* An initramfs read from its file straight into guest RAM: the same bytes in the same place. */
+static void test_initrd_fill(void **state)
+{
+	struct bz_spec s = default_spec();
+	struct run t;
+
+	run_load(&t, &s, RAM, 0x12345, "console=ttyS0");
+	assert_int_equal(t.r, 0);
+	check_fill_like_bytes(boot_load_bzimage, &t.f, &t.p, RAM, zero_page(&t)->hdr.ramdisk_image,
+			      false);
+	check_fill_like_bytes(boot_load_bzimage, &t.f, &t.p, RAM, zero_page(&t)->hdr.ramdisk_image,
+			      true);
+	run_free(&t);
+}
+
 static void test_load_without_initrd_or_cmdline(void **state)
 {
 	struct bz_spec s = default_spec();
@@ -561,6 +576,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_load_with_initrd),
+	    cmocka_unit_test(test_initrd_fill),
 	    cmocka_unit_test(test_load_without_initrd_or_cmdline),
 	    cmocka_unit_test(test_initrd_addr_max_respected),
 	    cmocka_unit_test(test_initrd_avoids_kernel_runtime_area),

@@ -229,6 +229,23 @@ static void test_load_with_initrd(void **state)
 	run_free(&t);
 }
 
+/* An initramfs read from its file straight into guest RAM: the same bytes in the same place. */
+static void test_initrd_fill(void **state)
+{
+	static struct elf el;
+	const size_t ilen = 0x2345;
+	struct run t;
+
+	make_pvh(&el, 8, ENTRY);
+	run_load(&t, &el, el.len, ilen, "console=ttyS0");
+	assert_int_equal(t.r, 0);
+	check_fill_like_bytes(boot_load_pvh, &t.f, &t.p, RAM, ALIGN_DOWN(RAM - ilen, PAGE_SIZE),
+			      false);
+	check_fill_like_bytes(boot_load_pvh, &t.f, &t.p, RAM, ALIGN_DOWN(RAM - ilen, PAGE_SIZE),
+			      true);
+	run_free(&t);
+}
+
 static void test_load_4byte_note_no_initrd(void **state)
 {
 	static struct elf el;
@@ -593,6 +610,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_load_with_initrd),
+	    cmocka_unit_test(test_initrd_fill),
 	    cmocka_unit_test(test_load_4byte_note_no_initrd),
 	    cmocka_unit_test(test_initrd_avoids_segments),
 	    cmocka_unit_test(test_note_in_8_aligned_segment),
