@@ -149,12 +149,55 @@ static bool msix_vec_masked(const struct pci_msix *m, u16 v)
 	return m->maskall || (get_le32(&m->table[v * 16 + 12]) & 1);
 }
 
-/* Called with msix_lock held. */
+/* A board without MSI routes (unit tests of other parts) drops MSIs. */
+static bool msix_routed(const struct irq_line *l)
+{
+	return l->ops && l->ops->msi_route_open;
+}
+
+/*
+ * Keeps vector v's route on its message while MSI-X is on and v unmasked, so
+ * that raising it needs no ioctl (the worker has none). A masked vector keeps
+ * its last route: nothing raises it, and unmasking an unchanged entry costs
+ * no routing update. Runs on the thread that wrote the table or the control
+ * register (a vCPU). Called with msix_lock held.
+ */
+static void msix_route_sync(struct pci_dev *d, u16 v)
+{
+	const struct irq_line *l = &d->bus->c.msi;
+	struct pci_msix *m = &d->msix;
+	struct msi_route *r = &m->route[v];
+	const u8 *ent = &m->table[v * 16];
+	u64 addr = get_le64(ent);
+	u32 data = get_le32(ent + 8);
+	struct err e;
+
+	if (!msix_routed(l) || r->fd < 0)
+		return;
+	if (m->enabled ? msix_vec_masked(m, v) || (r->on && r->addr == addr && r->data == data)
+		       : !r->on)
+		return;	/* MSI-X off: routes go off (the function is being reset) */
+	if (l->ops->msi_route_set(l->ctx, r, m->enabled, addr, data, &e) < 0)
+		log_warn("pci %s: MSI-X vector %u: %s", d->name, v, e.msg);
+}
+
+static void msix_sync_all(struct pci_dev *d)
+{
+	for (u16 v = 0; v < d->msix.nvec; v++)
+		msix_route_sync(d, v);
+}
+
+/* Called with msix_lock held, v unmasked and MSI-X on, so its route is current. */
 static void msix_send(struct pci_dev *d, u16 v)
 {
-	const u8 *ent = &d->msix.table[v * 16];
+	const struct irq_line *l = &d->bus->c.msi;
+	struct msi_route *r = &d->msix.route[v];
 
-	irq_send_msi(&d->bus->c.msi, get_le64(ent), get_le32(ent + 8));
+	if (!msix_routed(l) || !r->on) {
+		d->msi_dropped++;	/* its route could not be set (logged then) */
+		return;
+	}
+	l->ops->msi_route_raise(l->ctx, r);
 	d->msi_sent++;
 }
 
@@ -218,6 +261,7 @@ static void msix_ctrl_written(struct pci_dev *d)
 	pthread_mutex_lock(&d->msix_lock);
 	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
 	m->maskall = ctrl & PCI_MSIX_FLAGS_MASKALL;
+	msix_sync_all(d);
 	msix_flush_pending(d);
 	pthread_mutex_unlock(&d->msix_lock);
 }
@@ -243,6 +287,7 @@ static bool msix_bar_access(struct pci_dev *d, unsigned bar, u64 off, void *data
 		pthread_mutex_lock(&d->msix_lock);
 		if (write) {
 			memcpy(&m->table[o], data, len);
+			msix_route_sync(d, (u16)(o / 16));
 			msix_flush_pending(d);
 		} else {
 			memcpy(data, &m->table[o], len);
@@ -512,6 +557,18 @@ int pci_dev_add_cap(struct pci_dev *d, u8 id, u8 len, struct err *e)
 	return (int)off;
 }
 
+/* Releases the vectors' routes (GSIs and irqfds). */
+static void msix_routes_close(struct pci_dev *d)
+{
+	const struct irq_line *l = &d->bus->c.msi;
+
+	pthread_mutex_lock(&d->msix_lock);
+	for (u16 v = 0; v < PCI_MSIX_MAX_VECTORS && msix_routed(l); v++)
+		if (d->msix.route[v].fd >= 0)
+			l->ops->msi_route_close(l->ctx, &d->msix.route[v]);
+	pthread_mutex_unlock(&d->msix_lock);
+}
+
 int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u64 pba_off,
 		     struct err *e)
 {
@@ -538,6 +595,18 @@ int pci_dev_add_msix(struct pci_dev *d, u16 nvec, unsigned bar, u64 table_off, u
 	/* Vectors start masked (PCI spec). */
 	for (u16 v = 0; v < nvec; v++)
 		put_le32(&d->msix.table[v * 16 + 12], 1);
+	for (u16 v = 0; v < PCI_MSIX_MAX_VECTORS; v++)
+		d->msix.route[v] = (struct msi_route){.fd = -1};
+	/* Each vector's route exists as long as the function (unrealize closes it). */
+	for (u16 v = 0; v < nvec && msix_routed(&d->bus->c.msi); v++) {
+		const struct irq_line *l = &d->bus->c.msi;
+		int r = l->ops->msi_route_open(l->ctx, &d->msix.route[v], e);
+
+		if (r < 0) {
+			msix_routes_close(d);
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -665,6 +734,8 @@ void pci_dev_unrealize(struct pci_dev *d)
 		b->slots[d->slot] = NULL;
 	}
 	pthread_mutex_unlock(&b->lock);
+	if (d->msix.cap)
+		msix_routes_close(d);
 }
 
 int pci_bus_create(const struct pci_bus_config *c, struct pci_bus **out, struct err *e)

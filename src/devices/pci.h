@@ -65,6 +65,8 @@ struct pci_msix {
 	u8 table[PCI_MSIX_MAX_VECTORS * 16];
 	u64 pending;	/* one bit per vector */
 	bool enabled, maskall;
+	/* Per vector: routed to its message while MSI-X is on and it is unmasked. */
+	struct msi_route route[PCI_MSIX_MAX_VECTORS];
 };
 
 struct pci_dev {
@@ -80,7 +82,7 @@ struct pci_dev {
 	const struct pci_dev_ops *ops;
 	void *opaque;
 	const char *name;
-	u64 msi_sent, msi_pended;	/* counters */
+	u64 msi_sent, msi_pended, msi_dropped;	/* counters (dropped: no route) */
 };
 
 struct pci_bus_config {
@@ -89,7 +91,7 @@ struct pci_bus_config {
 	u16 cfg_port;			/* 0xcf8 (0 for none) */
 	u64 mmio32_base, mmio32_size;
 	u64 mmio64_base, mmio64_size;	/* size 0: 64-bit BARs go to the 32-bit window */
-	struct irq_line msi;		/* MSI-X messages go out through irq_send_msi */
+	struct irq_line msi;		/* MSI-X vectors' routes come from its ops */
 	/*
 	 * Byte accesses at 0xCF9 belong to the chipset's reset control
 	 * register, inside the 0xCF8 dword: the bus hands them to these.

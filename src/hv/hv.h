@@ -130,6 +130,8 @@ int hv_create_irqchip(struct hv_vm *vm, bool split, u32 ioapic_pins, struct err 
 int hv_create_pit(struct hv_vm *vm, struct err *e);
 int hv_irq_line(struct hv_vm *vm, u32 gsi, bool level);
 int hv_signal_msi(struct hv_vm *vm, u64 addr, u32 data);
+/* Binds eventfd fd to GSI gsi (KVM_IRQFD), or unbinds it. */
+int hv_irqfd(struct hv_vm *vm, int fd, u32 gsi, bool deassign, struct err *e);
 int hv_set_gsi_routing(struct hv_vm *vm, const struct kvm_irq_routing *table, struct err *e);
 int hv_ioeventfd(struct hv_vm *vm, int fd, u64 addr, u32 len, bool pio, bool deassign,
 		 struct err *e);

@@ -220,6 +220,18 @@ int hv_signal_msi(struct hv_vm *vm, u64 addr, u32 data)
 	return xioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
 }
 
+int hv_irqfd(struct hv_vm *vm, int fd, u32 gsi, bool deassign, struct err *e)
+{
+	struct kvm_irqfd f = {
+		.fd = (u32)fd,
+		.gsi = gsi,
+		.flags = deassign ? KVM_IRQFD_FLAG_DEASSIGN : 0,
+	};
+	int r = xioctl(vm->vm_fd, KVM_IRQFD, &f);
+
+	return r < 0 ? errf_sys(e, r, "KVM_IRQFD gsi %u", gsi) : 0;
+}
+
 int hv_set_gsi_routing(struct hv_vm *vm, const struct kvm_irq_routing *table, struct err *e)
 {
 	int r = xioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, (void *)table);

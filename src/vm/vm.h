@@ -124,6 +124,12 @@ struct vm {
 	pthread_mutex_t routes_lock;
 	struct kvm_irq_routing_entry *routes;
 	u32 n_routes, cap_routes;
+	/*
+	 * GSIs of MSI routes (irqfds): IOAPIC_PINS up to VM_MSI_GSI_END, so
+	 * they never meet the IOAPIC's; under routes_lock.
+	 */
+#define VM_MSI_GSI_END 1024
+	u64 msi_gsis[VM_MSI_GSI_END / 64];
 
 	pthread_mutex_t counters_lock;
 	struct vm_counter_source counters[VM_MAX_COUNTER_SOURCES];

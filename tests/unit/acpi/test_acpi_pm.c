@@ -34,11 +34,7 @@ static void probe_set(void *ctx, u32 gsi, bool level)
 	p->level = level;
 }
 
-static void probe_msi(void *ctx, u64 a, u32 d)
-{
-}
-
-static const struct irq_ops probe_ops = {probe_set, probe_msi};
+static const struct irq_ops probe_ops = {.set_level = probe_set};
 
 static void on_sleep(void *ctx, unsigned slp_typ)
 {

@@ -203,10 +203,6 @@ static void set_level(void *ctx, u32 gsi, bool level)
 		__atomic_store_n(&the_fixture->sci, level, __ATOMIC_RELAXED);
 }
 
-static void send_msi(void *ctx, u64 addr, u32 data)
-{
-}
-
 /* One "exit" of the guest: the hotplug GPE's method, as the DSDT has it. */
 static void guest_step(struct fixture *f)
 {
@@ -280,7 +276,7 @@ static int setup(void **state)
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	guest_mem_init(&vm->mem);
-	vm->irq_ops = (struct irq_ops){set_level, send_msi};
+	vm->irq_ops = (struct irq_ops){.set_level = set_level};
 	vm->mmio64_base = 0x8000000000ULL;
 	vm->mmio64_size = 0x4000000000ULL;
 	sci = vm_irq_line(vm, IRQ_SCI);

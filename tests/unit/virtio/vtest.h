@@ -8,6 +8,7 @@
 #define MERAK_TESTS_VTEST_H
 
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/pci.h"
 #include "util/types.h"
@@ -112,22 +113,52 @@ struct vt_board {
 	u64 msi_count;
 	u64 last_msi_addr;
 	u32 last_msi_data;
+	bool irqfd_on;	/* each raise also writes irqfd, as KVM's irqfd is written */
+	int irqfd;
 };
 
 static void vt_set_level(void *ctx, u32 gsi, bool level)
 {
 }
 
-static void vt_send_msi(void *ctx, u64 addr, u32 data)
+/* MSI routes without KVM: a route records its message, a raise counts it. */
+static int vt_route_open(void *ctx, struct msi_route *r, struct err *e)
+{
+	*r = (struct msi_route){.fd = 1000};	/* never used as an fd */
+	return 0;
+}
+
+static int vt_route_set(void *ctx, struct msi_route *r, bool on, u64 addr, u32 data,
+			struct err *e)
+{
+	r->on = on;
+	r->addr = addr;
+	r->data = data;
+	return 0;
+}
+
+static void vt_route_raise(void *ctx, struct msi_route *r)
 {
 	struct vt_board *b = ctx;
 
 	__atomic_fetch_add(&b->msi_count, 1, __ATOMIC_SEQ_CST);
-	b->last_msi_addr = addr;
-	b->last_msi_data = data;
+	b->last_msi_addr = r->addr;
+	b->last_msi_data = r->data;
+	if (b->irqfd_on) {
+		u64 one = 1;
+
+		if (write(b->irqfd, &one, sizeof(one)) < 0)
+			b->irqfd_on = false;
+	}
 }
 
-static const struct irq_ops vt_irq_ops = {vt_set_level, vt_send_msi};
+static void vt_route_close(void *ctx, struct msi_route *r)
+{
+	r->fd = -1;
+}
+
+static const struct irq_ops vt_irq_ops = {vt_set_level, vt_route_open, vt_route_set,
+					  vt_route_raise, vt_route_close};
 
 /* A vsock packet header (virtio 1.2, 5.10.6) as a driver writes and reads it. */
 #define VT_VSOCK_HDR_LEN 44
