@@ -189,8 +189,15 @@ int vm_config_check(const struct vm_config *cfg, enum config_origin o, struct er
 
 void vm_config_finalize(struct vm_config *cfg)
 {
+	/*
+	 * Split unless asked otherwise: KVM's PIC/IOAPIC/PIT cost 10-30 ms of a
+	 * start-up (mostly at teardown, bench/floor) and Linux needs none of them.
+	 * Firmware keeps them: OVMF's timer is the 8254 through the 8259.
+	 */
 	if (cfg->tdx.enabled)
 		cfg->irqchip = IRQCHIP_SPLIT;
+	else if (!cfg->irqchip_set)
+		cfg->irqchip = cfg->firmware ? IRQCHIP_KERNEL : IRQCHIP_SPLIT;
 	if (cfg->max_cpus < cfg->cpus)
 		cfg->max_cpus = cfg->cpus;
 	/* Cloud Hypervisor's order at boot: disks, nets, rng, vsock; the console is fixed. */

@@ -74,8 +74,18 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.mem_size, 512ULL << 20);
 	assert_int_equal(cfg.serial.mode, CHARDEV_TTY);
 	assert_int_equal(cfg.console.mode, CHARDEV_OFF);
-	assert_int_equal(cfg.irqchip, IRQCHIP_KERNEL);
+	assert_int_equal(cfg.irqchip, IRQCHIP_SPLIT);
 	assert_int_equal(cfg.seccomp, 1);
+	vm_config_free(&cfg);
+	/* Firmware keeps KVM's PIC and PIT (OVMF's timer); either is one option away. */
+	assert_int_equal(parse(&cfg, &e, "--firmware", "f", NULL), 0);
+	assert_int_equal(cfg.irqchip, IRQCHIP_KERNEL);
+	vm_config_free(&cfg);
+	assert_int_equal(parse(&cfg, &e, "--kernel", "k", "--platform", "irqchip=kernel", NULL), 0);
+	assert_int_equal(cfg.irqchip, IRQCHIP_KERNEL);
+	vm_config_free(&cfg);
+	assert_int_equal(parse(&cfg, &e, "--firmware", "f", "--platform", "irqchip=split", NULL), 0);
+	assert_int_equal(cfg.irqchip, IRQCHIP_SPLIT);
 	vm_config_free(&cfg);
 }
 

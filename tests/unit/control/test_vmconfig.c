@@ -59,7 +59,8 @@ static void test_defaults(void **state)
 	assert_false(cfg.vsock.enabled);
 	assert_false(cfg.tdx.enabled);
 	assert_true(cfg.tdx.sept_ve_disable);
-	assert_int_equal(cfg.irqchip, IRQCHIP_KERNEL);
+	/* A kernel payload gets the split irqchip unless told otherwise. */
+	assert_int_equal(cfg.irqchip, IRQCHIP_SPLIT);
 	assert_false(cfg.irqchip_set);
 	assert_int_equal(cfg.seccomp, 1);
 	assert_int_equal(cfg.api_fd, -1);
