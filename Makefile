@@ -8,14 +8,14 @@ MESON_OPTS ?=
 
 # Debian packages merak needs to build and test.
 DEPS := meson ninja-build pkg-config gcc clang libc6-dev libssl-dev libcmocka-dev \
-	libseccomp-dev libjson-c-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
+	libseccomp-dev liburing-dev libjson-c-dev openssl ovmf python3 musl-tools cpio busybox-static acpica-tools \
 	binutils iproute2 qemu-system-x86
 
 # Extra packages for the tiny-Linux e2e test (make test-linux).
 DEPS_LINUX := linux-source-6.1 flex bison bc libelf-dev musl-tools cpio
 
 # Extra packages for the side-by-side benchmarks (make bench).
-DEPS_BENCH := time
+DEPS_BENCH := time linux-perf
 
 .PHONY: all deps build run test test-unit test-guests test-tdx test-asan test-linux test-firmware fuzz \
 	bench clean format

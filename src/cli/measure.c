@@ -20,6 +20,7 @@
 #include "tdx/hob.h"
 #include "tdx/params.h"
 #include "tdx/mrtd.h"
+#include "tdx/sha384.h"
 #include "tdx/rtmr.h"
 #include "tdx/tdshim.h"
 #include "tdx/tdvf.h"
@@ -359,6 +360,12 @@ static int replay(const struct measure_opts *o, bool comma, struct err *e)
 	r = file_read_all(o->evlog, EVLOG_MAX, "event log", &f, e);
 	if (r < 0)
 		return r;
+	/* The replay hashes: a missing libcrypto is one error, before any digest. */
+	r = sha384_load(e);
+	if (r < 0) {
+		file_buf_free(&f);
+		return r;
+	}
 	/* Validate and replay first so that bad input prints nothing but the error. */
 	r = cc_evlog_replay(f.data, f.len, rtmr, &n, e);
 	if (r < 0) {
@@ -524,8 +531,10 @@ static int check_evlog(const char *path, struct err *e)
 
 	if (r < 0)
 		return r;
-	r = cc_evlog_replay(f.data, f.len, tmp, NULL, e);
-	if (r < 0)
+	r = sha384_load(e);	/* the replay hashes */
+	if (r == 0)
+		r = cc_evlog_replay(f.data, f.len, tmp, NULL, e);
+	if (r < 0 && f.data)
 		err_ctx(e, "event log '%s'", path);
 	file_buf_free(&f);
 	return r;

@@ -278,7 +278,7 @@ static void *reader_main(void *arg)
 	struct err e;
 
 	/* Input is lost, but the guest and its output carry on. */
-	if (sandbox_apply(SANDBOX_DEVICE, (enum sandbox_mode)c->sandbox_mode, &e) < 0) {
+	if (sandbox_apply(SANDBOX_CONSOLE, (enum sandbox_mode)c->sandbox_mode, &e) < 0) {
 		log_warn("console input disabled: %s", e.msg);
 		return NULL;
 	}

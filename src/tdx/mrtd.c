@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "util/log.h"
 
 #define BLOCK 128
 
@@ -182,17 +182,7 @@ int td_walk_sections(const struct tdvf_info *fw, const u8 *image, size_t len,
 
 int td_mrtd_init(struct td_mrtd *m, struct err *e)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-	m->md = NULL;
-	if (!c)
-		return errf(e, -ENOMEM, "MRTD: cannot allocate a digest context");
-	if (EVP_DigestInit_ex(c, EVP_sha384(), NULL) != 1) {
-		EVP_MD_CTX_free(c);
-		return errf(e, -EIO, "MRTD: SHA-384 is unavailable in libcrypto");
-	}
-	m->md = c;
-	return 0;
+	return sha384_begin(&m->h, e);
 }
 
 static void block_header(u8 blk[BLOCK], const char *name, size_t name_len, u64 gpa)
@@ -207,7 +197,7 @@ void td_mrtd_page_add(struct td_mrtd *m, u64 gpa)
 	u8 blk[BLOCK];
 
 	block_header(blk, "MEM.PAGE.ADD", 12, gpa);
-	EVP_DigestUpdate(m->md, blk, BLOCK);
+	sha384_update(&m->h, blk, BLOCK);
 }
 
 void td_mrtd_extend(struct td_mrtd *m, u64 gpa, const u8 chunk[TD_EXTEND_CHUNK])
@@ -215,23 +205,18 @@ void td_mrtd_extend(struct td_mrtd *m, u64 gpa, const u8 chunk[TD_EXTEND_CHUNK])
 	u8 blk[BLOCK];
 
 	block_header(blk, "MR.EXTEND", 9, gpa);
-	EVP_DigestUpdate(m->md, blk, BLOCK);
-	EVP_DigestUpdate(m->md, chunk, TD_EXTEND_CHUNK);
+	sha384_update(&m->h, blk, BLOCK);
+	sha384_update(&m->h, chunk, TD_EXTEND_CHUNK);
 }
 
 int td_mrtd_final(struct td_mrtd *m, u8 out[TD_DIGEST_SIZE], struct err *e)
 {
-	unsigned len = 0;
-	int ok = EVP_DigestFinal_ex(m->md, out, &len) == 1 && len == TD_DIGEST_SIZE;
-
-	td_mrtd_free(m);
-	return ok ? 0 : errf(e, -EIO, "MRTD: SHA-384 finalisation failed");
+	return sha384_end(&m->h, out, e);
 }
 
 void td_mrtd_free(struct td_mrtd *m)
 {
-	EVP_MD_CTX_free(m->md);
-	m->md = NULL;
+	sha384_abort(&m->h);
 }
 
 static int mrtd_op(void *ctx, const struct td_measure_op *op)
@@ -267,9 +252,20 @@ int td_mrtd_compute(const struct tdvf_info *fw, const u8 *image, size_t len,
 
 void td_sha384(const void *data, size_t len, u8 out[TD_DIGEST_SIZE])
 {
-	unsigned n = 0;
+	struct sha384 h;
+	struct err e;
 
-	EVP_Digest(data, len, out, &n, EVP_sha384(), NULL);
+	/* Callers load libcrypto first (sha384_load); all-ones says it vanished. */
+	if (sha384_begin(&h, &e) < 0) {
+		log_error("%s", e.msg);
+		memset(out, 0xff, TD_DIGEST_SIZE);
+		return;
+	}
+	sha384_update(&h, data, len);
+	if (sha384_end(&h, out, &e) < 0) {
+		log_error("%s", e.msg);
+		memset(out, 0xff, TD_DIGEST_SIZE);
+	}
 }
 
 void rtmr_extend(u8 rtmr[TD_DIGEST_SIZE], const u8 digest[TD_DIGEST_SIZE])

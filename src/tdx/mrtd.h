@@ -11,6 +11,7 @@
  */
 #include "util/err.h"
 #include "util/types.h"
+#include "tdx/sha384.h"
 #include "tdx/tdvf.h"
 
 #define TD_DIGEST_SIZE	48  /* SHA-384 */
@@ -83,7 +84,7 @@ int td_walk_sections(const struct tdvf_info *fw, const u8 *image, size_t len,
 
 /* Incremental MRTD: one SHA-384 context fed as the TDX module feeds it. */
 struct td_mrtd {
-	void *md; /* EVP_MD_CTX */
+	struct sha384 h;
 };
 
 int td_mrtd_init(struct td_mrtd *m, struct err *e);

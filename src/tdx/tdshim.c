@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #define HOB_TYPE_GUID_EXT    0x0004
 #define HOB_TYPE_END	     0xFFFF
@@ -106,30 +105,24 @@ int td_shim_hob_digest(const u8 *hob, size_t len, u64 hob_gpa, u8 out[TD_DIGEST_
 
 int td_sha384_padded(const u8 *data, size_t len, u64 region, u8 out[TD_DIGEST_SIZE], struct err *e)
 {
-	static const u8 zeros[65536];
-	EVP_MD_CTX *c;
-	unsigned n = 0;
-	int ok;
+	static const u8 zeros[4096];
+	struct sha384 h;
+	int r;
 
 	if (len > region)
 		return errf(e, -E2BIG, "%zu bytes do not fit a 0x%llx-byte region", len,
 			    (unsigned long long)region);
-	c = EVP_MD_CTX_new();
-	if (!c)
-		return errf(e, -ENOMEM, "SHA-384: cannot allocate a digest context");
-	ok = EVP_DigestInit_ex(c, EVP_sha384(), NULL) == 1;
-	if (ok && len)
-		ok = EVP_DigestUpdate(c, data, len) == 1;
-	for (u64 left = region - len; ok && left;) {
+	r = sha384_begin(&h, e);
+	if (r < 0)
+		return r;
+	sha384_update(&h, data, len);
+	for (u64 left = region - len; left;) {
 		size_t k = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
 
-		ok = EVP_DigestUpdate(c, zeros, k) == 1;
+		sha384_update(&h, zeros, k);
 		left -= k;
 	}
-	if (ok)
-		ok = EVP_DigestFinal_ex(c, out, &n) == 1 && n == TD_DIGEST_SIZE;
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : errf(e, -EIO, "SHA-384 failed in libcrypto");
+	return sha384_end(&h, out, e);
 }
 
 int td_shim_predict(const struct tdvf_info *fw, const struct td_section_inputs *in,

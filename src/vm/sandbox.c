@@ -1,23 +1,21 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Installing a thread's filter at run time: the BPF was compiled when merak
+ * was built (sandbox_policy.c, sandbox_gen.c), so this is one prctl and one
+ * seccomp call.
+ */
 #include "vm/sandbox.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/kvm.h>
-#include <linux/if_tun.h>
-#include <stddef.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <termios.h>
-#include <linux/vm_sockets.h>
 
-#ifdef HAVE_SECCOMP
-#include <seccomp.h>
-#endif
-
-#include "hv/uapi/kvm_ext.h"
+#include "vm/sandbox_policy.h"
 #include "util/types.h"
 
 const char *sandbox_kind_name(enum sandbox_kind kind)
@@ -27,6 +25,8 @@ const char *sandbox_kind_name(enum sandbox_kind kind)
 		return "vCPU";
 	case SANDBOX_DEVICE:
 		return "device";
+	case SANDBOX_CONSOLE:
+		return "console";
 	case SANDBOX_CONTROL:
 		return "control";
 	case SANDBOX_QGS:
@@ -38,160 +38,6 @@ const char *sandbox_kind_name(enum sandbox_kind kind)
 }
 
 #ifdef HAVE_SECCOMP
-
-/* What every merak thread needs: memory, locks, time, signals, plain fd I/O. */
-static const int common_syscalls[] = {
-	SCMP_SYS(read),		 SCMP_SYS(write),	   SCMP_SYS(readv),
-	SCMP_SYS(writev),	 SCMP_SYS(pread64),	   SCMP_SYS(pwrite64),
-	SCMP_SYS(preadv),	 SCMP_SYS(pwritev),	   SCMP_SYS(close),
-	SCMP_SYS(lseek),	 SCMP_SYS(fstat),	   SCMP_SYS(newfstatat),
-	SCMP_SYS(futex),	 SCMP_SYS(mmap),	   SCMP_SYS(munmap),
-	SCMP_SYS(mremap),	 SCMP_SYS(mprotect),	   SCMP_SYS(madvise),
-	SCMP_SYS(brk),		 SCMP_SYS(exit),	   SCMP_SYS(exit_group),
-	SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigprocmask), SCMP_SYS(sigaltstack),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-	SCMP_SYS(gettid),	 SCMP_SYS(getpid),	   SCMP_SYS(tgkill),
-	SCMP_SYS(sched_yield),	 SCMP_SYS(restart_syscall), SCMP_SYS(poll),
-	SCMP_SYS(ppoll),	 SCMP_SYS(epoll_wait),	   SCMP_SYS(epoll_pwait),
-	SCMP_SYS(epoll_ctl),	 SCMP_SYS(getrandom),	   SCMP_SYS(rseq),
-	SCMP_SYS(set_robust_list), SCMP_SYS(fcntl),
-	/* The vDSO's fallbacks, for a host without a usable vDSO clock. */
-	SCMP_SYS(time),		 SCMP_SYS(gettimeofday),   SCMP_SYS(clock_getres),
-};
-
-/*
- * Refused with EACCES rather than trapped: glibc opens optional files lazily
- * and copes when it cannot, e.g. the first time a thread's malloc arena
- * shrinks it reads /proc/sys/vm/overcommit_memory. A thread still cannot
- * open anything.
- */
-static const int refused_syscalls[] = {
-	SCMP_SYS(open),
-	SCMP_SYS(openat),
-};
-
-/* vCPU threads: guest exits may touch devices, convert TD memory, send MSIs. */
-static const int vcpu_syscalls[] = {
-	SCMP_SYS(fallocate),	/* TD private->shared: punch the guest_memfd */
-};
-
-static const unsigned long vcpu_ioctls[] = {
-	KVM_RUN,
-	KVM_GET_REGS,	/* the RIP in crash reports */
-	KVM_IRQ_LINE,
-	KVM_SIGNAL_MSI,
-	KVM_SET_GSI_ROUTING,
-	KVM_IOEVENTFD,
-	MERAK_KVM_SET_MEMORY_ATTRIBUTES,
-};
-
-/* Device workers: disk, tap and vsock I/O, interrupts to the guest. */
-static const int device_syscalls[] = {
-	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	 SCMP_SYS(fallocate),
-	SCMP_SYS(connect),   SCMP_SYS(accept4),	 SCMP_SYS(sendto),    SCMP_SYS(recvfrom),
-	SCMP_SYS(sendmsg),   SCMP_SYS(recvmsg),	 SCMP_SYS(shutdown),  SCMP_SYS(getsockopt),
-	SCMP_SYS(setsockopt), SCMP_SYS(eventfd2), SCMP_SYS(epoll_create1),
-};
-
-static const unsigned long device_ioctls[] = {
-	KVM_IRQ_LINE,
-	KVM_SIGNAL_MSI,
-	KVM_SET_GSI_ROUTING,
-	TUNSETOFFLOAD,
-	TUNSETVNETHDRSZ,
-	FIONBIO,
-	FIONREAD,
-};
-
-/* The QGS client: a connection per GetQuote to the host's quote service. */
-static const int qgs_syscalls[] = {
-	SCMP_SYS(connect), SCMP_SYS(sendto),   SCMP_SYS(recvfrom),   SCMP_SYS(sendmsg),
-	SCMP_SYS(recvmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
-};
-
-/* The GetQuote completion runs on the QGS thread: the notify interrupt. */
-static const unsigned long qgs_ioctls[] = {
-	KVM_SIGNAL_MSI,
-};
-
-/*
- * The main thread once the VM runs: signals, the hang report, then teardown
- * (joining threads, notifiers deassigned, the terminal's mode restored,
- * socket files removed).
- */
-static const int main_syscalls[] = {
-	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
-};
-
-static const unsigned long main_ioctls[] = {
-	KVM_GET_REGS,	/* the hang report */
-	KVM_IRQ_LINE,	/* power button: the SCI */
-	KVM_SIGNAL_MSI,
-	KVM_SET_GSI_ROUTING,
-	KVM_IOEVENTFD,	/* teardown: devices deassign their notifiers */
-	KVM_MEMORY_ENCRYPT_OP, /* teardown: KVM_TDX_TERMINATE_VM before guest_memfds close */
-	TCGETS,
-	TCSETS,
-	TCSETSW,
-	TCSETSF,
-};
-
-/* The control thread: its socket, and pausing, resuming or signalling the VM. */
-static const int control_syscalls[] = {
-	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
-	SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
-};
-
-static const unsigned long control_ioctls[] = {
-	KVM_IRQ_LINE,	/* power button: the SCI */
-	KVM_SIGNAL_MSI,
-	KVM_SET_GSI_ROUTING,
-};
-
-static int allow_all(scmp_filter_ctx ctx, const int *nrs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* socket() for these address families only. */
-static int allow_sockets(scmp_filter_ctx ctx, const int *families, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int refuse_all(scmp_filter_ctx ctx, const int *nrs, size_t n, uint32_t action)
-{
-	for (size_t i = 0; i < n; i++) {
-		int r = seccomp_rule_add(ctx, action, nrs[i], 0);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		/* The request is an unsigned int in the kernel: compare the low 32 bits. */
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL,
-						 (scmp_datum_t)(reqs[i] & 0xffffffffULL)));
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
 
 /* The calling thread's filter, for the message of a violation. */
 static __thread const char *thread_filter;
@@ -253,10 +99,6 @@ static int install_trap_handler(struct err *e)
 	return 0;
 }
 
-/* Sockets: unix ones for the vsock device, unix or vsock ones for the QGS client. */
-static const int unix_only[] = {AF_UNIX};
-static const int qgs_families[] = {AF_UNIX, AF_VSOCK};
-
 /*
  * LeakSanitizer stops the world from the main thread at exit (clone, ptrace,
  * prctl, reads of /proc): in a sanitizer build that one thread stays
@@ -272,7 +114,7 @@ static const int qgs_families[] = {AF_UNIX, AF_VSOCK};
 
 int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 {
-	scmp_filter_ctx ctx;
+	struct sock_fprog prog;
 	int r;
 
 	if (mode == SANDBOX_OFF)
@@ -287,56 +129,12 @@ int sandbox_apply(enum sandbox_kind kind, enum sandbox_mode mode, struct err *e)
 			return r;
 	}
 	thread_filter = sandbox_kind_name(kind);
-	ctx = seccomp_init(mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
-	if (!ctx)
-		return errf(e, -ENOMEM, "seccomp: cannot create the %s filter",
-			    sandbox_kind_name(kind));
-	r = allow_all(ctx, common_syscalls, ARRAY_SIZE(common_syscalls));
-	/* In log mode the default action logs them already (a rule may not repeat it). */
-	if (!r && mode != SANDBOX_LOG)
-		r = refuse_all(ctx, refused_syscalls, ARRAY_SIZE(refused_syscalls),
-			       SCMP_ACT_ERRNO(EACCES));
-	switch (kind) {
-	case SANDBOX_VCPU:
-		if (!r)
-			r = allow_all(ctx, vcpu_syscalls, ARRAY_SIZE(vcpu_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
-		break;
-	case SANDBOX_DEVICE:
-		if (!r)
-			r = allow_all(ctx, device_syscalls, ARRAY_SIZE(device_syscalls));
-		if (!r)
-			r = allow_sockets(ctx, unix_only, ARRAY_SIZE(unix_only));
-		if (!r)
-			r = allow_ioctls(ctx, device_ioctls, ARRAY_SIZE(device_ioctls));
-		break;
-	case SANDBOX_QGS:
-		if (!r)
-			r = allow_all(ctx, qgs_syscalls, ARRAY_SIZE(qgs_syscalls));
-		if (!r)
-			r = allow_sockets(ctx, qgs_families, ARRAY_SIZE(qgs_families));
-		if (!r)
-			r = allow_ioctls(ctx, qgs_ioctls, ARRAY_SIZE(qgs_ioctls));
-		break;
-	case SANDBOX_MAIN:
-		if (!r)
-			r = allow_all(ctx, main_syscalls, ARRAY_SIZE(main_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, main_ioctls, ARRAY_SIZE(main_ioctls));
-		break;
-	case SANDBOX_CONTROL:
-		if (!r)
-			r = allow_all(ctx, control_syscalls, ARRAY_SIZE(control_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, control_ioctls, ARRAY_SIZE(control_ioctls));
-		break;
-	}
-	if (!r)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r < 0)
-		return errf_sys(e, r, "seccomp: cannot install the %s filter",
+	prog.filter = (struct sock_filter *)sandbox_filters[kind][mode == SANDBOX_LOG].insns;
+	prog.len = sandbox_filters[kind][mode == SANDBOX_LOG].len;
+	/* What libseccomp's seccomp_load does: no new privileges, then the filter. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return errf_sys(e, -errno, "seccomp: cannot install the %s filter",
 				sandbox_kind_name(kind));
 	return 0;
 }

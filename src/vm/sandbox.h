@@ -15,7 +15,8 @@
 
 enum sandbox_kind {
 	SANDBOX_VCPU,
-	SANDBOX_DEVICE,
+	SANDBOX_DEVICE,	 /* virtio workers: no KVM ioctls (MSIs are irqfd writes) */
+	SANDBOX_CONSOLE, /* terminal/socket input: raises the serial line */
 	SANDBOX_CONTROL,
 	SANDBOX_QGS,  /* the TD's client of the host's quote service */
 	SANDBOX_MAIN, /* the main thread, once every other thread runs */

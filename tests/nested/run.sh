@@ -40,6 +40,7 @@ cp "$BUSYBOX" "$r/bin/busybox"
 cp "$l1"/modules/*.ko "$r/lib/modules/"
 
 # A host path, and for an ELF executable the shared libraries it loads.
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
 add() {
 	[ -e "$1" ] || die "$1 does not exist"
 	case "$1" in
@@ -49,7 +50,12 @@ add() {
 	mkdir -p "$r$(dirname "$1")"
 	cp -a "$1" "$r$(dirname "$1")/"
 	if [ -f "$1" ] && [ -x "$1" ] && head -c 4 "$1" | grep -q ELF; then
-		for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+'); do
+		# What it links, and what it may dlopen() by soname (merak: libcrypto).
+		dl=$(grep -aoE 'lib[a-z0-9_+-]+\.so\.[0-9.]*[0-9]' "$1" | sort -u | while read -r so; do
+			"$LDCONFIG" -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }'
+		done)
+		for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+') $dl \
+			$(for d in $dl; do ldd "$d" 2>/dev/null | grep -oE '/[^ ]+'; done); do
 			[ -e "$r$lib" ] && continue
 			mkdir -p "$r$(dirname "$lib")"
 			cp -L "$lib" "$r$lib"
