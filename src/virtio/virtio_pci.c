@@ -8,6 +8,7 @@
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "vm/sandbox.h"
 
@@ -81,15 +83,38 @@ void virtio_watch_del(struct virtio_dev *vd, struct virtio_watch *w)
 	epoll_ctl(vd->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
+void virtio_watch_retire(struct virtio_dev *vd, struct virtio_watch *w,
+			 void (*release)(struct virtio_watch *w))
+{
+	virtio_watch_del(vd, w);
+	w->cb = NULL;
+	w->release = release;
+	w->retired_next = vd->retired;
+	/* Atomic: handle_events peeks at the list without the lock. */
+	__atomic_store_n(&vd->retired, w, __ATOMIC_RELAXED);
+}
+
+/* Called with the lock held, between epoll rounds. */
+static void release_retired(struct virtio_dev *vd)
+{
+	while (vd->retired) {
+		struct virtio_watch *w = vd->retired;
+
+		__atomic_store_n(&vd->retired, w->retired_next, __ATOMIC_RELAXED);
+		w->release(w);
+	}
+}
+
 static void kick_cb(struct virtio_watch *w, u32 events)
 {
 	struct virtio_dev *vd = w->ctx;
 	u16 q;
-	u64 v;
 
-	/* Drain first: a kick that lands after this read wakes us again. */
-	if (read(w->fd, &v, sizeof(v)) < 0)
-		return;
+	/*
+	 * Edge-triggered (virtio_dev_init): every write to the eventfd, ours or
+	 * KVM's, is a new event, so the counter is never read back: one system
+	 * call less per round. The device takes everything available anyway.
+	 */
 	for (q = 0; q < vd->num_queues; q++)
 		if (&vd->q[q].kick == w)
 			break;
@@ -99,8 +124,12 @@ static void kick_cb(struct virtio_watch *w, u32 events)
 	vd->ops->queue_kick(vd->dev, q);
 }
 
-/* Returns the number of events handled, -1 when told to quit. */
-/* One epoll round: events handled, or -1 when the quit eventfd was among them. */
+/*
+ * One epoll round: events handled, or -1 when the quit eventfd was among them.
+ * A callback may retire another watch of the same round (a vsock connection
+ * freed while its socket also had an event): its event is skipped, and its
+ * memory released only after the round.
+ */
 static int handle_events(struct virtio_dev *vd, int timeout_ms)
 {
 	struct epoll_event ev[16];
@@ -116,7 +145,13 @@ static int handle_events(struct virtio_dev *vd, int timeout_ms)
 			continue;
 		}
 		pthread_mutex_lock(&vd->lock);
-		w->cb(w, ev[i].events);
+		if (w->cb)
+			w->cb(w, ev[i].events);
+		pthread_mutex_unlock(&vd->lock);
+	}
+	if (__atomic_load_n(&vd->retired, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&vd->lock);
+		release_retired(vd);
 		pthread_mutex_unlock(&vd->lock);
 	}
 	if (quit)
@@ -129,17 +164,170 @@ int virtio_dev_poll(struct virtio_dev *vd, int timeout_ms)
 	return handle_events(vd, timeout_ms);
 }
 
+/* ---- queue polling ------------------------------------------------------------ */
+
+#define POLL_GROW_FROM_NS 4000	/* a window grows back from here after it shrank to 0 */
+#define POLL_START_NS	  32000	/* the first window, as QEMU's poll-max-ns */
+#define POLL_YIELD_EVERY  64	/* empty looks between offers of the CPU (a few us) */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Moves whenever a queue takes or completes a request (both indices only grow). Lock held. */
+static u32 work_mark(const struct virtio_dev *vd)
+{
+	u32 m = 0;
+
+	for (u16 i = 0; i < vd->num_queues; i++)
+		m += (u32)vd->q[i].vq.last_avail + vd->q[i].vq.used_idx;
+	return m;
+}
+
+/* Kicks off or on for every running queue; true if requests wait. Lock held. */
+static bool notify_all(struct virtio_dev *vd, bool enable)
+{
+	bool pending = false;
+
+	for (u16 i = 0; i < vd->num_queues; i++)
+		if (vd->q[i].enabled && virtq_set_notify(&vd->q[i].vq, enable))
+			pending = true;
+	return pending;
+}
+
+/* One look at every ring, a memory read each; serves what is there. Lock held. */
+static void poll_once(struct virtio_dev *vd)
+{
+	for (u16 i = 0; i < vd->num_queues; i++)
+		if (vd->q[i].enabled && virtq_pending(&vd->q[i].vq) != 0)
+			vd->ops->queue_kick(vd->dev, i);
+	if (vd->ops->poll)
+		vd->ops->poll(vd->dev);
+}
+
+/*
+ * QEMU's adaptive rule, on the time from the last work to the kick that
+ * woke us: a window that would have caught it grows (doubling, up to
+ * poll_max_ns); a gap beyond the cap halves it, down to 0 (no polling), so
+ * a guest that pauses between requests longer than the cap stops costing
+ * the host any spinning.
+ */
+static void poll_adapt(struct virtio_dev *vd, u64 gap_ns)
+{
+	if (gap_ns <= vd->poll_ns)
+		return;
+	if (gap_ns > vd->poll_max_ns)
+		vd->poll_ns = vd->poll_ns / 2 < POLL_GROW_FROM_NS ? 0 : vd->poll_ns / 2;
+	else
+		vd->poll_ns = (u32)MIN((u64)vd->poll_max_ns, MAX((u64)POLL_GROW_FROM_NS,
+								 2ULL * vd->poll_ns));
+}
+
+/*
+ * After a round that did work: watch the rings (and the device's own
+ * completions) for poll_ns more, with kicks suppressed, so a driver that
+ * answers quickly (a guest at queue depth 1) costs neither a kick (a VM
+ * exit, an eventfd) nor an epoll_wait. Work found restarts the window. At
+ * its end kicks are enabled and the rings looked at once more, or a
+ * request published just before would wait for a kick that never comes.
+ * A device stop or reset ends it at once. *last_work: when work was last seen.
+ */
+static void poll_queues(struct virtio_dev *vd, u64 *last_work)
+{
+	unsigned empty = 0;
+	u32 mark, m;
+	u64 t;
+
+	pthread_mutex_lock(&vd->lock);
+	if (!virtio_active(vd) || !vd->poll_ns) {
+		pthread_mutex_unlock(&vd->lock);
+		return;
+	}
+	notify_all(vd, false);
+	mark = work_mark(vd);
+	pthread_mutex_unlock(&vd->lock);
+	for (;;) {
+		bool active, found;
+
+		if (__atomic_load_n(&vd->stopping, __ATOMIC_RELAXED))
+			break;
+		pthread_mutex_lock(&vd->lock);
+		active = virtio_active(vd);
+		if (active)
+			poll_once(vd);
+		m = work_mark(vd);
+		pthread_mutex_unlock(&vd->lock);
+		/* A reset stopped the queues; a fresh start has kicks on. */
+		if (!active)
+			return;
+		found = m != mark;
+		mark = m;
+		t = monotonic_ns();
+		if (found) {
+			__atomic_store_n(&vd->poll_hits, vd->poll_hits + 1, __ATOMIC_RELAXED);
+			*last_work = t;
+		} else if (t - *last_work >= vd->poll_ns) {
+			break;
+		} else if (++empty % POLL_YIELD_EVERY == 0) {
+			/* A vCPU sharing this CPU runs now, not when the window ends. */
+			sched_yield();
+			continue;
+		}
+		cpu_relax();
+	}
+	/* Kicks back on; what slipped in before that is served now, then we sleep. */
+	for (;;) {
+		pthread_mutex_lock(&vd->lock);
+		if (virtio_active(vd) && notify_all(vd, true))
+			poll_once(vd);
+		m = work_mark(vd);
+		pthread_mutex_unlock(&vd->lock);
+		if (m == mark || __atomic_load_n(&vd->stopping, __ATOMIC_RELAXED))
+			break;
+		mark = m;
+		*last_work = monotonic_ns();
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct virtio_dev *vd = arg;
+	u64 last_work = 0;
 	struct err e;
 
 	if (sandbox_apply(SANDBOX_DEVICE, (enum sandbox_mode)vd->env.sandbox_mode, &e) < 0) {
 		log_error("virtio %s worker: %s", vd->name, e.msg);
 		return NULL;
 	}
-	while (handle_events(vd, -1) >= 0)
-		;
+	for (;;) {
+		u64 kicks = vd->kicks, t;
+		u32 mark = 0;
+		bool did;
+
+		if (vd->poll_max_ns) {
+			pthread_mutex_lock(&vd->lock);
+			mark = work_mark(vd);
+			pthread_mutex_unlock(&vd->lock);
+		}
+		if (handle_events(vd, -1) < 0)
+			break;
+		if (!vd->poll_max_ns)
+			continue;
+		pthread_mutex_lock(&vd->lock);
+		did = work_mark(vd) != mark;
+		pthread_mutex_unlock(&vd->lock);
+		/* A kick with nothing new (a hostile one too) opens no window. */
+		if (!did)
+			continue;
+		t = monotonic_ns();
+		if (vd->kicks != kicks && last_work)
+			poll_adapt(vd, t - last_work);
+		last_work = t;
+		poll_queues(vd, &last_work);
+	}
 	/*
 	 * What the guest handed over before the VM stopped is still served: a
 	 * kick that raced the stop (a last vsock answer, a last console line, a
@@ -516,6 +704,8 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 	vd->device_id = p->device_id;
 	vd->num_queues = p->num_queues;
 	vd->config_size = p->config_size;
+	vd->poll_max_ns = p->poll_max_ns;
+	vd->poll_ns = MIN(p->poll_max_ns, POLL_START_NS);
 	vd->device_features = p->features | 1ULL << VIRTIO_F_VERSION_1 |
 			      1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	if (env->access_platform)
@@ -538,7 +728,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_pci_env *env,
 		w->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		w->cb = kick_cb;
 		w->ctx = vd;
-		r = w->fd < 0 ? -errno : virtio_watch_add(vd, w, EPOLLIN);
+		r = w->fd < 0 ? -errno : virtio_watch_add(vd, w, EPOLLIN | EPOLLET);
 	}
 	if (r < 0)
 		return errf_sys(e, r, "virtio %s: kick eventfds", p->name);
@@ -596,6 +786,7 @@ void virtio_dev_destroy(struct virtio_dev *vd)
 	u64 one = 1;
 
 	if (vd->worker_started) {
+		__atomic_store_n(&vd->stopping, true, __ATOMIC_RELAXED);
 		if (write(vd->quit.fd, &one, sizeof(one)) < 0)
 			log_debug("virtio %s: quit eventfd write failed", vd->name);
 		pthread_join(vd->worker, NULL);
@@ -604,6 +795,7 @@ void virtio_dev_destroy(struct virtio_dev *vd)
 	if (vd->ops) {
 		pthread_mutex_lock(&vd->lock);
 		device_reset(vd);
+		release_retired(vd);
 		pthread_mutex_unlock(&vd->lock);
 	}
 	pci_bar_moved(vd, VIRTIO_PCI_BAR, 0, false);
@@ -645,7 +837,10 @@ void virtio_dev_collect(void *ctx, counter_emit_fn emit, void *arg)
 	emit(arg, "interrupts", __atomic_load_n(&vd->interrupts, __ATOMIC_RELAXED));
 	emit(arg, "resets", __atomic_load_n(&vd->resets, __ATOMIC_RELAXED));
 	emit(arg, "msi_sent", __atomic_load_n(&vd->pci.msi_sent, __ATOMIC_RELAXED));
+	emit(arg, "msi_dropped", __atomic_load_n(&vd->pci.msi_dropped, __ATOMIC_RELAXED));
 	emit(arg, "needs_reset", __atomic_load_n(&vd->broken, __ATOMIC_RELAXED));
+	if (vd->poll_max_ns)
+		emit(arg, "poll_hits", __atomic_load_n(&vd->poll_hits, __ATOMIC_RELAXED));
 	if (vd->ops->counters)
 		vd->ops->counters(vd->dev, emit, arg);
 }

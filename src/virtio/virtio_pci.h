@@ -46,8 +46,11 @@ struct virtio_dev;
 /* An fd the worker watches; cb runs on the worker with the transport lock held. */
 struct virtio_watch {
 	int fd;
-	void (*cb)(struct virtio_watch *w, u32 events);
+	void (*cb)(struct virtio_watch *w, u32 events);	/* NULL once retired */
 	void *ctx;
+	/* virtio_watch_retire: freed after the epoll round that may still name it. */
+	void (*release)(struct virtio_watch *w);
+	struct virtio_watch *retired_next;
 };
 
 struct virtio_dev_ops {
@@ -63,6 +66,11 @@ struct virtio_dev_ops {
 	void (*destroy)(void *dev);
 	/* The device's own counters for vm.counters (optional), after the transport's. */
 	void (*counters)(void *dev, counter_emit_fn emit, void *arg);
+	/*
+	 * Optional, with queue polling: look for the device's own work without
+	 * a system call (a disk's io_uring completions). Worker, lock held.
+	 */
+	void (*poll)(void *dev);
 };
 
 struct virtio_pci_env {
@@ -135,6 +143,17 @@ struct virtio_dev {
 	pthread_t worker;
 	bool worker_started;
 	u64 kicks, interrupts, resets;	/* counters */
+
+	/*
+	 * Queue polling (worker only): after a round that did work, the worker
+	 * watches the avail rings for up to poll_ns with kicks suppressed
+	 * before it sleeps again; poll_ns adapts within [0, poll_max_ns].
+	 */
+	u32 poll_max_ns;	/* 0: never poll */
+	u32 poll_ns;
+	u64 poll_hits;		/* polls that found work: kicks the guest did not send */
+	bool stopping;		/* atomic: virtio_dev_destroy asked the worker to quit */
+	struct virtio_watch *retired;	/* under lock: watches to release after the round */
 };
 
 struct virtio_dev_params {
@@ -145,6 +164,7 @@ struct virtio_dev_params {
 	u16 queue_size;		/* maximum per queue */
 	u64 features;		/* device-specific feature bits implemented */
 	u32 config_size;
+	u32 poll_max_ns;	/* queue polling window cap (0: none), see struct virtio_dev */
 	const struct virtio_dev_ops *ops;
 	void *dev;
 };
@@ -165,6 +185,13 @@ void virtio_dev_collect(void *vd, counter_emit_fn emit, void *arg);
 int virtio_watch_add(struct virtio_dev *vd, struct virtio_watch *w, u32 events);
 int virtio_watch_mod(struct virtio_dev *vd, struct virtio_watch *w, u32 events);
 void virtio_watch_del(struct virtio_dev *vd, struct virtio_watch *w);
+/*
+ * Stops watching w for good and has release(w) free it once no epoll round
+ * can still hold an event for it: an event already fetched in the current
+ * round is dropped. For watches that live in memory the device frees.
+ */
+void virtio_watch_retire(struct virtio_dev *vd, struct virtio_watch *w,
+			 void (*release)(struct virtio_watch *w));
 static inline bool virtio_has(const struct virtio_dev *vd, unsigned bit)
 {
 	return vd->driver_features >> bit & 1;

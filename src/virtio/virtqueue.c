@@ -244,8 +244,12 @@ bool virtq_set_notify(struct virtq *vq, bool enable)
 	if (!vq->started)
 		return false;
 	if (vq->event_idx) {
-		if (enable)
-			st16(vq->used + 4 + 8 * vq->size, vq->last_avail);
+		/*
+		 * avail_event = last_avail asks for a kick at the next entry; one
+		 * behind it is already crossed, so the driver stays quiet until
+		 * we enable again (merely not advancing it would cost one kick).
+		 */
+		st16(vq->used + 4 + 8 * vq->size, (u16)(vq->last_avail - !enable));
 	} else {
 		st16(vq->used, enable ? 0 : VIRTQ_USED_F_NO_NOTIFY);
 	}

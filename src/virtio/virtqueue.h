@@ -84,8 +84,10 @@ bool virtq_should_notify(struct virtq *vq);
 /* Entries the driver made available that we have not taken. -1 if the index is bogus. */
 int virtq_pending(struct virtq *vq);
 /*
- * Asks for (or suppresses) the driver's kicks. After enabling, returns true if
- * buffers arrived meanwhile, so the caller re-polls instead of sleeping.
+ * Asks for (or suppresses) the driver's kicks: USED_F_NO_NOTIFY, or with
+ * EVENT_IDX an avail_event the driver has already passed. After enabling,
+ * returns true if buffers arrived meanwhile, so the caller re-polls instead
+ * of sleeping.
  */
 bool virtq_set_notify(struct virtq *vq, bool enable);
 

@@ -82,6 +82,19 @@ static void conn_set_events(struct vsock_conn *c, u32 ev)
 		c->events = ev;
 }
 
+static void conn_release(struct virtio_watch *w)
+{
+	struct vsock_conn *c = w->ctx;
+
+	free(c->buf);
+	free(c);
+}
+
+/*
+ * Gone at once for the device (unlinked, unwatched, socket closed); its
+ * memory waits for the end of the epoll round, which may still hold an
+ * event for its socket.
+ */
 static void conn_free(struct virtio_vsock *v, struct vsock_conn *c)
 {
 	struct vsock_conn **pp;
@@ -91,10 +104,9 @@ static void conn_free(struct virtio_vsock *v, struct vsock_conn *c)
 			*pp = c->next;
 			break;
 		}
-	virtio_watch_del(&v->vd, &c->w);
+	virtio_watch_retire(&v->vd, &c->w, conn_release);
 	close(c->w.fd);
-	free(c->buf);
-	free(c);
+	c->w.fd = -1;
 	v->nconns--;
 }
 
