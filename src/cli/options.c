@@ -40,7 +40,12 @@ static const char usage_text[] =
 	"  --serial MODE             8250 UART on COM1: tty | pty | file=PATH | socket=PATH | null | off\n"
 	"                            (default tty; socket: a unix socket one client at a time attaches to)\n"
 	"  --console MODE            virtio-console (hvc0): the same modes (default off)\n"
-	"  --disk path=FILE[,readonly=on][,serial=ID]   virtio-blk disk; repeatable (up to 8)\n"
+	"  --disk path=FILE[,readonly=on][,serial=ID][,num_queues=N][,queue_size=N][,direct=on]\n"
+	"         [,poll_queue=on|off][,_disable_io_uring=on|off]\n"
+	"                            virtio-blk disk; repeatable (up to 8); num_queues 1 to 8,\n"
+	"                            queue_size a power of two from 4 to 1024 (default 256);\n"
+	"                            io_uring with direct=on, preadv otherwise (_disable_io_uring);\n"
+	"                            poll_queue: the worker polls briefly after each request (on)\n"
 	"  --net tap=NAME|fd=N[,mac=MAC]\n"
 	"                            virtio-net on a tap device (created if missing), or on the\n"
 	"                            tap fd N the caller opened; repeatable (up to 4)\n"
@@ -218,6 +223,32 @@ static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
 			d->path = strdup(v);
 		} else if (!strcmp(k, "readonly")) {
 			r = parse_bool("--disk", k, v, &d->readonly, e);
+		} else if (!strcmp(k, "direct")) {
+			r = parse_bool("--disk", k, v, &d->direct, e);
+		} else if (!strcmp(k, "poll_queue")) {
+			bool on;
+
+			r = parse_bool("--disk", k, v, &on, e);
+			d->no_poll = !on;
+		} else if (!strcmp(k, "_disable_io_uring")) {
+			bool off;
+
+			r = parse_bool("--disk", k, v, &off, e);
+			d->backend = off ? DISK_BACKEND_PREADV : DISK_BACKEND_IO_URING;
+		} else if (!strcmp(k, "num_queues") || !strcmp(k, "queue_size")) {
+			bool nq = k[0] == 'n';
+			char *end;
+			unsigned long n = v ? strtoul(v, &end, 10) : 0;
+
+			if (!v || !*v || *end || (nq ? n < 1 || n > DISK_MAX_QUEUES
+						    : n < 4 || n > DISK_QUEUE_SIZE_MAX || (n & (n - 1))))
+				r = errf(e, -EINVAL, nq ? "--disk: num_queues must be 1 to %d"
+						       : "--disk: queue_size must be a power of two from 4 to %d",
+					 nq ? DISK_MAX_QUEUES : DISK_QUEUE_SIZE_MAX);
+			else if (nq)
+				d->num_queues = (u16)n;
+			else
+				d->queue_size = (u16)n;
 		} else if (!strcmp(k, "serial") && v) {
 			if (strlen(v) > DISK_SERIAL_MAX)
 				r = errf(e, -EINVAL, "--disk: serial '%s' is longer than %d bytes", v,

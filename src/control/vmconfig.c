@@ -301,6 +301,56 @@ static int set_serial(struct walk *w, const struct field *f, const char *path, j
 	return r;
 }
 
+/* num_queues: 1 to MAX_VCPUS accepted (a queue per vCPU), more than merak serves capped. */
+static int set_disk_queues(struct walk *w, const struct field *f, const char *path, json_object *v,
+			   void *obj)
+{
+	u64 n;
+	int r = get_int(w, path, v, 1, MAX_VCPUS, &n);
+
+	if (r == 0)
+		((struct disk_config *)obj)->num_queues = (u16)MIN(n, (u64)DISK_MAX_QUEUES);
+	return r;
+}
+
+/* queue_size: a power of two from 4; above what the walker takes, capped. */
+static int set_disk_queue_size(struct walk *w, const struct field *f, const char *path,
+			       json_object *v, void *obj)
+{
+	u64 n;
+	int r = get_int(w, path, v, 4, VIRTQ_MAX, &n);
+
+	if (r == 0 && (n & (n - 1)))
+		return errf(w->e, -EINVAL, "%s: %llu is not a power of two", path,
+			    (unsigned long long)n);
+	if (r == 0)
+		((struct disk_config *)obj)->queue_size = (u16)MIN(n, (u64)DISK_QUEUE_SIZE_MAX);
+	return r;
+}
+
+/* Cloud Hypervisor's testing switch: true is preadv/pwritev; false the default choice. */
+static int set_disable_io_uring(struct walk *w, const struct field *f, const char *path,
+				json_object *v, void *obj)
+{
+	bool b = false;
+	int r = get_bool(w, path, v, &b);
+
+	if (r == 0)
+		((struct disk_config *)obj)->backend = b ? DISK_BACKEND_PREADV : DISK_BACKEND_AUTO;
+	return r;
+}
+
+static int set_poll_queue(struct walk *w, const struct field *f, const char *path,
+			  json_object *v, void *obj)
+{
+	bool b = true;
+	int r = get_bool(w, path, v, &b);
+
+	if (r == 0)
+		((struct disk_config *)obj)->no_poll = !b;
+	return r;
+}
+
 static int set_image_type(struct walk *w, const struct field *f, const char *path, json_object *v,
 			  void *obj)
 {
@@ -486,14 +536,6 @@ static int hint_mergeable(struct walk *w, const struct field *f, const char *pat
 			  void *obj)
 {
 	return get_bool(w, path, v, &w->mergeable);
-}
-
-static int hint_num_queues(struct walk *w, const struct field *f, const char *path, json_object *v,
-			   void *obj)
-{
-	u64 n;
-
-	return get_int(w, path, v, 1, MAX_VCPUS, &n);
 }
 
 /* A virtqueue size: a power of two; f->arg is the smallest. */
@@ -749,11 +791,17 @@ TABLE(payload_t, "PayloadConfig", NULL);
 static const struct field disk_t_f[] = {
     REQUIRED("path", set_path, OFF(disk_config, path), "required by merak (no vhost-user)"),
     HONOUR("readonly", set_bool, OFF(disk_config, readonly), NULL),
-    ONLY_BOOL("direct", 0, "no O_DIRECT"),
+    HONOUR("direct", set_bool, OFF(disk_config, direct),
+	   "O_DIRECT; guest buffers must suit the host's block size; picks io_uring"),
     ONLY_BOOL("iommu", 0, NULL),
-    HINTED("num_queues", hint_num_queues, 0, "1 to 64 accepted; merak's virtio-blk has one queue"),
-    HINTED("queue_size", hint_queue_size, 4,
-	   "a power of two from 4 to 32768 accepted; merak offers 256"),
+    HONOUR("num_queues", set_disk_queues, 0,
+	   "1 to 64 accepted; up to 8 request queues (VIRTIO_BLK_F_MQ), more capped at 8"),
+    HONOUR("queue_size", set_disk_queue_size, 0,
+	   "a power of two from 4 to 32768 accepted; offered up to 1024; absent: 256"),
+    HONOUR("disable_io_uring", set_disable_io_uring, 0,
+	   "true: preadv/pwritev; false/absent: io_uring with direct, else preadv"),
+    HONOUR("poll_queue", set_poll_queue, 0,
+	   "true/absent: the worker polls the queues for up to 256 us after a request"),
     ONLY_BOOL("vhost_user", 0, NULL),
     ABSENT("vhost_socket", NULL),
     ABSENT("rate_limiter_config", NULL),
@@ -1495,10 +1543,13 @@ static json_object *disk_json(const struct disk_config *d)
 
 	put_str(o, "path", d->path);
 	put_bool(o, "readonly", d->readonly);
-	put_bool(o, "direct", false);
+	put_bool(o, "direct", d->direct);
 	put_bool(o, "iommu", false);
-	put_int(o, "num_queues", 1);
-	put_int(o, "queue_size", VIRTIO_BLK_QUEUE_SIZE);
+	put_int(o, "num_queues", d->num_queues ? d->num_queues : 1);
+	put_int(o, "queue_size", d->queue_size ? d->queue_size : VIRTIO_BLK_QUEUE_SIZE);
+	if (d->backend == DISK_BACKEND_PREADV)
+		put_bool(o, "disable_io_uring", true);
+	put_bool(o, "poll_queue", !d->no_poll);
 	put_bool(o, "vhost_user", false);
 	put_int(o, "pci_segment", 0);
 	if (d->id[0])

@@ -13,7 +13,7 @@
 #include "vm/config.h"
 #include "virtio/virtio_pci.h"
 
-#define VIRTIO_BLK_QUEUE_SIZE	  256
+#define VIRTIO_BLK_QUEUE_SIZE	  DISK_QUEUE_SIZE	/* offered unless queue_size says otherwise */
 #define VIRTIO_BLK_MAX_DISCARD_SEG 32
 
 struct blk_disk {
@@ -28,6 +28,9 @@ struct blk_disk {
 /* Opens and locks the image (exclusive, or shared when read-only). */
 int blk_disk_open(struct blk_disk *d, const char *path, bool readonly, const char *serial,
 		  struct err *e);
+/* The same with extra open(2) flags (O_DIRECT for direct=on). */
+int blk_disk_open_flags(struct blk_disk *d, const char *path, bool readonly, const char *serial,
+			int flags, struct err *e);
 void blk_disk_close(struct blk_disk *d);
 /*
  * Executes one request. Returns the used length (bytes written to the
@@ -42,6 +45,8 @@ int virtio_blk_create(const struct virtio_pci_env *env, const struct disk_config
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 struct blk_disk *virtio_blk_disk(struct virtio_blk *b);
 void virtio_blk_destroy(struct virtio_blk *b);
+/* "io_uring" or "preadv": the backend the device ended up with. */
+const char *virtio_blk_backend(const struct virtio_blk *b);
 extern const struct virtio_device_type virtio_blk_type;
 
 #endif

@@ -20,6 +20,9 @@
 #define VSOCK_CID_MIN	3		/* 0-2 are reserved (hypervisor, local, host) */
 #define VSOCK_CID_MAX	0xfffffffeULL	/* 2^32-1 is "any" */
 #define DISK_SERIAL_MAX 20		/* virtio-blk ID: 20 bytes */
+#define DISK_MAX_QUEUES 8		/* virtio-blk request queues (the transport's limit) */
+#define DISK_QUEUE_SIZE 256		/* virtio-blk queue size offered by default */
+#define DISK_QUEUE_SIZE_MAX 1024	/* the largest the virtqueue walker takes */
 #define VM_ID_MAX	64		/* a device id, Cloud Hypervisor's "id": up to 63 bytes */
 #define NET_MAX_FDS	1		/* tap fds of one net device: one queue pair, one fd */
 
@@ -50,7 +53,19 @@ struct disk_config {
 	bool readonly;
 	char serial[DISK_SERIAL_MAX + 1];
 	char id[VM_ID_MAX];
+	u16 num_queues;		/* request queues (virtio-blk MQ); 0: one */
+	u16 queue_size;		/* largest queue offered; 0: DISK_QUEUE_SIZE */
+	bool direct;		/* O_DIRECT: the host's page cache is bypassed */
+	u8 backend;		/* enum disk_backend */
+	bool no_poll;		/* poll_queue=off: the worker never polls the queues */
 };
+
+/*
+ * How virtio-blk does I/O: AUTO picks io_uring for direct=on images and
+ * preadv/pwritev otherwise (what measured faster); Cloud Hypervisor's
+ * _disable_io_uring=on is PREADV, =off IO_URING.
+ */
+enum disk_backend { DISK_BACKEND_AUTO, DISK_BACKEND_PREADV, DISK_BACKEND_IO_URING };
 
 struct net_config {
 	char tap[16];		/* "" with fds: the tap is the fd */

@@ -208,6 +208,18 @@ for chip in kernel split; do
 	virtio_host_checks "$work/$name.img" "$work/$name.hvc0"
 	case_end
 done
+# The same guest on virtio-blk's other backend (io_uring; preadv is the default
+# for cached images), with two request queues on the read-write disk.
+name=virtio-io-uring
+virtio_image "$work/$name.img"
+virtio_image "$work/$name.ro.img"
+run_case "$name" 0 'TEST virtio: PASS' '' -- --kernel "$G/virtio.elf" \
+	--cmdline "blk ro rng console blk_sectors=2048" --memory size=64M \
+	--disk "path=$work/$name.img,serial=vdisk0,_disable_io_uring=off,num_queues=2" \
+	--disk "path=$work/$name.ro.img,readonly=on,_disable_io_uring=off" \
+	--rng --console "file=$work/$name.hvc0"
+virtio_host_checks "$work/$name.img" "$work/$name.hvc0"
+case_end
 # ACPI PCI hotplug from the guest's side: tables, registers, hostile ejects.
 run_case hotplug 0 'TEST hotplug: PASS' '' -- --kernel "$G/hotplug.elf" \
 	--cmdline "occupied=1" --memory size=64M --rng

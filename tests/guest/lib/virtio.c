@@ -63,12 +63,37 @@ static void w16(u64 a, u16 v) { *(volatile u16 *)a = v; }
 static void w32(u64 a, u32 v) { *(volatile u32 *)a = v; }
 static void w64(u64 a, u64 v) { w32(a, (u32)v); w32(a + 4, (u32)(v >> 32)); }
 
+/*
+ * Places BAR idx of the function at *next (aligned to its size) unless it
+ * already is placed there; returns its address. merak puts every region in
+ * one 64-bit BAR0, QEMU spreads them (MSI-X in BAR1, virtio in BAR4).
+ */
+static u64 bar_place(u64 ecam, unsigned slot, unsigned idx, u64 *next, u64 *placed)
+{
+	u32 off = 0x10 + 4 * idx, lo = cfg32(ecam, slot, off), sz;
+	bool is64 = (lo & 0x6) == 0x4;
+
+	if (placed[idx])
+		return placed[idx];
+	cfg_w32(ecam, slot, off, 0xffffffffu);
+	sz = ~(cfg32(ecam, slot, off) & ~0xfu) + 1;
+	*next = (*next + sz - 1) & ~((u64)sz - 1);
+	cfg_w32(ecam, slot, off, (u32)*next | (lo & 0xf));
+	if (is64)
+		cfg_w32(ecam, slot, off + 4, 0);
+	CHECK((cfg32(ecam, slot, off) & ~0xfu) == (u32)*next, "BAR%u did not move", idx);
+	placed[idx] = *next;
+	*next += sz;
+	return placed[idx];
+}
+
 bool vdev_find(const struct boot_info *bi, u16 type, unsigned index, u64 bar32, struct vdev *d)
 {
 	u64 ecam = ecam_base(bi);
 
 	for (unsigned slot = 1; slot < 32; slot++) {
 		u32 id = cfg32(ecam, slot, 0);
+		u64 placed[6] = {0}, next = bar32;
 		u8 cap;
 
 		if ((id & 0xffff) != PCI_VENDOR_VIRTIO || (id >> 16) != 0x1040u + type)
@@ -76,27 +101,25 @@ bool vdev_find(const struct boot_info *bi, u16 type, unsigned index, u64 bar32, 
 		if (index--)
 			continue;
 		*d = (struct vdev){0};
-		/* Move BAR0 (64-bit) below 4 GiB, as firmware would, then decode. */
+		/* Move the BARs used below 4 GiB, as firmware would, then decode. */
 		cfg_w16(ecam, slot, 0x04, 0);
-		cfg_w32(ecam, slot, 0x10, (u32)bar32 | 0x4);
-		cfg_w32(ecam, slot, 0x14, 0);
-		cfg_w16(ecam, slot, 0x04, 0x2 | 0x4);	/* memory, bus master */
-		CHECK((cfg32(ecam, slot, 0x10) & ~0xfu) == (u32)bar32, "BAR0 did not move");
 		for (cap = (u8)cfg32(ecam, slot, 0x34); cap; cap = *cfg_ptr(ecam, slot, cap + 1)) {
 			u8 id8 = *cfg_ptr(ecam, slot, cap);
 
 			if (id8 == PCI_CAP_MSIX) {
 				u32 t = cfg32(ecam, slot, cap + 4);
 
-				CHECK((t & 7) == 0, "MSI-X table not in BAR0");
-				d->msix = bar32 + (t & ~7u);
+				d->msix = bar_place(ecam, slot, t & 7, &next, placed) + (t & ~7u);
 				/* Enable MSI-X (every vector starts masked in the table). */
 				cfg_w16(ecam, slot, cap + 2, 0x8000);
 			} else if (id8 == PCI_CAP_VNDR) {
-				u8 kind = *cfg_ptr(ecam, slot, cap + 3);
-				u64 at = bar32 + cfg32(ecam, slot, cap + 8);
+				u8 kind = *cfg_ptr(ecam, slot, cap + 3), bar = *cfg_ptr(ecam, slot, cap + 4);
+				u64 at;
 
-				CHECK(*cfg_ptr(ecam, slot, cap + 4) == 0, "virtio cap not in BAR0");
+				if (kind < VIRTIO_CAP_COMMON || kind > VIRTIO_CAP_DEVICE)
+					continue;	/* PCI config access, shared memory... */
+				CHECK(bar < 6, "virtio cap in BAR %u", bar);
+				at = bar_place(ecam, slot, bar, &next, placed) + cfg32(ecam, slot, cap + 8);
 				if (kind == VIRTIO_CAP_COMMON)
 					d->common = at;
 				else if (kind == VIRTIO_CAP_NOTIFY) {
@@ -108,6 +131,7 @@ bool vdev_find(const struct boot_info *bi, u16 type, unsigned index, u64 bar32, 
 					d->devcfg = at;
 			}
 		}
+		cfg_w16(ecam, slot, 0x04, 0x2 | 0x4);	/* memory, bus master */
 		CHECK(d->common && d->notify && d->isr && d->msix,
 		      "virtio %u at slot %u lacks a capability", type, slot);
 		return true;
@@ -140,14 +164,22 @@ void vdev_reset(struct vdev *d)
 
 void vdev_init(struct vdev *d, unsigned nq, unsigned vec_base)
 {
+	vdev_init_features(d, nq, vec_base, 0);
+}
+
+void vdev_init_features(struct vdev *d, unsigned nq, unsigned vec_base, u32 features)
+{
 	u8 st;
 
 	vdev_reset(d);
 	w8(d->common + CC_STATUS, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
 	w32(d->common + CC_DFSELECT, 1);
 	CHECK(r32(d->common + CC_DF) & 1, "device lacks VERSION_1");
+	w32(d->common + CC_DFSELECT, 0);
+	CHECK((r32(d->common + CC_DF) & features) == features, "device lacks features 0x%x",
+	      features & ~r32(d->common + CC_DF));
 	w32(d->common + CC_GFSELECT, 0);
-	w32(d->common + CC_GF, 0);
+	w32(d->common + CC_GF, features);
 	w32(d->common + CC_GFSELECT, 1);
 	w32(d->common + CC_GF, 1);
 	w8(d->common + CC_STATUS, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);

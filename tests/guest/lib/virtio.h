@@ -4,8 +4,8 @@
 
 /*
  * A minimal virtio 1.x driver for test guests: finds a virtio-pci function
- * through ECAM (the MCFG table), moves its BAR below 4 GiB (the guest maps
- * only that), negotiates VERSION_1 alone, and runs split queues of
+ * through ECAM (the MCFG table), moves its BARs below 4 GiB (the guest maps
+ * only that), negotiates VERSION_1 (and what the caller asks for), and runs split queues of
  * VQ_SIZE descriptors, polled, with MSI-X vectors counted by the runtime.
  */
 #include "guest.h"
@@ -71,6 +71,8 @@ bool vdev_find(const struct boot_info *bi, u16 type, unsigned index, u64 bar32,
  * DRIVER_OK. Fails the test on any refusal.
  */
 void vdev_init(struct vdev *d, unsigned nq, unsigned vec_base);
+/* The same, also accepting these feature bits (0-31), which the device must offer. */
+void vdev_init_features(struct vdev *d, unsigned nq, unsigned vec_base, u32 features);
 u8 vdev_status(struct vdev *d);
 void vdev_reset(struct vdev *d);
 /* Puts one chain (descriptors 0..n-1) on queue qi and notifies. */

@@ -36,7 +36,9 @@ static void test_full_command_line(void **state)
 			       "--cmdline", "console=ttyS0 quiet", "--cpus", "boot=4", "--memory",
 			       "size=256M", "--serial", "file=/tmp/out", "--console", "null",
 			       "--disk", "path=a.img,readonly=on,serial=disk-a", "--disk",
-			       "path=b.img", "--net", "tap=tap0,mac=52:54:00:12:34:56", "--rng",
+			       "path=b.img,num_queues=2,queue_size=128,direct=on,_disable_io_uring=on,"
+			       "poll_queue=off",
+			       "--net", "tap=tap0,mac=52:54:00:12:34:56", "--rng",
 			       "--vsock", "cid=3,socket=/tmp/v.sock", "--platform", "irqchip=split",
 			       NULL),
 			 0);
@@ -52,6 +54,13 @@ static void test_full_command_line(void **state)
 	assert_true(cfg.disks[0].readonly);
 	assert_string_equal(cfg.disks[0].serial, "disk-a");
 	assert_false(cfg.disks[1].readonly);
+	assert_false(cfg.disks[0].no_poll);
+	assert_true(cfg.disks[1].no_poll);
+	assert_int_equal(cfg.disks[0].backend, DISK_BACKEND_AUTO);
+	assert_int_equal(cfg.disks[1].num_queues, 2);
+	assert_int_equal(cfg.disks[1].queue_size, 128);
+	assert_true(cfg.disks[1].direct);
+	assert_int_equal(cfg.disks[1].backend, DISK_BACKEND_PREADV);
 	assert_int_equal(cfg.n_nets, 1);
 	assert_string_equal(cfg.nets[0].tap, "tap0");
 	assert_true(cfg.nets[0].has_mac);
@@ -155,6 +164,8 @@ static void test_bad_input(void **state)
 		{{"--kernel", "k", "--rng", "src=/etc/passwd", NULL}, "--rng src: '/etc/passwd' is not supported"},
 		{{"--kernel", "k", "--rng=bits", NULL}, "--rng: 'bits': expected src=PATH"},
 		{{"--kernel", "k", "--disk", "readonly=on", NULL}, "path=FILE is required"},
+		{{"--kernel", "k", "--disk", "path=x,num_queues=9", NULL}, "num_queues must be 1 to 8"},
+		{{"--kernel", "k", "--disk", "path=x,queue_size=100", NULL}, "power of two from 4"},
 		{{"--kernel", "k", "--disk", "path=x,serial=123456789012345678901", NULL},
 		 "longer than 20 bytes"},
 		{{"--kernel", "k", "--net", "tap=t0,mac=01:00:00:00:00:01", NULL}, "unicast"},

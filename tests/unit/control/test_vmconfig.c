@@ -98,7 +98,8 @@ static const char kata_td[] =
     "  \"iommu\": false, \"num_queues\": 1, \"queue_size\": 128, \"vhost_user\": false,"
     "  \"backing_files\": false, \"sparse\": true, \"image_type\": \"Raw\"},"
     "  {\"path\": \"/run/kata/data.img\", \"id\": \"data\", \"serial\": \"kata-data\","
-    "   \"lock_granularity\": \"Full\", \"queue_size\": 1024, \"num_queues\": 4}],"
+    "   \"lock_granularity\": \"Full\", \"queue_size\": 1024, \"num_queues\": 4,"
+    "   \"poll_queue\": false}],"
     " \"rng\": {\"src\": \"/dev/urandom\", \"iommu\": false},"
     " \"serial\": {\"mode\": \"Tty\"},"
     " \"console\": {\"mode\": \"Off\", \"iommu\": false},"
@@ -133,6 +134,8 @@ static void test_kata_like(void **state)
 	assert_string_equal(cfg.disks[1].id, "data");
 	assert_string_equal(cfg.disks[1].serial, "kata-data");
 	assert_false(cfg.disks[1].readonly);
+	assert_false(cfg.disks[0].no_poll);
+	assert_true(cfg.disks[1].no_poll);
 	assert_true(cfg.vsock.enabled);
 	assert_int_equal(cfg.vsock.cid, 3);
 	assert_string_equal(cfg.vsock.socket, "/run/kata/clh.sock");
@@ -282,8 +285,12 @@ static void test_refusals(void **state)
 	    {"{" K ", \"rng\": {}}", "rng.src: required"},
 	    {"{" K ", \"rng\": {\"src\": \"/dev/urandom\", \"id\": \"__mine\"}}",
 	     "rng.id: '__mine': ids starting with \"__\" are reserved"},
-	    {"{" K ", \"disks\": [{\"path\": \"a\"}, {\"path\": \"b\", \"direct\": true}]}",
-	     "disks[1].direct: merak supports only false"},
+	    {"{" K ", \"disks\": [{\"path\": \"a\"}, {\"path\": \"b\", \"iommu\": true}]}",
+	     "disks[1].iommu: merak supports only false"},
+	    {"{" K ", \"disks\": [{\"path\": \"a\", \"queue_size\": 96}]}",
+	     "disks[0].queue_size: 96 is not a power of two"},
+	    {"{" K ", \"disks\": [{\"path\": \"a\", \"num_queues\": 0}]}",
+	     "disks[0].num_queues"},
 	    {"{" K ", \"disks\": [{\"path\": \"a\", \"vhost_user\": true}]}",
 	     "disks[0].vhost_user: merak supports only false"},
 	    {"{" K ", \"disks\": [{\"path\": \"a\", \"image_type\": \"Qcow2\"}]}",
@@ -526,7 +533,7 @@ static void test_every_schema_property_has_a_row(void **state)
 	     {"hotplug_size", "hotplugged_size", "mergeable", "hotplug_method", "shared",
 	      "hugepages", "hugepage_size", "prefault", "reserve", "thp", "zones"}},
 	    {"{" K ", \"disks\": [{\"path\": \"a\", %s}]}",
-	     {"readonly", "direct", "iommu", "num_queues", "queue_size", "vhost_user",
+	     {"readonly", "direct", "iommu", "num_queues", "queue_size", "poll_queue", "vhost_user",
 	      "vhost_socket", "rate_limiter_config", "pci_segment", "pci_device_id", "id", "serial",
 	      "rate_limit_group", "queue_affinity", "backing_files", "sparse", "image_type",
 	      "lock_granularity"}},
