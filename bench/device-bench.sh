@@ -15,7 +15,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/tests/unit/virtio" \
 	"$SRC" "$LIB" -o "$TMP/bench" \
-	$(pkg-config --libs libcrypto json-c) $(pkg-config --libs libseccomp 2>/dev/null || true) -lpthread
+	$(pkg-config --libs libcrypto json-c) $(pkg-config --libs liburing 2>/dev/null || true) \
+	-ldl -lpthread
 args=""
 for a in "$@"; do
 	[ "$a" = @TMP ] && a=$TMP/scratch

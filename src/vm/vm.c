@@ -352,9 +352,35 @@ int vm_poll_timeout_ms(struct vm *vm)
 	return (int)((vm->term_deadline_ns - now) / 1000000) + 1;
 }
 
+/* What the guest cost in exits to merak, summed over vCPUs (-v): benchmarks read it. */
+static void log_exit_summary(struct vm *vm)
+{
+	char line[512];
+	size_t n = 0;
+
+	if (log_get_level() < LOG_INFO)
+		return;
+	for (int k = 0; k < VM_EXIT_KINDS && n < sizeof(line); k++) {
+		u64 count = 0, ns = 0;
+
+		for (u32 i = 0; i < vm->ncpus; i++) {
+			count += __atomic_load_n(&vm->vcpus[i].exit_count[k], __ATOMIC_RELAXED);
+			ns += __atomic_load_n(&vm->vcpus[i].exit_ns[k], __ATOMIC_RELAXED);
+		}
+		if (count)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %llu (%llu us)",
+					      vm_exit_kind_name(k), (unsigned long long)count,
+					      (unsigned long long)(ns / 1000));
+	}
+	log_info("exits to merak:%s", n ? line : " none");
+	log_info("guest RAM resident at exit: %llu KiB",
+		 (unsigned long long)(guest_mem_resident(&vm->mem) >> 10));
+}
+
 int vm_finish(struct vm *vm)
 {
 	vcpus_kick(vm);
 	vcpus_join(vm);
+	log_exit_summary(vm);
 	return vm->exit_status;
 }
