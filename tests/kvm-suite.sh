@@ -122,6 +122,16 @@ for s in "$@"; do
 		nested_files="$nested_files $cache/vmlinux $cache/initramfs.cpio"
 		# The emulated L1 deadlocks 2-vCPU guests with steal time (docs/testing.md).
 		nested_env="$nested_env MERAK_LINUX_PREBUILT=$cache MERAK_LINUX_EXTRA_CMDLINE=nopv"
+		# The suite's stall settings (docs/testing.md) reach it in the L1 too.
+		nested_env="$nested_env${L1_STALL_TRIES:+ L1_STALL_TRIES=$L1_STALL_TRIES}${LINUX_STALL:+ LINUX_STALL=$LINUX_STALL}"
+		# Where the guest's spin-lock slow path is and where an idle vCPU
+		# halts, so that the suite can name the L1's spin-lock stall
+		# (run-linux.sh, docs/testing.md).
+		for sym in queued_spin_lock_slowpath=SPIN native_safe_halt=HALT; do
+			range=$(nm -n "$cache/vmlinux" 2>/dev/null |
+				awk -v f="${sym%=*}" '$3 == f { s = $1; getline; print s "-" $1; exit }')
+			[ -n "$range" ] && nested_env="$nested_env MERAK_LINUX_${sym#*=}_RIP=$range"
+		done
 		;;
 	firmware)
 		fw=${FIRMWARE:-/usr/share/ovmf/OVMF.fd}

@@ -10,6 +10,7 @@
 # COMMAND runs in L1 from the repository root (same path as on the host).
 # --file PATH adds a host file or directory (same path in L1). Prints
 # COMMAND's output; exits with its status, or 125 when L1 itself failed.
+# NESTED_KVM_AMD_PARAMS: module parameters for L1's kvm_amd (vgif=0, say).
 # Needs qemu-system-x86_64 and the L1 kernel (tests/nested/l1-kernel.sh).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,7 +80,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts	# pseudo-terminals (serial mode pty)
 for m in irqbypass kvm ccp kvm-amd tun; do
-	insmod /lib/modules/\$m.ko 2>/tmp/insmod.err || { echo "merak-l1: insmod \$m: \$(cat /tmp/insmod.err)"; }
+	p=""; [ \$m = kvm-amd ] && p="${NESTED_KVM_AMD_PARAMS:-}"
+	insmod /lib/modules/\$m.ko \$p 2>/tmp/insmod.err || { echo "merak-l1: insmod \$m: \$(cat /tmp/insmod.err)"; }
 done
 ip link set lo up 2>/dev/null
 export MERAK_NESTED_L1=1	# suites may change this throwaway machine's devices
