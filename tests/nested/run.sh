@@ -11,6 +11,8 @@
 # --file PATH adds a host file or directory (same path in L1). Prints
 # COMMAND's output; exits with its status, or 125 when L1 itself failed.
 # NESTED_KVM_AMD_PARAMS: module parameters for L1's kvm_amd (vgif=0, say).
+# NESTED_TSC_KHZ: this host's TSC rate (tests/e2e/tools/tsc_khz.c), which is
+# L1's too: L1 is told it rather than calibrating under emulation.
 # Needs qemu-system-x86_64 and the L1 kernel (tests/nested/l1-kernel.sh).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -95,11 +97,18 @@ chmod +x "$r/init"
 	die "cannot pack the L1 initramfs"
 
 # -cpu max under TCG offers SVM with NPT; kvm_amd wants an AMD vendor.
+# TCG's TSC is the host's: as stable as the host's, which L1 cannot know
+# (its AMD CPU model lacks constant_tsc, so with 2 CPUs it would call its
+# TSC unsynchronized, and its KVM would then move each vCPU's TSC offset
+# at every vcpu_load under guests that trust their TSC).
+l1_tsc=""
+grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo && l1_tsc=" tsc=reliable"
+[ -n "${NESTED_TSC_KHZ:-}" ] && l1_tsc="$l1_tsc tsc_early_khz=$NESTED_TSC_KHZ"
 timeout "$TIMEOUT" qemu-system-x86_64 -M q35 -accel "tcg,thread=${NESTED_TCG_THREAD:-single}" \
 	-cpu max,vendor=AuthenticAMD -smp 2 -m "$L1_MEM" -nodefaults -display none \
 	-serial "file:$work/serial.out" -no-reboot \
 	-kernel "$l1/vmlinuz" -initrd "$work/initramfs.cpio" \
-	-append "console=ttyS0 ${NESTED_APPEND:-quiet} panic=-1 mitigations=off" </dev/null >"$work/qemu.out" 2>&1
+	-append "console=ttyS0 ${NESTED_APPEND:-quiet} panic=-1 mitigations=off$l1_tsc" </dev/null >"$work/qemu.out" 2>&1
 qrc=$?
 tr -d '\r' <"$work/serial.out" >"$work/serial.txt"
 status=$(sed -n 's/^merak-l1: exit \([0-9]*\)$/\1/p' "$work/serial.txt" | tail -n 1)
