@@ -63,6 +63,7 @@ int sha384_begin(struct sha384 *h, struct err *e)
 	int r = sha384_load(e);
 
 	h->md = NULL;
+	h->failed = false;
 	if (r < 0)
 		return r;
 	h->md = lib.ctx_new();
@@ -77,17 +78,17 @@ int sha384_begin(struct sha384 *h, struct err *e)
 
 void sha384_update(struct sha384 *h, const void *data, size_t len)
 {
-	if (h->md && len)
-		lib.update(h->md, data, len);
+	if (h->md && len && lib.update(h->md, data, len) != 1)
+		h->failed = true;
 }
 
 int sha384_end(struct sha384 *h, u8 out[SHA384_SIZE], struct err *e)
 {
 	unsigned len = 0;
-	int ok = h->md && lib.final(h->md, out, &len) == 1 && len == SHA384_SIZE;
+	int ok = h->md && !h->failed && lib.final(h->md, out, &len) == 1 && len == SHA384_SIZE;
 
 	sha384_abort(h);
-	return ok ? 0 : errf(e, -EIO, "SHA-384 finalisation failed in libcrypto");
+	return ok ? 0 : errf(e, -EIO, "SHA-384 failed in libcrypto");
 }
 
 void sha384_abort(struct sha384 *h)

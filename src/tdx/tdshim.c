@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define HOB_TYPE_GUID_EXT    0x0004
 #define HOB_TYPE_END	     0xFFFF
 #define HOB_HDR_LEN	     8
