@@ -235,18 +235,21 @@ static int parse_disk(char *arg, struct vm_config *cfg, struct err *e)
 
 			r = parse_bool("--disk", k, v, &off, e);
 			d->backend = off ? DISK_BACKEND_PREADV : DISK_BACKEND_IO_URING;
-		} else if (!strcmp(k, "num_queues") || !strcmp(k, "queue_size")) {
-			bool nq = k[0] == 'n';
-			char *end;
-			unsigned long n = v ? strtoul(v, &end, 10) : 0;
+		} else if (!strcmp(k, "num_queues")) {
+			u64 n;
 
-			if (!v || !*v || *end || (nq ? n < 1 || n > DISK_MAX_QUEUES
-						    : n < 4 || n > DISK_QUEUE_SIZE_MAX || (n & (n - 1))))
-				r = errf(e, -EINVAL, nq ? "--disk: num_queues must be 1 to %d"
-						       : "--disk: queue_size must be a power of two from 4 to %d",
-					 nq ? DISK_MAX_QUEUES : DISK_QUEUE_SIZE_MAX);
-			else if (nq)
+			if (parse_u64(v, &n) < 0 || n < 1 || n > DISK_MAX_QUEUES)
+				r = errf(e, -EINVAL, "--disk: num_queues must be 1 to %d",
+					 DISK_MAX_QUEUES);
+			else
 				d->num_queues = (u16)n;
+		} else if (!strcmp(k, "queue_size")) {
+			u64 n;
+
+			if (parse_u64(v, &n) < 0 || n < 4 || n > DISK_QUEUE_SIZE_MAX || (n & (n - 1)))
+				r = errf(e, -EINVAL,
+					 "--disk: queue_size must be a power of two from 4 to %d",
+					 DISK_QUEUE_SIZE_MAX);
 			else
 				d->queue_size = (u16)n;
 		} else if (!strcmp(k, "serial") && v) {

@@ -313,16 +313,24 @@ static int set_disk_queues(struct walk *w, const struct field *f, const char *pa
 	return r;
 }
 
-/* queue_size: a power of two from 4; above what the walker takes, capped. */
+/* A virtqueue size: a power of two from min to VIRTQ_MAX. */
+static int get_queue_size(struct walk *w, const char *path, json_object *v, u64 min, u64 *n)
+{
+	int r = get_int(w, path, v, min, VIRTQ_MAX, n);
+
+	if (r == 0 && (*n & (*n - 1)))
+		return errf(w->e, -EINVAL, "%s: %llu is not a power of two", path,
+			    (unsigned long long)*n);
+	return r;
+}
+
+/* queue_size: f->arg the smallest; above what the walker takes, capped. */
 static int set_disk_queue_size(struct walk *w, const struct field *f, const char *path,
 			       json_object *v, void *obj)
 {
 	u64 n;
-	int r = get_int(w, path, v, 4, VIRTQ_MAX, &n);
+	int r = get_queue_size(w, path, v, f->arg, &n);
 
-	if (r == 0 && (n & (n - 1)))
-		return errf(w->e, -EINVAL, "%s: %llu is not a power of two", path,
-			    (unsigned long long)n);
 	if (r == 0)
 		((struct disk_config *)obj)->queue_size = (u16)MIN(n, (u64)DISK_QUEUE_SIZE_MAX);
 	return r;
@@ -538,17 +546,13 @@ static int hint_mergeable(struct walk *w, const struct field *f, const char *pat
 	return get_bool(w, path, v, &w->mergeable);
 }
 
-/* A virtqueue size: a power of two; f->arg is the smallest. */
+/* A virtqueue size merak does not use: checked only; f->arg is the smallest. */
 static int hint_queue_size(struct walk *w, const struct field *f, const char *path, json_object *v,
 			   void *obj)
 {
 	u64 n;
-	int r = get_int(w, path, v, f->arg, VIRTQ_MAX, &n);
 
-	if (r == 0 && (n & (n - 1)))
-		return errf(w->e, -EINVAL, "%s: %llu is not a power of two", path,
-			    (unsigned long long)n);
-	return r;
+	return get_queue_size(w, path, v, f->arg, &n);
 }
 
 static int hint_lock_granularity(struct walk *w, const struct field *f, const char *path,
@@ -796,7 +800,7 @@ static const struct field disk_t_f[] = {
     ONLY_BOOL("iommu", 0, NULL),
     HONOUR("num_queues", set_disk_queues, 0,
 	   "1 to 64 accepted; up to 8 request queues (VIRTIO_BLK_F_MQ), more capped at 8"),
-    HONOUR("queue_size", set_disk_queue_size, 0,
+    HONOUR("queue_size", set_disk_queue_size, 4,
 	   "a power of two from 4 to 32768 accepted; offered up to 1024; absent: 256"),
     HONOUR("disable_io_uring", set_disable_io_uring, 0,
 	   "true: preadv/pwritev; false/absent: io_uring with direct, else preadv"),
