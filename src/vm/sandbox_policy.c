@@ -144,10 +144,11 @@ static const unsigned long control_ioctls[] = {
 	KVM_SET_GSI_ROUTING,
 };
 
-static int allow_all(scmp_filter_ctx ctx, const int *nrs, size_t n)
+/* The same action for each of these system calls. */
+static int add_rules(scmp_filter_ctx ctx, uint32_t action, const int *nrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
+		int r = seccomp_rule_add(ctx, action, nrs[i], 0);
 		if (r < 0)
 			return r;
 	}
@@ -160,16 +161,6 @@ static int allow_sockets(scmp_filter_ctx ctx, const int *families, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 					 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int refuse_all(scmp_filter_ctx ctx, const int *nrs, size_t n, uint32_t action)
-{
-	for (size_t i = 0; i < n; i++) {
-		int r = seccomp_rule_add(ctx, action, nrs[i], 0);
 		if (r < 0)
 			return r;
 	}
@@ -193,8 +184,33 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n
 static const int unix_only[] = {AF_UNIX};
 static const int qgs_families[] = {AF_UNIX, AF_VSOCK};
 
+/* What one kind may do beyond common_syscalls. */
+struct policy {
+	const int *syscalls;
+	size_t n_syscalls;
+	const int *families;	/* socket() */
+	size_t n_families;
+	const unsigned long *ioctls;
+	size_t n_ioctls;
+};
+
+#define RULES(field, list) .field = list, .n_##field = ARRAY_SIZE(list)
+
+static const struct policy policies[SANDBOX_KINDS] = {
+	[SANDBOX_VCPU] = {RULES(syscalls, vcpu_syscalls), RULES(ioctls, vcpu_ioctls)},
+	[SANDBOX_DEVICE] = {RULES(syscalls, device_syscalls), RULES(families, unix_only),
+			    RULES(ioctls, device_ioctls)},
+	[SANDBOX_CONSOLE] = {RULES(syscalls, device_syscalls), RULES(families, unix_only),
+			     RULES(ioctls, console_ioctls)},
+	[SANDBOX_CONTROL] = {RULES(syscalls, control_syscalls), RULES(ioctls, control_ioctls)},
+	[SANDBOX_QGS] = {RULES(syscalls, qgs_syscalls), RULES(families, qgs_families),
+			 RULES(ioctls, qgs_ioctls)},
+	[SANDBOX_MAIN] = {RULES(syscalls, main_syscalls), RULES(ioctls, main_ioctls)},
+};
+
 int sandbox_policy_build(enum sandbox_kind kind, enum sandbox_mode mode, scmp_filter_ctx *out)
 {
+	const struct policy *p = &policies[kind];
 	scmp_filter_ctx ctx;
 	int r;
 
@@ -211,50 +227,17 @@ int sandbox_policy_build(enum sandbox_kind kind, enum sandbox_mode mode, scmp_fi
 			return r;
 		}
 	}
-	r = allow_all(ctx, common_syscalls, ARRAY_SIZE(common_syscalls));
+	r = add_rules(ctx, SCMP_ACT_ALLOW, common_syscalls, ARRAY_SIZE(common_syscalls));
 	/* In log mode the default action logs them already (a rule may not repeat it). */
 	if (!r && mode != SANDBOX_LOG)
-		r = refuse_all(ctx, refused_syscalls, ARRAY_SIZE(refused_syscalls),
-			       SCMP_ACT_ERRNO(EACCES));
-	switch (kind) {
-	case SANDBOX_VCPU:
-		if (!r)
-			r = allow_all(ctx, vcpu_syscalls, ARRAY_SIZE(vcpu_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
-		break;
-	case SANDBOX_DEVICE:
-	case SANDBOX_CONSOLE:
-		if (!r)
-			r = allow_all(ctx, device_syscalls, ARRAY_SIZE(device_syscalls));
-		if (!r)
-			r = allow_sockets(ctx, unix_only, ARRAY_SIZE(unix_only));
-		if (!r && kind == SANDBOX_DEVICE)
-			r = allow_ioctls(ctx, device_ioctls, ARRAY_SIZE(device_ioctls));
-		if (!r && kind == SANDBOX_CONSOLE)
-			r = allow_ioctls(ctx, console_ioctls, ARRAY_SIZE(console_ioctls));
-		break;
-	case SANDBOX_QGS:
-		if (!r)
-			r = allow_all(ctx, qgs_syscalls, ARRAY_SIZE(qgs_syscalls));
-		if (!r)
-			r = allow_sockets(ctx, qgs_families, ARRAY_SIZE(qgs_families));
-		if (!r)
-			r = allow_ioctls(ctx, qgs_ioctls, ARRAY_SIZE(qgs_ioctls));
-		break;
-	case SANDBOX_MAIN:
-		if (!r)
-			r = allow_all(ctx, main_syscalls, ARRAY_SIZE(main_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, main_ioctls, ARRAY_SIZE(main_ioctls));
-		break;
-	case SANDBOX_CONTROL:
-		if (!r)
-			r = allow_all(ctx, control_syscalls, ARRAY_SIZE(control_syscalls));
-		if (!r)
-			r = allow_ioctls(ctx, control_ioctls, ARRAY_SIZE(control_ioctls));
-		break;
-	}
+		r = add_rules(ctx, SCMP_ACT_ERRNO(EACCES), refused_syscalls,
+			      ARRAY_SIZE(refused_syscalls));
+	if (!r)
+		r = add_rules(ctx, SCMP_ACT_ALLOW, p->syscalls, p->n_syscalls);
+	if (!r)
+		r = allow_sockets(ctx, p->families, p->n_families);
+	if (!r)
+		r = allow_ioctls(ctx, p->ioctls, p->n_ioctls);
 	if (r < 0) {
 		seccomp_release(ctx);
 		return r;
