@@ -536,9 +536,9 @@ static bool req_complete(struct virtio_blk *b, struct blk_req *rq, int res)
 
 	if (b->draining)
 		return true;
-	if (res == -EINTR || res == -EAGAIN)
-		return !req_prep(b, rq) ? (status = VIRTIO_BLK_S_IOERR, *rq->status = status, true)
-					: false;
+	/* Interrupted, or no memory for it yet: the same transfer again if the ring has room. */
+	if ((res == -EINTR || res == -EAGAIN) && req_prep(b, rq))
+		return false;
 	if (res < 0 || (res == 0 && rq->type != VIRTIO_BLK_T_FLUSH)) {
 		status = VIRTIO_BLK_S_IOERR;
 	} else if (rq->type != VIRTIO_BLK_T_FLUSH) {
