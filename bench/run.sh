@@ -73,7 +73,7 @@ verdict() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN {
 		if (!n++ || v < lo) lo = v; if (v > hi) hi = v }
 		END { if (n > 1 && lo > 0) printf "%.2f %d %d", hi / lo, lo, hi }' "$tmp/large"; }
 	pervcpu() { awk -v k="$1" '$1 == k && $2 != "td-shim" && $(NF-8) == "1G" { c = $(NF-7) + 0; v[c] = $NF + 0 }
-		END { if (1 in v && 64 in v) printf "%.1f", (v[64] - v[1]) / 63 / 1 }' "$tmp/large"; }
+		END { if (1 in v && 64 in v) printf "%.1f", (v[64] - v[1]) / 63 }' "$tmp/large"; }
 	set -- $(spread plain)
 	printf '2 plain VMM memory, 64M..1T     %6s  flat     max/min (%s-%s KiB); %s KiB more per vCPU (1..64)\n' "${1:-n/a}" "${2:-?}" "${3:-?}" "$(pervcpu plain)"
 	b=$(last blk)
