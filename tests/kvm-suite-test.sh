@@ -173,7 +173,8 @@ drc=$?
 check "kvm_probe refuses an unknown fake" eval '[ $drc = 2 ] && ! grep -q verdict= "$w/out"'
 
 # tests/summary.py on made-up meson records: TAP cases counted one by one,
-# a crash after passing cases and a test that never ran are failures.
+# a crash after passing cases and a test that never ran are failures; a
+# failed cmocka run shows its error lines.
 s=$w/sum
 mkdir -p "$s/meson-info" "$s/meson-logs"
 cat >"$s/meson-info/intro-tests.json" <<'EOF'
@@ -186,7 +187,7 @@ cat >"$s/meson-info/intro-tests.json" <<'EOF'
 EOF
 cat >"$s/meson-logs/testlog.json" <<'EOF'
 {"name": "merak:unit / u1", "result": "OK", "stdout": "", "returncode": 0}
-{"name": "merak:unit / u2", "result": "FAIL", "stdout": "", "returncode": 1}
+{"name": "merak:unit / u2", "result": "FAIL", "stdout": "[ RUN      ] t_x\n[  FAILED  ] t_x\n[  FAILED  ] 1 test(s), listed below:\n[  FAILED  ] t_x\n", "stderr": "[  ERROR   ] --- 0x1 != 0\n[   LINE   ] --- u2.c:540: error: Failure!\n", "returncode": 1}
 {"name": "merak:kvm / g", "result": "FAIL", "stdout": "ok 1 - a\nnot ok 2 - b\nok 3 - c # SKIP host defect: x\n# diag\n1..3\n", "returncode": 1}
 {"name": "merak:kvm / crash", "result": "ERROR", "stdout": "ok 1 - a\nok 2 - b\n", "returncode": 139}
 EOF
@@ -194,7 +195,9 @@ python3 "$ROOT/tests/summary.py" "$s:unit,kvm" >"$w/out" 2>"$w/err"
 drc=$?
 check "summary: counts TAP cases, crashes and tests that never ran" eval \
 	'[ $drc = 1 ] && [ "$(tail -n 1 "$w/out")" = "4 passed, 4 failed, 1 skipped" ] &&
-	 has "sum/g: c: host defect: x" && has "sum/never: did not run" && has "sum/crash: ERROR"'
+	 has "sum/g: c: host defect: x" && has "sum/never: did not run" && has "sum/crash: ERROR" &&
+	 grep -qF "      [   LINE   ] --- u2.c:540: error: Failure!" "$w/out" &&
+	 [ "$(grep -cF "[  FAILED  ] t_x" "$w/out")" = 1 ]'
 rm "$s/meson-logs/testlog.json"
 python3 "$ROOT/tests/summary.py" "$s:fuzz" >"$w/out" 2>"$w/err"
 drc=$?

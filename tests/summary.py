@@ -12,8 +12,8 @@ or stopped short) adds one failure; any other test counts once. A test of a
 requested suite that is missing from the log, or a missing log, is a
 failure: nothing drops out unnoticed.
 
-Prints the failures (with up to 12 of each failed case's diagnostic lines)
-and the skips with their reasons, then one line:
+Prints the failures (with up to 12 of each failed case's diagnostic lines,
+or of a failed cmocka or sanitizer run's own error lines) and the skips with their reasons, then one line:
 "N passed, M failed" (", K skipped" when K > 0). Exits 1 if M > 0.
 """
 import json
@@ -25,6 +25,10 @@ TEST_RE = re.compile(r'^(not ok|ok)\b\s*(?:[0-9]+\s*)?(?:-\s*)?([^#]*)(?:#\s*(.*
 PLAN_RE = re.compile(r'^1\.\.[0-9]+')
 MAX_WHY = 12
 BAD = {'FAIL', 'ERROR', 'TIMEOUT', 'INTERRUPT', 'UNEXPECTEDPASS'}
+# What a failed non-TAP run says about why: cmocka's error, line and failed
+# case lines (not its closing count), a sanitizer's report and summary.
+WHY_RE = re.compile(r'^\[\s*(ERROR|LINE)\s*\]|^\[\s*FAILED\s*\]\s+[A-Za-z_]'
+                    r'|^==[0-9]+==ERROR:|^SUMMARY: ')
 
 
 def load_tests(build):
@@ -78,6 +82,18 @@ def count_tap(stdout):
             bad.append((desc, why))
             collecting = why
     return p, f, s, bad, skips
+
+
+def failure_lines(r):
+    """A failed run's own account of why, from its stdout and stderr."""
+    out = (r.get('stdout') or '') + '\n' + (r.get('stderr') or '')
+    why = []
+    for line in out.splitlines():
+        line = line.strip()
+        # cmocka names a failed case twice: where it fails and in its closing list.
+        if WHY_RE.match(line) and line not in why:
+            why.append(line)
+    return why[:MAX_WHY]
 
 
 def main(argv):
@@ -134,7 +150,8 @@ def main(argv):
                 skips.append(f'{where}: skipped')
             else:
                 failed += 1
-                failures.append(f'{where}: {result}')
+                failures.append(f'{where}: {result}' +
+                                ''.join(f'\n      {w}' for w in failure_lines(r)))
     if skips:
         print(f'SKIPPED ({len(skips)}; not failures, and not passes either):')
         for x in skips:
