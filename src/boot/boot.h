@@ -19,8 +19,16 @@ enum boot_mode {
 };
 
 struct boot_payload {
-	const u8 *kernel;
+	const u8 *kernel;	/* NULL: read through kernel_read */
 	size_t kernel_len;
+	/*
+	 * Instead of kernel: reads len bytes at offset off of the image into
+	 * dst, so the loader takes headers into small buffers and copies the
+	 * segments from the file straight into guest RAM, and merak holds no
+	 * second copy of the image. The loader keeps off + len <= kernel_len.
+	 */
+	int (*kernel_read)(void *ctx, u64 off, void *dst, size_t len, struct err *e);
+	void *kernel_ctx;
 	const u8 *initrd;	/* may be NULL */
 	size_t initrd_len;
 	/*
@@ -43,6 +51,7 @@ struct boot_entry {
 };
 
 enum kernel_format { KERNEL_UNKNOWN, KERNEL_BZIMAGE, KERNEL_ELF };
+/* From the image's first bytes (0x206 suffice); len is how many img holds. */
 enum kernel_format boot_detect_kernel(const u8 *img, size_t len);
 
 /* bzImage (boot protocol >= 2.06, 64-bit entry) -> boot_params at LAYOUT_ZERO_PAGE. */
@@ -54,7 +63,7 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 /* Detects the format and calls one of the above. */
 int boot_load_kernel(struct guest_mem *gm, const struct boot_payload *p, struct boot_entry *out,
 		     struct err *e);
-/* A raw firmware image: size a non-zero multiple of 4 KiB and at most 16 MiB. */
-int boot_check_firmware(const u8 *img, size_t len, struct err *e);
+/* A raw firmware image's size: a non-zero multiple of 4 KiB, at most 16 MiB. */
+int boot_check_firmware(size_t len, struct err *e);
 
 #endif

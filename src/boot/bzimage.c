@@ -30,6 +30,7 @@ struct bz_layout {
 	u64 initrd;
 };
 
+/* img holds the image's first MIN(len, HDR_END_MAX) bytes; len is the image's size. */
 static int check_header(const u8 *img, size_t len, u64 *hdr_end, u64 *setup_size, struct err *e)
 {
 	u16 version;
@@ -138,13 +139,18 @@ int boot_load_bzimage(struct guest_mem *gm, const struct boot_payload *p, struct
 	struct bz_layout l = {0};
 	u64 hdr_end = 0, setup_size = 0, ram_end = boot_low_ram_end(gm);
 	bool initrd = boot_has_initrd(p);
+	/* Holds the whole header once check_header passes: the setup part is >= 1 KiB. */
+	u8 head[HDR_END_MAX];
 	int r;
 
-	r = check_header(p->kernel, p->kernel_len, &hdr_end, &setup_size, e);
+	r = boot_kernel_read(p, 0, head, MIN(p->kernel_len, sizeof(head)), e);
+	if (r < 0)
+		return r;
+	r = check_header(head, p->kernel_len, &hdr_end, &setup_size, e);
 	if (r < 0)
 		return r;
 	/* boot_params starts zeroed with the image's setup header copied in. */
-	memcpy((u8 *)&bp + BZ_SETUP_HEADER_OFF, p->kernel + BZ_SETUP_HEADER_OFF,
+	memcpy((u8 *)&bp + BZ_SETUP_HEADER_OFF, head + BZ_SETUP_HEADER_OFF,
 	       MIN(hdr_end, HDR_END_MAX) - BZ_SETUP_HEADER_OFF);
 
 	r = plan_kernel(h, p->kernel_len - setup_size, ram_end, &l, e);
@@ -163,7 +169,7 @@ int boot_load_bzimage(struct guest_mem *gm, const struct boot_payload *p, struct
 	r = boot_write_cmdline(gm, p->cmdline, h->cmdline_size, e);
 	if (r < 0)
 		return r;
-	r = guest_mem_write(gm, l.load, p->kernel + setup_size, l.pm_size, e);
+	r = boot_kernel_to_guest(gm, p, setup_size, l.load, l.pm_size, e);
 	if (r < 0)
 		return err_ctx(e, "protected-mode kernel");
 	if (initrd) {

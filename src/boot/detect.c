@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "boot/loader.h"
 #include "boot/x86_boot_abi.h"
 
 enum kernel_format boot_detect_kernel(const u8 *img, size_t len)
@@ -23,7 +24,14 @@ enum kernel_format boot_detect_kernel(const u8 *img, size_t len)
 int boot_load_kernel(struct guest_mem *gm, const struct boot_payload *p, struct boot_entry *out,
 		     struct err *e)
 {
-	switch (boot_detect_kernel(p->kernel, p->kernel_len)) {
+	u8 head[BZ_HEADER_OFF + 4];
+	size_t n = MIN(p->kernel_len, sizeof(head));
+	int r;
+
+	r = boot_kernel_read(p, 0, head, n, e);
+	if (r < 0)
+		return r;
+	switch (boot_detect_kernel(head, n)) {
 	case KERNEL_BZIMAGE:
 		return boot_load_bzimage(gm, p, out, e);
 	case KERNEL_ELF:

@@ -4,9 +4,9 @@
 #include "arch/x86/layout.h"
 #include "boot/boot.h"
 
-int boot_check_firmware(const u8 *img, size_t len, struct err *e)
+int boot_check_firmware(size_t len, struct err *e)
 {
-	if (!img || !len)
+	if (!len)
 		return errf(e, -EINVAL, "the image is empty");
 	if (!IS_ALIGNED((u64)len, PAGE_SIZE))
 		return errf(e, -EINVAL, "size %zu bytes is not a multiple of 4 KiB", len);

@@ -84,3 +84,33 @@ int boot_write_initrd(struct guest_mem *gm, const struct boot_payload *p, u64 gp
 		return err_ctx(e, "initramfs");
 	return 0;
 }
+
+int boot_kernel_read(const struct boot_payload *p, u64 off, void *dst, size_t len,
+		     struct err *e)
+{
+	if (!range_within(off, len, p->kernel_len))
+		return errf(e, -EINVAL, "[0x%llx, +0x%zx) runs past the end of the %zu-byte image",
+			    (unsigned long long)off, len, p->kernel_len);
+	if (!len)
+		return 0;
+	if (p->kernel) {
+		memcpy(dst, p->kernel + off, len);
+		return 0;
+	}
+	if (!p->kernel_read)
+		return errf(e, -EINVAL, "no kernel image");
+	return p->kernel_read(p->kernel_ctx, off, dst, len, e);
+}
+
+int boot_kernel_to_guest(struct guest_mem *gm, const struct boot_payload *p, u64 off, u64 gpa,
+			 size_t len, struct err *e)
+{
+	void *dst;
+
+	if (!len)
+		return 0;
+	dst = guest_mem_span(gm, gpa, len, e);
+	if (!dst)
+		return -EFAULT;
+	return boot_kernel_read(p, off, dst, len, e);
+}

@@ -36,4 +36,14 @@ bool boot_has_initrd(const struct boot_payload *p);
 /* Puts the payload's initrd at gpa, from its bytes or through its fill function. */
 int boot_write_initrd(struct guest_mem *gm, const struct boot_payload *p, u64 gpa, struct err *e);
 
+/*
+ * Reads [off, off + len) of the payload's kernel image, from its bytes or
+ * through its kernel_read; a range past kernel_len is an error.
+ */
+int boot_kernel_read(const struct boot_payload *p, u64 off, void *dst, size_t len,
+		     struct err *e);
+/* The same range into guest memory at gpa (checked to be inside it). */
+int boot_kernel_to_guest(struct guest_mem *gm, const struct boot_payload *p, u64 off, u64 gpa,
+			 size_t len, struct err *e);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/layout.h"
@@ -45,6 +46,7 @@ static void read_phdr(const u8 *img, u64 off, struct phdr *ph)
 	ph->align = get_le64(b + 48);
 }
 
+/* img holds the image's first MIN(len, EHDR_SIZE) bytes; len is the image's size. */
 static int check_ehdr(const u8 *img, size_t len, u64 *phoff, unsigned *phnum, struct err *e)
 {
 	u64 tab;
@@ -137,7 +139,30 @@ static int scan_notes(const u8 *seg, u64 size, u64 align, unsigned i, struct pvh
 	return 0;
 }
 
-static int scan_image(const struct guest_mem *gm, const u8 *img, size_t len, u64 phoff,
+/* A PT_NOTE segment read from the image and scanned. */
+static int scan_note_segment(const struct boot_payload *p, unsigned i, const struct phdr *ph,
+			     struct pvh_image *im, struct err *e)
+{
+	u8 *seg;
+	int r;
+
+	if (!ph->filesz)
+		return 0;
+	seg = malloc(ph->filesz);
+	if (!seg)
+		return errf(e, -ENOMEM, "segment %u: no memory for its %llu-byte notes", i,
+			    (unsigned long long)ph->filesz);
+	r = boot_kernel_read(p, ph->offset, seg, ph->filesz, e);
+	if (r < 0)
+		err_ctx(e, "segment %u", i);
+	else
+		r = scan_notes(seg, ph->filesz, ph->align == 8 ? 8 : 4, i, im, e);
+	free(seg);
+	return r;
+}
+
+/* tab: the program header table, phnum entries. */
+static int scan_image(const struct guest_mem *gm, const struct boot_payload *p, const u8 *tab,
 		      unsigned phnum, struct pvh_image *im, struct err *e)
 {
 	int r;
@@ -145,17 +170,17 @@ static int scan_image(const struct guest_mem *gm, const u8 *img, size_t len, u64
 	for (unsigned i = 0; i < phnum; i++) {
 		struct phdr ph;
 
-		read_phdr(img, phoff + (u64)i * PHDR_SIZE, &ph);
+		read_phdr(tab, (u64)i * PHDR_SIZE, &ph);
 		if (ph.type != PT_LOAD && ph.type != PT_NOTE)
 			continue;
-		if (!range_within(ph.offset, ph.filesz, len))
+		if (!range_within(ph.offset, ph.filesz, p->kernel_len))
 			return errf(e, -EINVAL,
 				    "segment %u: file range [0x%llx, +0x%llx) runs past the end of "
 				    "the %zu-byte file",
 				    i, (unsigned long long)ph.offset, (unsigned long long)ph.filesz,
-				    len);
+				    p->kernel_len);
 		if (ph.type == PT_NOTE) {
-			r = scan_notes(img + ph.offset, ph.filesz, ph.align == 8 ? 8 : 4, i, im, e);
+			r = scan_note_segment(p, i, &ph, im, e);
 			if (r < 0)
 				return r;
 			continue;
@@ -197,39 +222,63 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 	bool initrd = boot_has_initrd(p);
 	u64 phoff = 0, modlist_gpa, initrd_gpa = 0;
 	unsigned phnum = 0;
+	u8 ehdr[EHDR_SIZE], *tab = NULL;
 	int r;
 
-	r = check_ehdr(p->kernel, p->kernel_len, &phoff, &phnum, e);
+	r = boot_kernel_read(p, 0, ehdr, MIN(p->kernel_len, sizeof(ehdr)), e);
 	if (r < 0)
 		return r;
-	r = scan_image(gm, p->kernel, p->kernel_len, phoff, phnum, &im, e);
+	r = check_ehdr(ehdr, p->kernel_len, &phoff, &phnum, e);
 	if (r < 0)
 		return r;
-	if (!p->e820 || !p->n_e820)
-		return errf(e, -EINVAL, "no e820 memory map to pass");
+	/* At most 65535 entries of 56 bytes, and inside the file (check_ehdr). */
+	tab = malloc((size_t)phnum * PHDR_SIZE);
+	if (!tab)
+		return errf(e, -ENOMEM, "no memory for %u program headers", phnum);
+	r = boot_kernel_read(p, phoff, tab, (size_t)phnum * PHDR_SIZE, e);
+	if (r < 0) {
+		err_ctx(e, "program headers");
+		goto out;
+	}
+	r = scan_image(gm, p, tab, phnum, &im, e);
+	if (r < 0)
+		goto out;
+	if (!p->e820 || !p->n_e820) {
+		r = errf(e, -EINVAL, "no e820 memory map to pass");
+		goto out;
+	}
 	/* start_info, then the memory map, then the module list: one page. */
 	modlist_gpa = memmap_gpa + (u64)p->n_e820 * sizeof(struct hvm_memmap_table_entry);
-	if (modlist_gpa + sizeof(mod) > info_gpa + PAGE_SIZE)
-		return errf(e, -E2BIG,
-			    "memory map of %u entries does not fit in the start-info page",
-			    p->n_e820);
+	if (modlist_gpa + sizeof(mod) > info_gpa + PAGE_SIZE) {
+		r = errf(e, -E2BIG, "memory map of %u entries does not fit in the start-info page",
+			 p->n_e820);
+		goto out;
+	}
 	if (initrd && boot_place_high(p->initrd_len, LAYOUT_HIGH_RAM, boot_low_ram_end(gm), im.load,
-				      im.n_load, &initrd_gpa) < 0)
-		return errf(e, -ENOMEM,
-			    "no room for the %zu-byte initramfs in low RAM (1 MiB to 0x%llx) clear "
-			    "of the kernel's segments",
-			    p->initrd_len, (unsigned long long)boot_low_ram_end(gm));
+				      im.n_load, &initrd_gpa) < 0) {
+		r = errf(e, -ENOMEM,
+			 "no room for the %zu-byte initramfs in low RAM (1 MiB to 0x%llx) clear "
+			 "of the kernel's segments",
+			 p->initrd_len, (unsigned long long)boot_low_ram_end(gm));
+		goto out;
+	}
 
 	/* Validated: now write guest memory. */
 	for (unsigned k = 0; k < im.n_load; k++) {
 		struct phdr ph;
-		u8 *dst;
 
-		read_phdr(p->kernel, phoff + (u64)im.idx[k] * PHDR_SIZE, &ph);
-		dst = guest_mem_ptr(gm, ph.paddr, ph.memsz);
-		memcpy(dst, p->kernel + ph.offset, ph.filesz);
-		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
+		read_phdr(tab, (u64)im.idx[k] * PHDR_SIZE, &ph);
+		r = boot_kernel_to_guest(gm, p, ph.offset, ph.paddr, ph.filesz, e);
+		if (r < 0) {
+			err_ctx(e, "segment %u", im.idx[k]);
+			goto out;
+		}
+		/* check_load found [paddr, +memsz) in RAM; the rest past filesz is bss. */
+		memset((u8 *)guest_mem_ptr(gm, ph.paddr, ph.memsz) + ph.filesz, 0,
+		       ph.memsz - ph.filesz);
 	}
+	free(tab);
+	tab = NULL;
 	r = boot_write_cmdline(gm, p->cmdline, LAYOUT_CMDLINE_MAX - 1, e);
 	if (r < 0)
 		return r;
@@ -266,4 +315,7 @@ int boot_load_pvh(struct guest_mem *gm, const struct boot_payload *p, struct boo
 	out->entry = im.entry;
 	out->boot_info = info_gpa;
 	return 0;
+out:
+	free(tab);
+	return r;
 }

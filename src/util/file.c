@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,22 +90,44 @@ fail:
 	return ret;
 }
 
-int file_read_exact(int fd, void *dst, size_t len, const char *what, const char *path,
-		    struct err *e)
+/* Reads from the file position when off < 0, else at off; names the file when path is set. */
+static int read_exact_at(int fd, off_t off, void *dst, size_t len, const char *what,
+			 const char *path, struct err *e)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (u8 *)dst + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (u8 *)dst + done, len - done)
+				    : pread(fd, (u8 *)dst + done, len - done, off + (off_t)done);
+
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 && path)
 			return errf_sys(e, -errno, "%s '%s': read failed", what, path);
-		if (n == 0)
+		if (n < 0)
+			return errf_sys(e, -errno, "read at offset 0x%llx failed",
+					(unsigned long long)off + done);
+		if (n == 0 && path)
 			return errf(e, -EIO, "%s '%s': file shrank while reading", what, path);
+		if (n == 0)
+			return errf(e, -EIO, "file shrank while reading (offset 0x%llx)",
+				    (unsigned long long)off + done);
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int file_read_exact(int fd, void *dst, size_t len, const char *what, const char *path,
+		    struct err *e)
+{
+	return read_exact_at(fd, -1, dst, len, what, path, e);
+}
+
+int file_pread_exact(int fd, u64 off, void *dst, size_t len, struct err *e)
+{
+	if (off > (u64)INT64_MAX - len)
+		return errf(e, -EINVAL, "offset 0x%llx out of range", (unsigned long long)off);
+	return read_exact_at(fd, (off_t)off, dst, len, NULL, NULL, e);
 }
 
 int file_read_all(const char *path, size_t max_len, const char *what, struct file_buf *out,

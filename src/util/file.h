@@ -28,6 +28,11 @@ int file_open_input(const char *path, size_t max_len, const char *what, int *fd,
 int file_read_exact(int fd, void *dst, size_t len, const char *what, const char *path,
 		    struct err *e);
 /*
+ * Reads exactly len bytes at offset off (pread: the file position stays);
+ * the messages give the offset, the caller names the file.
+ */
+int file_pread_exact(int fd, u64 off, void *dst, size_t len, struct err *e);
+/*
  * Opens an output file (serial, console, log): created if missing, appended
  * to; a FIFO, socket or directory is refused (a FIFO would block the open),
  * a character device such as /dev/null is fine. what names it in messages.

@@ -508,29 +508,33 @@ static int setup_ram(struct vm *vm, struct err *e)
 	return 0;
 }
 
+/* The firmware is read from its file straight into its flash window, with no copy on the heap. */
 static int setup_firmware(struct vm *vm, struct err *e)
 {
-	struct file_buf fw;
+	const char *path = vm->cfg->firmware;
+	size_t len;
+	void *dst;
 	u64 gpa;
-	int r;
+	int fd, r;
 
-	r = file_read_all(vm->cfg->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &fw, e);
+	r = file_open_input(path, LAYOUT_FIRMWARE_MAX, "firmware", &fd, &len, e);
 	if (r < 0)
 		return r;
-	r = boot_check_firmware(fw.data, fw.len, e);
+	r = boot_check_firmware(len, e);
 	if (r < 0) {
-		err_ctx(e, "firmware '%s'", vm->cfg->firmware);
+		err_ctx(e, "firmware '%s'", path);
 		goto out;
 	}
-	gpa = LAYOUT_FIRMWARE_TOP - fw.len;
-	r = guest_mem_add_anon(&vm->mem, gpa, fw.len, MEM_FIRMWARE, e);
+	gpa = LAYOUT_FIRMWARE_TOP - len;
+	r = guest_mem_add_anon(&vm->mem, gpa, len, MEM_FIRMWARE, e);
 	if (r < 0)
 		goto out;
-	r = guest_mem_write(&vm->mem, gpa, fw.data, fw.len, e);
+	dst = guest_mem_span(&vm->mem, gpa, len, e);
+	r = dst ? file_read_exact(fd, dst, len, "firmware", path, e) : -EFAULT;
 	vm->boot.mode = BOOT_MODE_RESET;
 	vm->boot.entry = 0xfffffff0ULL;
 out:
-	file_buf_free(&fw);
+	close(fd);
 	return r;
 }
 
@@ -549,11 +553,21 @@ struct acpi_config vm_acpi_config(const struct vm *vm)
 	};
 }
 
-/* The initramfs is read from its file straight into the guest RAM the loader chose. */
+/*
+ * The kernel and the initramfs are read from their files straight into the
+ * guest RAM the loader chose: no second copy of either on the heap.
+ */
 struct initrd_file {
 	int fd;
 	const char *path;
 };
+
+static int kernel_read(void *ctx, u64 off, void *dst, size_t len, struct err *e)
+{
+	const int *fd = ctx;
+
+	return file_pread_exact(*fd, off, dst, len, e);
+}
 
 static int initrd_fill(void *ctx, struct guest_mem *gm, u64 gpa, size_t len, struct err *e)
 {
@@ -568,9 +582,9 @@ static int initrd_fill(void *ctx, struct guest_mem *gm, u64 gpa, size_t len, str
 static int setup_kernel(struct vm *vm, struct err *e)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct file_buf kernel = {0};
 	struct initrd_file initrd = {.fd = -1, .path = cfg->initramfs};
-	size_t initrd_len = 0;
+	size_t kernel_len, initrd_len = 0;
+	int kernel_fd;
 	struct acpi_config acfg = vm_acpi_config(vm);
 	struct boot_payload p;
 	int r;
@@ -581,7 +595,7 @@ static int setup_kernel(struct vm *vm, struct err *e)
 	r = acpi_build(&vm->mem, &acfg, &vm->rsdp_gpa, e);
 	if (r < 0)
 		return err_ctx(e, "ACPI tables");
-	r = file_read_all(cfg->kernel, KERNEL_MAX_SIZE, "kernel", &kernel, e);
+	r = file_open_input(cfg->kernel, KERNEL_MAX_SIZE, "kernel", &kernel_fd, &kernel_len, e);
 	if (r < 0)
 		return r;
 	if (cfg->initramfs) {
@@ -591,8 +605,9 @@ static int setup_kernel(struct vm *vm, struct err *e)
 			goto out;
 	}
 	p = (struct boot_payload){
-		.kernel = kernel.data,
-		.kernel_len = kernel.len,
+		.kernel_len = kernel_len,
+		.kernel_read = kernel_read,
+		.kernel_ctx = &kernel_fd,
 		.initrd_fill = initrd_fill,
 		.initrd_ctx = &initrd,
 		.initrd_len = initrd_len,
@@ -605,7 +620,7 @@ static int setup_kernel(struct vm *vm, struct err *e)
 	if (r < 0)
 		err_ctx(e, "kernel '%s'", cfg->kernel);
 out:
-	file_buf_free(&kernel);
+	close(kernel_fd);
 	if (initrd.fd >= 0)
 		close(initrd.fd);
 	return r;

@@ -178,4 +178,72 @@ static inline void check_fill_like_bytes(boot_loader_fn load, const struct fixtu
 	fixture_free(&g);
 }
 
+/* A kernel_read over bytes, as merak's reads its file; the call numbered fail_call fails. */
+struct read_rec {
+	const u8 *src;
+	size_t len;
+	unsigned calls, fail_call;
+	u64 bytes;
+};
+
+static inline int fake_kernel_read(void *ctx, u64 off, void *dst, size_t len, struct err *e)
+{
+	struct read_rec *rd = ctx;
+
+	/* The loader keeps every read inside the image. */
+	assert_true(off <= rd->len && len <= rd->len - off);
+	if (++rd->calls == rd->fail_call)
+		return errf(e, -EIO, "file shrank while reading (offset 0x%llx)",
+			    (unsigned long long)off);
+	memcpy(dst, rd->src + off, len);
+	rd->bytes += len;
+	return 0;
+}
+
+/*
+ * Loads *p again into fresh RAM of ref's size with its kernel given as a
+ * read function instead of bytes, and checks that everything comes out as
+ * it did from the bytes: the result, the error message, the boot entry and
+ * RAM byte for byte. Then once for each read the loader made, with that
+ * read failing: its error must come back (with the loader's context).
+ */
+static inline void check_read_like_bytes(boot_loader_fn load, const struct fixture *ref,
+					 const struct boot_payload *p, int ref_r,
+					 const struct boot_entry *ref_out, const struct err *ref_e)
+{
+	struct read_rec rd = {.src = p->kernel, .len = p->kernel_len};
+	struct boot_payload q = *p;
+	struct boot_entry out = {0};
+	struct fixture g;
+	unsigned calls;
+	struct err e;
+	int r;
+
+	q.kernel = NULL;
+	q.kernel_read = fake_kernel_read;
+	q.kernel_ctx = &rd;
+	fixture_init(&g, ref->ram);
+	err_clear(&e);
+	r = load(&g.gm, &q, &out, &e);
+	assert_int_equal(r, ref_r);
+	if (r < 0) {
+		assert_string_equal(e.msg, ref_e->msg);
+	} else {
+		assert_memory_equal(&out, ref_out, sizeof(out));
+		assert_memory_equal(g.hva, ref->hva, ref->ram);
+		/* Headers once, segments once: no whole-image staging. */
+		assert_true(rd.bytes <= p->kernel_len + 4096);
+	}
+	fixture_free(&g);
+	calls = rd.calls;
+	for (unsigned k = 1; k <= calls; k++) {
+		rd = (struct read_rec){.src = p->kernel, .len = p->kernel_len, .fail_call = k};
+		fixture_init(&g, ref->ram);
+		err_clear(&e);
+		assert_int_equal(load(&g.gm, &q, &out, &e), -EIO);
+		assert_msg(&e, "file shrank while reading");
+		fixture_free(&g);
+	}
+}
+
 #endif

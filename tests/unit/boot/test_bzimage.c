@@ -116,6 +116,7 @@ static void run_load(struct run *t, const struct bz_spec *s, u64 ram, size_t ini
 	};
 	err_clear(&t->e);
 	t->r = boot_load_bzimage(&t->f.gm, &t->p, &t->out, &t->e);
+	check_read_like_bytes(boot_load_bzimage, &t->f, &t->p, t->r, &t->out, &t->e);
 }
 
 static void run_free(struct run *t)
@@ -359,6 +360,7 @@ static void load_raw(struct run *t, const u8 *img, size_t len)
 	t->p = (struct boot_payload){
 	    .kernel = img, .kernel_len = len, .e820 = t->f.e820, .n_e820 = t->f.n_e820};
 	t->r = boot_load_bzimage(&t->f.gm, &t->p, &t->out, &t->e);
+	check_read_like_bytes(boot_load_bzimage, &t->f, &t->p, t->r, &t->out, &t->e);
 }
 
 static void test_too_small(void **state)
@@ -542,6 +544,7 @@ static void test_detect_and_dispatch(void **state)
 	    .kernel = img, .kernel_len = len, .e820 = t.f.e820, .n_e820 = t.f.n_e820};
 	assert_int_equal(boot_load_kernel(&t.f.gm, &t.p, &t.out, &t.e), 0);
 	assert_int_equal(t.out.mode, BOOT_MODE_LINUX64);
+	check_read_like_bytes(boot_load_kernel, &t.f, &t.p, 0, &t.out, &t.e);
 	run_free(&t);
 
 	/* ...and refuses what it does not know. */
@@ -551,24 +554,24 @@ static void test_detect_and_dispatch(void **state)
 	    .kernel = junk, .kernel_len = sizeof(junk), .e820 = t.f.e820, .n_e820 = t.f.n_e820};
 	t.r = boot_load_kernel(&t.f.gm, &t.p, &t.out, &t.e);
 	assert_string_equal(t.e.msg, "neither a bzImage nor an ELF64 x86-64 image");
+	check_read_like_bytes(boot_load_kernel, &t.f, &t.p, t.r, &t.out, &t.e);
 	expect_fail(&t, -EINVAL, "neither");
 	free(img);
 }
 
 static void test_firmware_check(void **state)
 {
-	static u8 fw[LAYOUT_FIRMWARE_MAX + 4096];
 	struct err e;
 
-	assert_int_equal(boot_check_firmware(fw, 4096, &e), 0);
-	assert_int_equal(boot_check_firmware(fw, 2 * MiB, &e), 0);
-	assert_int_equal(boot_check_firmware(fw, LAYOUT_FIRMWARE_MAX, &e), 0);
-	assert_int_equal(boot_check_firmware(fw, 0, &e), -EINVAL);
+	assert_int_equal(boot_check_firmware(4096, &e), 0);
+	assert_int_equal(boot_check_firmware(2 * MiB, &e), 0);
+	assert_int_equal(boot_check_firmware(LAYOUT_FIRMWARE_MAX, &e), 0);
+	assert_int_equal(boot_check_firmware(0, &e), -EINVAL);
 	assert_msg(&e, "empty");
-	assert_int_equal(boot_check_firmware(fw, 4095, &e), -EINVAL);
+	assert_int_equal(boot_check_firmware(4095, &e), -EINVAL);
 	assert_msg(&e, "size 4095 bytes is not a multiple of 4 KiB");
-	assert_int_equal(boot_check_firmware(fw, 2 * MiB + 512, &e), -EINVAL);
-	assert_int_equal(boot_check_firmware(fw, sizeof(fw), &e), -EFBIG);
+	assert_int_equal(boot_check_firmware(2 * MiB + 512, &e), -EINVAL);
+	assert_int_equal(boot_check_firmware(LAYOUT_FIRMWARE_MAX + 4096, &e), -EFBIG);
 	assert_msg(&e, "exceeds the 16 MiB flash window");
 }
 

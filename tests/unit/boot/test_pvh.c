@@ -147,6 +147,7 @@ static void run_load(struct run *t, const struct elf *el, size_t len, size_t ini
 	};
 	err_clear(&t->e);
 	t->r = boot_load_pvh(&t->f.gm, &t->p, &t->out, &t->e);
+	check_read_like_bytes(boot_load_pvh, &t->f, &t->p, t->r, &t->out, &t->e);
 }
 
 static void run_free(struct run *t)

@@ -151,12 +151,37 @@ static void test_fifo_refused(void **state)
 	unlink(path);
 }
 
+/* pread at an offset: the file position stays, a file that ends early is named by offset. */
+static void test_pread_exact(void **state)
+{
+	char path[] = "/tmp/merak-pread-XXXXXX";
+	u8 buf[16];
+	struct err e;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(lseek(fd, 2, SEEK_SET), 2);
+	assert_int_equal(file_pread_exact(fd, 4, buf, 5, &e), 0);
+	assert_memory_equal(buf, "45678", 5);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 2);
+	assert_int_equal(file_pread_exact(fd, 0, buf, 0, &e), 0);
+	assert_int_equal(file_pread_exact(fd, 8, buf, 4, &e), -EIO);
+	assert_string_equal(e.msg, "file shrank while reading (offset 0xa)");
+	assert_int_equal(file_pread_exact(fd, ~0ULL, buf, 1, &e), -EINVAL);
+	close(fd);
+	assert_true(file_pread_exact(fd, 0, buf, 1, &e) < 0);
+	assert_non_null(strstr(e.msg, "read at offset 0x0 failed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tty_raw_mode_and_escape),
 		cmocka_unit_test(test_file_output_and_bad_path),
 		cmocka_unit_test(test_fifo_refused),
+		cmocka_unit_test(test_pread_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
