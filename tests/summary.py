@@ -13,7 +13,8 @@ requested suite that is missing from the log, or a missing log, is a
 failure: nothing drops out unnoticed.
 
 Prints the failures (with up to 12 of each failed case's diagnostic lines,
-or of a failed cmocka or sanitizer run's own error lines) and the skips with their reasons, then one line:
+or of a failed cmocka or sanitizer run's own error lines) and the skips
+with their reasons, then one line:
 "N passed, M failed" (", K skipped" when K > 0). Exits 1 if M > 0.
 """
 import json
