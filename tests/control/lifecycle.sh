@@ -389,8 +389,9 @@ kata_case() { # SEQ NAME WANT (pass, or text the failing answer must carry) [OPT
 	truncate -s 8M "$tmp/image.raw" "$tmp/disk.raw"
 	start_empty "$tmp/k-$_seq.log"
 	_pid=$pid
+	# Its own tap name, as the TD suites' replays have: a held name is EBUSY.
 	out=$(python3 "$here/kata/replay.py" --socket "$sock" --seq "$_seq" --pid "$_pid" \
-		--subst KERNEL="$hang" --subst CMDLINE="eject" --subst IMAGE="$tmp/image.raw" \
+		--tap-name "lck$$" --subst KERNEL="$hang" --subst CMDLINE="eject" --subst IMAGE="$tmp/image.raw" \
 		--subst DISK="$tmp/disk.raw" --subst VSOCK="$tmp/kata-vsock.sock" \
 		--subst MAX_VCPUS=2 --subst HOTPLUG_SIZE=1073741824 "$@" 2>&1)
 	_rc=$?

@@ -632,17 +632,22 @@ else
 		timeout -k 5 120 "$MERAK" --api-socket "$work/kata.sock" --seccomp log \
 		>"$work/kata.out" 2>"$work/kata.err" &
 	kata_pid=$!
+	# A tap name of this run's own: meson runs the suites at once, one per
+	# simulated kernel, and opening a tap name another run holds is EBUSY.
 	out=$(python3 "$kata_dir/replay.py" --socket "$work/kata.sock" --seq tdx --pid "$kata_pid" \
+		--tap-name "tdxk$$" \
 		--subst KERNEL="$KERNEL" --subst FIRMWARE="$OVMF" --subst IMAGE="$work/kata-image.raw" \
 		--subst DISK="$work/kata-disk.raw" --subst VSOCK="$work/kata-vsock.sock" \
 		--subst MAX_VCPUS=2 2>&1)
 	replay_rc=$?
+	# A replay that stopped early will not shut merak down: do not wait out its timeout.
+	[ $replay_rc -ne 0 ] && kill "$kata_pid" 2>/dev/null
 	wait $kata_pid
 	rc=$?
 	touch "$work/kata.log"
 	ok=0
 	[ $replay_rc -eq 0 ] && [ $rc -eq 0 ] && clean_summary kata && ok=1
-	result td-kata-replay $ok "replay exit $replay_rc, merak exit $rc: $(echo "$out" | grep -m1 '^not ok') $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/kata.log") $(tail -n 1 "$work/kata.err")"
+	result td-kata-replay $ok "replay exit $replay_rc, merak exit $rc: $(echo "$out" | grep -m1 -E '^(not ok|Bail out)') $(grep -m1 -E 'EXPECT-FAIL|VIOLATION' "$work/kata.log") $(tail -n 1 "$work/kata.err")"
 fi
 
 tap_done
