@@ -64,24 +64,42 @@ static void name_guest_mapping(void *p, u64 size, u64 gpa, enum mem_region_kind 
 		  (unsigned long long)gpa, (unsigned long long)size, p, (u8 *)p + size);
 }
 
-int guest_mem_add_anon(struct guest_mem *gm, u64 gpa, u64 size, enum mem_region_kind kind,
-		       struct err *e)
+int guest_mem_map_anon(u64 size, void **out, struct err *e)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	int r;
 
 	if (p == MAP_FAILED)
 		return errf_sys(e, -errno, "guest memory: cannot map %llu MiB",
 				(unsigned long long)(size >> 20));
-	r = guest_mem_add(gm, gpa, size, p, kind, e);
-	if (r < 0) {
-		munmap(p, size);
-		return r;
-	}
-	gm->r[gm->n - 1].owned = true;
-	name_guest_mapping(p, size, gpa, kind);
+	*out = p;
 	return 0;
+}
+
+int guest_mem_adopt(struct guest_mem *gm, u64 gpa, u64 size, void *hva, enum mem_region_kind kind,
+		    struct err *e)
+{
+	int r = guest_mem_add(gm, gpa, size, hva, kind, e);
+
+	if (r < 0)
+		return r;
+	gm->r[gm->n - 1].owned = true;
+	name_guest_mapping(hva, size, gpa, kind);
+	return 0;
+}
+
+int guest_mem_add_anon(struct guest_mem *gm, u64 gpa, u64 size, enum mem_region_kind kind,
+		       struct err *e)
+{
+	void *p;
+	int r = guest_mem_map_anon(size, &p, e);
+
+	if (r < 0)
+		return r;
+	r = guest_mem_adopt(gm, gpa, size, p, kind, e);
+	if (r < 0)
+		munmap(p, size);
+	return r;
 }
 
 void guest_mem_free(struct guest_mem *gm)

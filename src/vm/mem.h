@@ -26,7 +26,7 @@ struct mem_region {
 	u64 gmem_off;
 	u32 slot;
 	enum mem_region_kind kind;
-	bool owned;	/* hva was mmapped by guest_mem_add_anon */
+	bool owned;	/* hva is an anonymous mapping guest_mem_free unmaps */
 };
 
 struct guest_mem {
@@ -47,6 +47,14 @@ int guest_mem_add(struct guest_mem *gm, u64 gpa, u64 size, u8 *hva, enum mem_reg
 /* mmaps anonymous memory (MAP_NORESERVE) for [gpa, gpa+size) and registers it. */
 int guest_mem_add_anon(struct guest_mem *gm, u64 gpa, u64 size, enum mem_region_kind kind,
 		       struct err *e);
+/*
+ * An anonymous mapping of size bytes, filled before it becomes guest memory
+ * (a firmware image read into it): guest_mem_adopt then registers it and
+ * owns it; until then (or if that fails) the caller munmaps it.
+ */
+int guest_mem_map_anon(u64 size, void **out, struct err *e);
+int guest_mem_adopt(struct guest_mem *gm, u64 gpa, u64 size, void *hva, enum mem_region_kind kind,
+		    struct err *e);
 void guest_mem_free(struct guest_mem *gm);
 /* Bytes of guest RAM the host holds in memory now (mincore). */
 u64 guest_mem_resident(const struct guest_mem *gm);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
@@ -30,7 +31,13 @@
 
 /* What the build reads and computes on the way; freed when it ends. */
 struct td_inputs {
-	struct file_buf img, kernel;
+	/*
+	 * The firmware image, read into the anonymous mapping that becomes its
+	 * region's shared memory (no second copy); NULL once guest memory owns it.
+	 */
+	u8 *fw_map;
+	size_t fw_len, fw_map_len;
+	struct file_buf kernel;
 	u8 *param;	/* td-shim PayloadParam: the command line */
 	size_t param_len;
 	struct td_ram_range ram[2];
@@ -53,14 +60,18 @@ static int check_host(struct vm *vm, struct err *e)
 	return tdx_host_check(&h, e);
 }
 
-/* One guest_memfd per region, bound at offset 0, and the whole region private. */
+/*
+ * One guest_memfd per region, bound at offset 0, and the whole region
+ * private. hva: an anonymous mapping to adopt as its shared memory, or NULL.
+ */
 static int add_private_region(struct vm *vm, u64 gpa, u64 size, enum mem_region_kind kind,
-			      struct err *e)
+			      void *hva, struct err *e)
 {
 	struct mem_region *m;
 	int r, fd;
 
-	r = guest_mem_add_anon(&vm->mem, gpa, size, kind, e);
+	r = hva ? guest_mem_adopt(&vm->mem, gpa, size, hva, kind, e)
+		: guest_mem_add_anon(&vm->mem, gpa, size, kind, e);
 	if (r < 0)
 		return r;
 	m = &vm->mem.r[vm->mem.n - 1];
@@ -82,7 +93,6 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 	struct tdx_vm *t = vm->tdx;
 	struct td_ram_range *ram = in->ram;
 	unsigned *nram = &in->nram;
-	const struct file_buf *img = &in->img;
 	struct td_ram_range perm[TD_PERM_MAX];
 	unsigned nperm;
 	u64 top;
@@ -94,14 +104,14 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < *nram; i++) {
-		r = add_private_region(vm, ram[i].gpa, ram[i].size, MEM_RAM, e);
+		r = add_private_region(vm, ram[i].gpa, ram[i].size, MEM_RAM, NULL, e);
 		if (r < 0)
 			return err_ctx(e, "TD RAM");
 	}
 	top = ram[*nram - 1].gpa + ram[*nram - 1].size;
 	/* td-shim's PermMem outside RAM: private memory the guest accepts (PAGE.AUG). */
 	for (unsigned i = 0; i < nperm; i++) {
-		r = add_private_region(vm, perm[i].gpa, perm[i].size, MEM_RAM, e);
+		r = add_private_region(vm, perm[i].gpa, perm[i].size, MEM_RAM, NULL, e);
 		if (r < 0)
 			return err_ctx(e, "TD PermMem at 0x%llx", (unsigned long long)perm[i].gpa);
 		log_info("TD: PermMem [0x%llx, +0x%llx) lies outside RAM: backed on its own",
@@ -113,10 +123,11 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 		vm->mmio64_base = LAYOUT_HIGH_RAM_START;
 	vm->mmio64_size = 64 * GiB;
 	/* The firmware is RAM too: read-only memslots do not exist for TDs. */
-	r = add_private_region(vm, t->fw.image_gpa, img->len, MEM_FIRMWARE, e);
+	r = add_private_region(vm, t->fw.image_gpa, in->fw_len, MEM_FIRMWARE, in->fw_map, e);
+	if (vm->mem.n && vm->mem.r[vm->mem.n - 1].hva == in->fw_map)
+		in->fw_map = NULL;	/* adopted, even if a later step of the region failed */
 	if (r < 0)
 		return err_ctx(e, "TD firmware region");
-	memcpy(vm->mem.r[vm->mem.n - 1].hva, img->data, img->len);
 	return 0;
 }
 
@@ -286,21 +297,40 @@ static int td_prepare(struct vm *vm, struct err *e)
 	return 0;
 }
 
+/* The image into an anonymous mapping that setup_memory makes the firmware region. */
+static int read_firmware(const char *path, struct td_inputs *in, struct err *e)
+{
+	void *map;
+	int fd, r;
+
+	r = file_open_input(path, LAYOUT_FIRMWARE_MAX, "firmware", &fd, &in->fw_len, e);
+	if (r < 0)
+		return r;
+	in->fw_map_len = ALIGN_UP(MAX(in->fw_len, (size_t)1), PAGE_SIZE);
+	r = guest_mem_map_anon(in->fw_map_len, &map, e);
+	if (r == 0) {
+		in->fw_map = map;
+		r = file_read_exact(fd, map, in->fw_len, "firmware", path, e);
+	}
+	close(fd);
+	return r;
+}
+
 static int load_firmware(struct vm *vm, struct td_inputs *in, struct err *e)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct tdx_vm *t = vm->tdx;
 	int r;
 
-	r = file_read_all(cfg->firmware, LAYOUT_FIRMWARE_MAX, "firmware", &in->img, e);
+	r = read_firmware(cfg->firmware, in, e);
 	if (r < 0)
 		return r;
-	r = tdvf_parse(in->img.data, in->img.len, &t->fw, e);
+	r = tdvf_parse(in->fw_map, in->fw_len, &t->fw, e);
 	if (r < 0)
 		return err_ctx(e, "firmware '%s'", cfg->firmware);
-	if (!IS_ALIGNED(in->img.len, PAGE_SIZE))
+	if (!IS_ALIGNED(in->fw_len, PAGE_SIZE))
 		return errf(e, -EINVAL, "firmware '%s': %zu bytes is not a multiple of 4 KiB",
-			    cfg->firmware, in->img.len);
+			    cfg->firmware, in->fw_len);
 	r = td_check_firmware_use(cfg, &t->fw, e);
 	if (r < 0)
 		return r;
@@ -515,7 +545,8 @@ int td_build(struct vm *vm, struct err *e)
 	free(in.hob);
 	free(in.param);
 	file_buf_free(&in.kernel);
-	file_buf_free(&in.img);
+	if (in.fw_map)
+		munmap(in.fw_map, in.fw_map_len);
 	return r;
 }
 
