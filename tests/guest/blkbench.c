@@ -176,8 +176,12 @@ static void run(struct vdev *d, u32 type, unsigned n, u64 sectors, bool evidx, u
 		 */
 		cli();
 		while (irq_count[0] == irqs || *(volatile u16 *)&q->used.idx == q->last_used) {
-			CHECK(irq_count[TIMER_SLOT] == timer, "%s %u: no interrupt in %lu ms", op, i,
-			      watchdog);
+			/* Says which was missing: the completion, or only its interrupt. */
+			CHECK(irq_count[TIMER_SLOT] == timer,
+			      "%s %u: no interrupt in %lu ms (used idx %u, waiting for %u; "
+			      "interrupts %lu, waiting for %lu)",
+			      op, i, watchdog, *(volatile u16 *)&q->used.idx, (u16)(q->last_used + 1),
+			      (u64)irq_count[0], (u64)irqs + 1);
 			sti_hlt();
 			cli();
 			halts++;
