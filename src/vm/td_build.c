@@ -62,16 +62,22 @@ static int check_host(struct vm *vm, struct err *e)
 
 /*
  * One guest_memfd per region, bound at offset 0, and the whole region
- * private. hva: an anonymous mapping to adopt as its shared memory, or NULL.
+ * private. adopt: NULL, or an anonymous mapping to take as its shared
+ * memory; once taken, guest memory owns it and *adopt is set to NULL.
  */
 static int add_private_region(struct vm *vm, u64 gpa, u64 size, enum mem_region_kind kind,
-			      void *hva, struct err *e)
+			      u8 **adopt, struct err *e)
 {
 	struct mem_region *m;
 	int r, fd;
 
-	r = hva ? guest_mem_adopt(&vm->mem, gpa, size, hva, kind, e)
-		: guest_mem_add_anon(&vm->mem, gpa, size, kind, e);
+	if (adopt) {
+		r = guest_mem_adopt(&vm->mem, gpa, size, *adopt, kind, e);
+		if (r == 0)
+			*adopt = NULL;
+	} else {
+		r = guest_mem_add_anon(&vm->mem, gpa, size, kind, e);
+	}
 	if (r < 0)
 		return r;
 	m = &vm->mem.r[vm->mem.n - 1];
@@ -123,9 +129,7 @@ static int setup_memory(struct vm *vm, struct td_inputs *in, struct err *e)
 		vm->mmio64_base = LAYOUT_HIGH_RAM_START;
 	vm->mmio64_size = 64 * GiB;
 	/* The firmware is RAM too: read-only memslots do not exist for TDs. */
-	r = add_private_region(vm, t->fw.image_gpa, in->fw_len, MEM_FIRMWARE, in->fw_map, e);
-	if (vm->mem.n && vm->mem.r[vm->mem.n - 1].hva == in->fw_map)
-		in->fw_map = NULL;	/* adopted, even if a later step of the region failed */
+	r = add_private_region(vm, t->fw.image_gpa, in->fw_len, MEM_FIRMWARE, &in->fw_map, e);
 	if (r < 0)
 		return err_ctx(e, "TD firmware region");
 	return 0;
